@@ -1,0 +1,111 @@
+// node-upgrade plan [NODE...]: what a roll would do, node by node, before anything is touched.
+// Reads the cluster (GET/LIST only) or a snapshot file, runs the planner, prints the plan.
+// Exit code: 0 when every node is ok or only waits on budgets, 2 when the roll would stop, 1 on errors.
+import type { Command } from "commander";
+import { formatPlan, planRoll, snapshotFromCluster, snapshotFromFile } from "../planner";
+import { PlanInputError, type ClusterSnapshot, type RollPlan, type RollSpec } from "../planner/types";
+import { CliError, addGlobalFlags, errorText, kubeConfigFrom, type GlobalFlags } from "./common";
+import { durationFlag, intFlag, podSelectorFlag, selectorFlag } from "./options";
+
+export interface PlanFlags extends GlobalFlags {
+    all?: boolean;
+    selector?: string;
+    snapshot?: string;
+    targetVersion?: string;
+    batchSize?: number;
+    controlPlaneFirst?: boolean;
+    force?: boolean;
+    ignoreDaemonsets?: boolean;
+    deleteEmptydirData?: boolean;
+    podSelector?: string;
+    disableEviction?: boolean;
+    timeout?: number;
+    skipWaitForDeleteTimeout?: number;
+    json?: boolean;
+}
+
+export const EXIT_ROLL_STOPS = 2;
+
+/** Flags → RollSpec (the planner validates the combination). */
+export function rollSpecFrom(names: string[], flags: PlanFlags): RollSpec {
+    return {
+        nodes: names.length > 0 ? names : undefined,
+        selector: flags.selector,
+        all: flags.all,
+        batchSize: flags.batchSize,
+        controlPlaneFirst: flags.controlPlaneFirst ?? true,
+        targetVersion: flags.targetVersion,
+        drain: {
+            force: !!flags.force,
+            ignoreDaemonSets: !!flags.ignoreDaemonsets,
+            deleteEmptyDirData: !!flags.deleteEmptydirData,
+            podSelector: flags.podSelector || undefined,
+            disableEviction: !!flags.disableEviction,
+            timeoutSeconds: flags.timeout,
+            skipWaitForDeleteTimeoutSeconds: flags.skipWaitForDeleteTimeout,
+        },
+    };
+}
+
+async function loadSnapshot(flags: PlanFlags): Promise<ClusterSnapshot> {
+    if (flags.snapshot) {
+        if (flags.kubeconfig || flags.context) throw new CliError("give either --snapshot or --kubeconfig/--context, not both");
+        try {
+            return snapshotFromFile(flags.snapshot);
+        } catch (err) {
+            throw new CliError(`cannot read snapshot ${flags.snapshot}: ${errorText(err)}`);
+        }
+    }
+    const kc = kubeConfigFrom(flags);
+    try {
+        return await snapshotFromCluster(kc);
+    } catch (err) {
+        throw new CliError(`cannot list the cluster's nodes, pods, workloads and PodDisruptionBudgets: ${errorText(err)}`);
+    }
+}
+
+/** Plans and renders; the caller prints. Throws CliError (exit 1) for bad arguments or an unreadable cluster. */
+export async function runPlan(names: string[], flags: PlanFlags, load = loadSnapshot): Promise<{ plan: RollPlan; output: string; exitCode: number }> {
+    const spec = rollSpecFrom(names, flags); // cheap checks first, before any request
+    if (!spec.nodes && !spec.selector && !spec.all) throw new CliError("name the nodes to plan, or give -l/--selector, or --all");
+    const snapshot = await load(flags);
+    let plan: RollPlan;
+    try {
+        plan = planRoll(snapshot, spec);
+    } catch (err) {
+        if (err instanceof PlanInputError) throw new CliError(err.message);
+        throw err;
+    }
+    const output = flags.json ? JSON.stringify(plan, null, 2) : formatPlan(plan);
+    return { plan, output, exitCode: plan.stopsAt ? EXIT_ROLL_STOPS : 0 };
+}
+
+export function registerPlanCommand(program: Command): void {
+    const cmd = program
+        .command("plan")
+        .argument("[nodes...]", "nodes to roll, in order (control-plane nodes still go first)")
+        .description(
+            "Show what rolling the nodes would do, node by node, without changing anything: pods evicted, skipped or " +
+                "blocking, PodDisruptionBudget outcomes simulated across the whole roll, room for replacements, version " +
+                "skew, and the node where the roll would stop. Exit code 0: the roll completes; 2: it would stop; 1: error.",
+        )
+        .option("--all", "plan every node of the cluster")
+        .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag)
+        .option("--snapshot <file>", "plan from a file (kubectl get nodes,pods,deploy,rs,ds,sts,pdb -A -o json) instead of the cluster")
+        .option("--target-version <version>", "kubelet version to upgrade to, e.g. v1.30.2 (checks version skew; nodes already there are skipped)")
+        .option("--batch-size <n>", "nodes drained at once (maxUnavailable)", intFlag("--batch-size", 1), 1)
+        .option("--no-control-plane-first", "keep the given order instead of putting control-plane nodes first")
+        .option("--force", "continue even if there are pods that do not declare a controller")
+        .option("--ignore-daemonsets", "ignore DaemonSet-managed pods")
+        .option("--delete-emptydir-data", "continue even if there are pods using emptyDir")
+        .option("--pod-selector <selector>", "only drain pods matching this label selector", podSelectorFlag)
+        .option("--disable-eviction", "plan deletes instead of evictions (bypasses PodDisruptionBudgets)")
+        .option("--timeout <duration>", "drain timeout per node, as a Go duration (for the messages; 0 = forever)", durationFlag("--timeout"))
+        .option("--skip-wait-for-delete-timeout <seconds>", "leave pods whose deletionTimestamp is older than N seconds", intFlag("--skip-wait-for-delete-timeout", 0))
+        .option("--json", "print the plan as JSON");
+    addGlobalFlags(cmd).action(async (names: string[], flags: PlanFlags) => {
+        const { output, exitCode, plan } = await runPlan(names, flags);
+        process.stdout.write(output + "\n");
+        if (exitCode !== 0) throw new CliError(`the roll would stop at node ${plan.stopsAt}`, exitCode, true);
+    });
+}

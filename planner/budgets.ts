@@ -1,0 +1,231 @@
+// PodDisruptionBudget arithmetic, as the disruption controller computes it (drain-spec §6), kept as
+// running counts so the planner can spend and recover budgets pod by pod across the whole roll.
+import type { V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import { compileSelector, type CompiledSelector } from "./label-selector";
+import type { Workload } from "./workloads";
+import type { BudgetNumbers, BudgetReport } from "./types";
+
+/** What the budget's spec asks for. */
+export type BudgetRule =
+    | { field: "minAvailable" | "maxUnavailable"; value: number; percent: boolean; text: string }
+    | { field: "none"; text: string };
+
+/** Parses minAvailable/maxUnavailable; a string must be an integer percentage ("50%"). */
+export function budgetRule(pdb: V1PodDisruptionBudget): BudgetRule | { error: string } {
+    const spec = pdb.spec ?? {};
+    const field = spec.maxUnavailable !== undefined && spec.maxUnavailable !== null
+        ? "maxUnavailable"
+        : spec.minAvailable !== undefined && spec.minAvailable !== null
+          ? "minAvailable"
+          : undefined;
+    if (!field) return { field: "none", text: "neither minAvailable nor maxUnavailable set" };
+    const raw = spec[field] as number | string;
+    if (typeof raw === "number") return { field, value: raw, percent: false, text: `${field} ${raw}` };
+    const m = String(raw).match(/^(\d+)%$/);
+    if (!m) return { error: "invalid value for IntOrString: invalid type: string is not a percentage" };
+    return { field, value: parseInt(m[1], 10), percent: true, text: `${field} ${raw}` };
+}
+
+/** desiredHealthy for a rule and an expected pod count (§6.1). */
+export function desiredHealthy(rule: BudgetRule, expectedPods: number): number {
+    if (rule.field === "none") return 0;
+    const scaled = rule.percent ? Math.ceil((rule.value * expectedPods) / 100) : rule.value;
+    return rule.field === "minAvailable" ? scaled : Math.max(0, expectedPods - scaled);
+}
+
+/** A pod counts as healthy for budgets when it is Ready, not terminating, and not just evicted. */
+export function countsAsHealthy(pod: V1Pod, recentlyDisrupted: boolean): boolean {
+    if (pod.metadata?.deletionTimestamp || recentlyDisrupted) return false;
+    return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/**
+ * A pod that will make its budgets healthier once it is Ready: a replacement the planner placed, or a
+ * pod of the snapshot that is still starting (see roll-state.ts).
+ */
+export interface Recovery {
+    recovered: boolean;
+    /** Budgets it counts for. */
+    readonly budgets: Budget[];
+    /** Makes the pod Ready and healthy for its budgets (no-op when already done or cancelled). */
+    recover(): void;
+    /** "the replacement for ns/x is Ready on w3" */
+    describe(): string;
+    /** "replacement for ns/x" */
+    label(): string;
+}
+
+/** One PodDisruptionBudget with live counts. */
+export class Budget {
+    readonly key: string;
+    readonly selector: CompiledSelector;
+    readonly rule: BudgetRule;
+    readonly alwaysAllowUnhealthy: boolean;
+    /** Pods the selector matches right now (all phases, as the controller counts them). */
+    matchedPods = 0;
+    healthy = 0;
+    /** Set when the controller would fail to sync (failSafe): no disruption is ever allowed. */
+    syncError?: string;
+    /** Σ replicas of the controllers of matched pods; used for percentages and maxUnavailable. */
+    private scaleSum = 0;
+    private readonly scaleSeen = new Set<string>();
+    private readonly needsScale: boolean;
+    private scaleFromStatus = false;
+    /** Replacements that will be Ready before the drain gives up; each gives one healthy pod back. */
+    private readonly pending: Recovery[] = [];
+    private pendingHead = 0;
+    /** Replacements that have nowhere to run: the reason, for blocked messages. */
+    readonly stranded: { pod: string; reason: string }[] = [];
+
+    constructor(readonly pdb: V1PodDisruptionBudget) {
+        this.key = `${pdb.metadata?.namespace ?? "default"}/${pdb.metadata?.name}`;
+        this.selector = compileSelector(pdb.spec?.selector);
+        // Unknown policy values are treated like IfHealthyBudget, as the server does.
+        this.alwaysAllowUnhealthy = pdb.spec?.unhealthyPodEvictionPolicy === "AlwaysAllow";
+        const rule = budgetRule(pdb);
+        if ("error" in rule) {
+            this.syncError = rule.error;
+            this.rule = { field: "none", text: `${pdb.spec?.maxUnavailable !== undefined ? "maxUnavailable" : "minAvailable"} ${String(pdb.spec?.maxUnavailable ?? pdb.spec?.minAvailable)}` };
+        } else this.rule = rule;
+        this.needsScale = this.rule.field === "maxUnavailable" || (this.rule.field === "minAvailable" && this.rule.percent);
+        // A controller that already failed to sync keeps allowing nothing until it syncs again.
+        const failed = (pdb.status?.conditions ?? []).find((c) => c.type === "DisruptionAllowed" && c.status === "False" && c.reason === "SyncFailed");
+        if (failed && !this.syncError) this.syncError = failed.message || "the disruption controller failed to sync it";
+    }
+
+    /** Counts one matched pod of the snapshot (called once per pod before planning). */
+    addSnapshotPod(pod: V1Pod, workload: Workload | undefined, healthy: boolean): void {
+        this.matchedPods++;
+        if (healthy) this.healthy++;
+        if (!this.needsScale || !workload) return; // pods without a controller are skipped (UnmanagedPods event)
+        if (this.scaleSeen.has(workload.id)) return;
+        this.scaleSeen.add(workload.id);
+        if (workload.replicas !== undefined) {
+            this.scaleSum += workload.replicas;
+        } else if (typeof this.pdb.status?.expectedPods === "number") {
+            // Jobs, custom controllers with a /scale, owners missing from the snapshot: the controller's own
+            // figure in the status is the best we have.
+            this.scaleFromStatus = true;
+        } else {
+            // No scale and no status: the real controller fails the same way and allows nothing (failSafe).
+            this.syncError ??= `found no controllers for pod "${pod.metadata?.name}"`;
+        }
+    }
+
+    get expectedPods(): number {
+        if (this.rule.field === "none") return 0;
+        if (!this.needsScale) return this.matchedPods;
+        return this.scaleFromStatus && typeof this.pdb.status?.expectedPods === "number" ? this.pdb.status.expectedPods : this.scaleSum;
+    }
+
+    get desiredHealthy(): number {
+        return desiredHealthy(this.rule, this.expectedPods);
+    }
+
+    get disruptionsAllowed(): number {
+        if (this.syncError || this.expectedPods <= 0) return 0;
+        return Math.max(0, this.healthy - this.desiredHealthy);
+    }
+
+    /** True when no number of Ready replacements can ever make room: fixing it needs a spec change. */
+    get neverAllows(): boolean {
+        if (this.syncError || this.expectedPods <= 0) return true;
+        // At best every matched pod is healthy.
+        return this.desiredHealthy >= this.matchedPods;
+    }
+
+    /**
+     * An unready pod is evicted without spending the budget under AlwaysAllow, or under IfHealthyBudget
+     * when the budget is already satisfied (currentHealthy ≥ desiredHealthy > 0).
+     */
+    unhealthyPodEvictable(): boolean {
+        if (this.alwaysAllowUnhealthy) return true;
+        return !this.syncError && this.healthy >= this.desiredHealthy && this.desiredHealthy > 0;
+    }
+
+    addPending(recovery: Recovery): void {
+        this.pending.push(recovery);
+    }
+
+    /** Lets the next pending replacement become Ready. Returns it, or undefined when nothing is pending. */
+    recoverOne(): Recovery | undefined {
+        while (this.pendingHead < this.pending.length) {
+            const next = this.pending[this.pendingHead++];
+            if (!next.recovered) {
+                next.recover();
+                return next;
+            }
+        }
+        return undefined;
+    }
+
+    /** Forget recoveries that already happened (called between batches to keep the queue short). */
+    compact(): void {
+        if (this.pendingHead > 0) {
+            this.pending.splice(0, this.pendingHead);
+            this.pendingHead = 0;
+        }
+        let write = 0;
+        for (const r of this.pending) if (!r.recovered) this.pending[write++] = r;
+        this.pending.length = write;
+    }
+
+    numbers(): BudgetNumbers {
+        const expectedPods = this.expectedPods;
+        const desired = desiredHealthy(this.rule, expectedPods);
+        return {
+            namespace: this.pdb.metadata?.namespace ?? "default",
+            name: this.pdb.metadata?.name ?? "",
+            desiredHealthy: desired,
+            currentHealthy: this.healthy,
+            expectedPods,
+            disruptionsAllowed: this.syncError || expectedPods <= 0 ? 0 : Math.max(0, this.healthy - desired),
+        };
+    }
+
+    report(): BudgetReport {
+        const report = this.numbers() as BudgetReport;
+        report.rule = this.rule.text;
+        report.key = this.key;
+        return report;
+    }
+}
+
+/**
+ * All budgets of the snapshot, indexed so a pod's budgets are found without testing every budget of
+ * its namespace: a budget with a required "key=value" is filed under that pair.
+ */
+export class BudgetIndex {
+    readonly all: Budget[] = [];
+    private readonly byNamespace = new Map<string, { byPair: Map<string, Budget[]>; unindexed: Budget[] }>();
+
+    constructor(pdbs: V1PodDisruptionBudget[]) {
+        for (const pdb of pdbs) {
+            const budget = new Budget(pdb);
+            this.all.push(budget);
+            const ns = pdb.metadata?.namespace ?? "default";
+            let entry = this.byNamespace.get(ns);
+            if (!entry) this.byNamespace.set(ns, (entry = { byPair: new Map(), unindexed: [] }));
+            const pair = budget.selector.requiredPair;
+            if (pair) {
+                const list = entry.byPair.get(pair);
+                if (list) list.push(budget);
+                else entry.byPair.set(pair, [budget]);
+            } else entry.unindexed.push(budget);
+        }
+    }
+
+    /** Budgets whose selector matches the pod, in snapshot order. */
+    matching(pod: V1Pod): Budget[] {
+        const entry = this.byNamespace.get(pod.metadata?.namespace ?? "default");
+        if (!entry) return [];
+        const labels = pod.metadata?.labels ?? {};
+        const found: Budget[] = [];
+        for (const b of entry.unindexed) if (b.selector.matches(labels)) found.push(b);
+        for (const [k, v] of Object.entries(labels)) {
+            const list = entry.byPair.get(`${k}=${v}`);
+            if (list) for (const b of list) if (b.selector.matches(labels) && !found.includes(b)) found.push(b);
+        }
+        return found;
+    }
+}

@@ -1,0 +1,83 @@
+// Which nodes the roll touches, in which order, and in which batches.
+// Control-plane nodes come first (a kubelet must never be newer than the control plane) and never
+// share a batch with workers; each group keeps the order it was given, or name order.
+import type { V1Node } from "@kubernetes/client-node";
+import { parseSelectorText } from "./label-selector";
+import { isControlPlane } from "./scheduling";
+import { displayVersion, parseVersion, sameVersion } from "./version-skew";
+import { PlanInputError, type ClusterSnapshot, type RollSpec } from "./types";
+
+export interface OrderedNode {
+    node: V1Node;
+    name: string;
+    controlPlane: boolean;
+    kubeletVersion?: string;
+    /** Set when the node is left alone ("already at v1.30.2"). */
+    skipReason?: string;
+    /** 1-based; 0 when skipped. */
+    batch: number;
+}
+
+export function nodeName(node: V1Node): string {
+    return node.metadata?.name ?? "";
+}
+
+/** Picks the nodes named by the spec; throws PlanInputError for a spec that names nothing or unknown nodes. */
+function selectNodes(snapshot: ClusterSnapshot, roll: RollSpec): V1Node[] {
+    const ways = [roll.nodes && roll.nodes.length > 0, !!roll.selector, !!roll.all].filter(Boolean).length;
+    if (ways === 0) throw new PlanInputError("name the nodes to roll, or give a --selector, or --all");
+    if (ways > 1) throw new PlanInputError("give only one of: node names, a --selector, --all");
+    const byName = new Map(snapshot.nodes.map((n) => [nodeName(n), n]));
+    if (roll.nodes && roll.nodes.length > 0) {
+        const missing = roll.nodes.filter((n) => !byName.has(n));
+        if (missing.length > 0) throw new PlanInputError(missing.map((n) => `nodes "${n}" not found`).join("; "));
+        return [...new Set(roll.nodes)].map((n) => byName.get(n)!);
+    }
+    const sorted = [...snapshot.nodes].sort((a, b) => (nodeName(a) < nodeName(b) ? -1 : nodeName(a) > nodeName(b) ? 1 : 0));
+    if (roll.all) return sorted;
+    const selector = parseSelectorText(roll.selector!, "--selector");
+    const picked = sorted.filter((n) => selector.matches(n.metadata?.labels));
+    if (picked.length === 0) throw new PlanInputError(`no nodes match --selector=${roll.selector}`);
+    return picked;
+}
+
+export function rollOrder(snapshot: ClusterSnapshot, roll: RollSpec): OrderedNode[] {
+    const batchSize = roll.batchSize ?? 1;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new PlanInputError(`batch size must be a positive integer, got ${roll.batchSize}`);
+    if (roll.targetVersion !== undefined && !parseVersion(roll.targetVersion)) {
+        throw new PlanInputError(`target version "${roll.targetVersion}" is not a version`);
+    }
+    const selected = selectNodes(snapshot, roll).map(
+        (node): OrderedNode => ({
+            node,
+            name: nodeName(node),
+            controlPlane: isControlPlane(node),
+            kubeletVersion: node.status?.nodeInfo?.kubeletVersion,
+            batch: 0,
+        }),
+    );
+    const controlPlaneFirst = roll.controlPlaneFirst ?? true;
+    const groups = controlPlaneFirst
+        ? [selected.filter((n) => n.controlPlane), selected.filter((n) => !n.controlPlane)]
+        : [selected];
+    const skipAtTarget = roll.skipNodesAtTarget ?? true;
+    let batch = 0;
+    const ordered: OrderedNode[] = [];
+    for (const group of groups) {
+        let inBatch = batchSize; // forces a new batch at the start of each group
+        for (const n of group) {
+            if (skipAtTarget && roll.targetVersion && sameVersion(n.kubeletVersion, roll.targetVersion)) {
+                n.skipReason = `already at ${displayVersion(roll.targetVersion)}`;
+            } else {
+                if (inBatch === batchSize) {
+                    batch++;
+                    inBatch = 0;
+                }
+                inBatch++;
+                n.batch = batch;
+            }
+            ordered.push(n);
+        }
+    }
+    return ordered;
+}
