@@ -1,0 +1,49 @@
+// Reads the cluster at program time (also in preview): listing nodes for a selector, finding control-plane
+// nodes and InternalIPs, and the optional roll plan shown in preview. It goes through the compiled drain
+// engine and planner. Tests inject their own reader instead (mocks cannot intercept these calls).
+import type { KubeConfigSource, NodeInfo, DrainEngine, PlannerModule } from "./engine-contract";
+import type { DrainOptions } from "../drain/types";
+import { compiledExists, loadCompiled } from "./package-root";
+
+export interface PlanRequest {
+    /** Nodes in roll order. */
+    nodes: string[];
+    batchSize: number;
+    targetVersion: string;
+    drain: DrainOptions;
+}
+
+export interface ClusterReader {
+    listNodes(labelSelector?: string): Promise<NodeInfo[]>;
+    readNode(name: string): Promise<NodeInfo>;
+    /**
+     * Text blocks describing what the roll will do to each node, in roll order (read-only). Undefined when
+     * no planner is available.
+     */
+    planRoll?(request: PlanRequest): Promise<{ node: string; text: string }[] | undefined>;
+}
+
+/** A ClusterReader backed by the compiled drain engine (and planner, when built). */
+export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
+    const engine = () => loadCompiled<DrainEngine>("drain/index.js");
+    const kc = () => engine().loadKubeConfig(source);
+    return {
+        listNodes: (labelSelector) => engine().listNodes(kc(), labelSelector),
+        readNode: (name) => engine().readNode(kc(), name),
+        async planRoll(request) {
+            if (!compiledExists("planner/index.js")) return undefined;
+            const planner = loadCompiled<PlannerModule>("planner/index.js");
+            const snapshot = await planner.snapshotFromCluster(kc());
+            const plan = planner.planRoll(snapshot, {
+                nodes: request.nodes,
+                batchSize: request.batchSize,
+                controlPlaneFirst: true,
+                targetVersion: request.targetVersion,
+                drain: request.drain,
+                skipNodesAtTarget: true,
+            }) as { nodes: { node: string }[] };
+            const byName = new Map(plan.nodes.map((p) => [p.node, p]));
+            return request.nodes.filter((n) => byName.has(n)).map((n) => ({ node: n, text: planner.formatNodePlan(byName.get(n)) }));
+        },
+    };
+}

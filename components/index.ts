@@ -1,0 +1,25 @@
+// Public API of pulumi-node-upgrade: Pulumi components that roll Kubernetes node upgrades.
+export { NodeUpgrade, DEFAULT_REBOOT_COMMAND } from "./node-upgrade";
+export type { NodeUpgradeArgs, NodeUpgradeReport, SshArgs, BeforeDrainHook, BeforeDrainContext } from "./node-upgrade";
+export { RollingNodeUpgrade } from "./rolling-node-upgrade";
+export type { RollingNodeUpgradeArgs, RollingNodeUpgradeReport } from "./rolling-node-upgrade";
+export { NodeCordon, nodeCordonProvider } from "./node-cordon";
+export type { NodeCordonArgs } from "./node-cordon";
+export { NodeDrain, nodeDrainProvider } from "./node-drain";
+export type { NodeDrainArgs, DrainArgs } from "./node-drain";
+export { NodeReady, nodeReadyProvider } from "./node-ready";
+export type { NodeReadyArgs } from "./node-ready";
+export { NodeUncordon, nodeUncordonProvider } from "./node-uncordon";
+export type { NodeUncordonArgs } from "./node-uncordon";
+export type { NodeStepArgs } from "./node-step";
+export { rollFromConfig } from "./from-config";
+export type { RollFromConfig, RollFromConfigOptions } from "./from-config";
+export { rollBatches, blastRadiusProblem, allowedDownAtOnce } from "./roll-order";
+export type { RollNode, RollOrderOptions, BlastRadius } from "./roll-order";
+export { kubeClusterReader } from "./cluster-reader";
+export type { ClusterReader, PlanRequest } from "./cluster-reader";
+export { shellQuote, envPrefix, commandWithEnv } from "./shell-quote";
+export { nodeNameProblem, versionProblem, UNKNOWN } from "./validate";
+export { findPackageRoot, COMPILED_DIR } from "./package-root";
+export { STEPS_MODULE } from "./provider-proxy";
+export type { NodeInfo } from "./engine-contract";

@@ -1,0 +1,41 @@
+// NodeCordon: marks the node unschedulable (kubectl cordon) with node-upgrade's cordoned-by annotation, so the
+// NodeUncordon at the end of the chain only ever undoes a cordon node-upgrade made. The work is done in
+// steps/cordon.ts inside the dynamic-provider host.
+import * as pulumi from "@pulumi/pulumi";
+import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
+import { DYNAMIC_MODULE, NodeStepArgs, stepOptions, stepProps } from "./node-step";
+
+/** The one NodeCordon provider object (serialized into state). */
+export const nodeCordonProvider = makeStepProvider(STEPS_MODULE, "NodeCordon");
+
+export interface NodeCordonArgs extends NodeStepArgs {
+    /** When the node already runs the target version and is not cordoned by us, do nothing (default true). */
+    skipIfAtTarget?: pulumi.Input<boolean>;
+}
+
+/** Cordons one node. Deleting this resource never uncordons the node. */
+export class NodeCordon extends pulumi.dynamic.Resource {
+    declare public readonly nodeName: pulumi.Output<string>;
+    declare public readonly targetVersion: pulumi.Output<string>;
+    /** Kubelet version when the step ran. */
+    declare public readonly versionBefore: pulumi.Output<string>;
+    /** The node already ran the target version, so the whole chain is a no-op. */
+    declare public readonly alreadyAtTarget: pulumi.Output<boolean>;
+    /** This step changed spec.unschedulable. */
+    declare public readonly cordoned: pulumi.Output<boolean>;
+    declare public readonly startedAt: pulumi.Output<string>;
+    declare public readonly message: pulumi.Output<string>;
+
+    constructor(name: string, args: NodeCordonArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = {
+            versionBefore: undefined,
+            alreadyAtTarget: undefined,
+            cordoned: undefined,
+            startedAt: undefined,
+            message: undefined,
+            ...stepProps(args),
+            skipIfAtTarget: args.skipIfAtTarget,
+        };
+        super(nodeCordonProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeCordon");
+    }
+}

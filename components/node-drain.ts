@@ -1,0 +1,75 @@
+// NodeDrain: evicts the node's pods like `kubectl drain`, honouring PodDisruptionBudgets. The work is done in
+// steps/drain.ts inside the dynamic-provider host.
+import * as pulumi from "@pulumi/pulumi";
+import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
+import { DYNAMIC_MODULE, NodeStepArgs, stepOptions, stepProps } from "./node-step";
+
+/** The one NodeDrain provider object (serialized into state). */
+export const nodeDrainProvider = makeStepProvider(STEPS_MODULE, "NodeDrain");
+
+/** Drain options, named after `kubectl drain` flags. Defaults are kubectl's, except the finite timeout. */
+export interface DrainArgs {
+    /** --force: also delete pods that declare no controller. Default false. */
+    force?: pulumi.Input<boolean>;
+    /** --ignore-daemonsets: leave DaemonSet pods in place instead of failing. Default false. */
+    ignoreDaemonSets?: pulumi.Input<boolean>;
+    /** --delete-emptydir-data: allow evicting pods with emptyDir volumes. Default false. */
+    deleteEmptyDirData?: pulumi.Input<boolean>;
+    /** --grace-period: seconds each pod gets to stop; -1 (default) = the pod's own setting. */
+    gracePeriodSeconds?: pulumi.Input<number>;
+    /** --timeout per node: "10m", "90s" or seconds; 0 = forever. Default 600 s. */
+    timeout?: pulumi.Input<string | number>;
+    /** --pod-selector: only drain pods matching this label selector. */
+    podSelector?: pulumi.Input<string>;
+    /** --disable-eviction: delete instead of evict (bypasses PodDisruptionBudgets). Default false. */
+    disableEviction?: pulumi.Input<boolean>;
+    /** --skip-wait-for-delete-timeout: stop waiting for pods deleted longer ago than this (seconds). */
+    skipWaitForDeleteTimeoutSeconds?: pulumi.Input<number>;
+    /** --chunk-size: page size of the pod listing; 0 = no paging. Default 500. */
+    chunkSize?: pulumi.Input<number>;
+}
+
+export interface NodeDrainArgs extends NodeStepArgs, DrainArgs {
+    /** When the node already runs the target version and is not cordoned by us, do nothing (default true). */
+    skipIfAtTarget?: pulumi.Input<boolean>;
+}
+
+/** Drains one node. A drain that cannot finish fails with the blocking pods and budgets; nothing is ever undone. */
+export class NodeDrain extends pulumi.dynamic.Resource {
+    declare public readonly nodeName: pulumi.Output<string>;
+    declare public readonly targetVersion: pulumi.Output<string>;
+    /** The node already ran the target version and was not drained. The upgrade command becomes an echo. */
+    declare public readonly alreadyAtTarget: pulumi.Output<boolean>;
+    /** "namespace/name" of every evicted (or deleted) pod. */
+    declare public readonly evictedPods: pulumi.Output<string[]>;
+    /** Pods left in place, with the reason ("kube-system/kube-proxy-x: DaemonSet-managed"). */
+    declare public readonly skippedPods: pulumi.Output<string[]>;
+    declare public readonly warnings: pulumi.Output<string[]>;
+    declare public readonly drainSeconds: pulumi.Output<number>;
+    declare public readonly drainedAt: pulumi.Output<string>;
+    declare public readonly message: pulumi.Output<string>;
+
+    constructor(name: string, args: NodeDrainArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = {
+            alreadyAtTarget: undefined,
+            evictedPods: undefined,
+            skippedPods: undefined,
+            warnings: undefined,
+            drainSeconds: undefined,
+            drainedAt: undefined,
+            message: undefined,
+            ...stepProps(args),
+            force: args.force,
+            ignoreDaemonSets: args.ignoreDaemonSets,
+            deleteEmptyDirData: args.deleteEmptyDirData,
+            gracePeriodSeconds: args.gracePeriodSeconds,
+            timeout: args.timeout,
+            podSelector: args.podSelector,
+            disableEviction: args.disableEviction,
+            skipWaitForDeleteTimeoutSeconds: args.skipWaitForDeleteTimeoutSeconds,
+            chunkSize: args.chunkSize,
+            skipIfAtTarget: args.skipIfAtTarget,
+        };
+        super(nodeDrainProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeDrain");
+    }
+}

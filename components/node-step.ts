@@ -1,0 +1,46 @@
+// What the four step resources (NodeCordon, NodeDrain, NodeReady, NodeUncordon) have in common on the
+// program side: their trigger and connection inputs, and how those are passed to the dynamic resource.
+import * as pulumi from "@pulumi/pulumi";
+
+/** Inputs every step takes. nodeName, targetVersion, commandHash and revision are the triggers. */
+export interface NodeStepArgs {
+    /** The Kubernetes node (a DNS-1123 subdomain). */
+    nodeName: pulumi.Input<string>;
+    /** Kubelet version the node must end up at, e.g. "v1.29.3". */
+    targetVersion: pulumi.Input<string>;
+    /** Hash of the upgrade command; a new command re-runs the step. */
+    commandHash?: pulumi.Input<string>;
+    /** Bump to re-run the step at the same version. */
+    revision?: pulumi.Input<string>;
+    /** Kubeconfig YAML. Stored as a secret. */
+    kubeconfig?: pulumi.Input<string>;
+    /** Path of a kubeconfig file (relative paths are relative to the Pulumi program directory). */
+    kubeconfigPath?: pulumi.Input<string>;
+    /** Kubeconfig context to use instead of current-context. */
+    context?: pulumi.Input<string>;
+}
+
+/** The dynamic-resource props for the shared inputs. The kubeconfig is always wrapped as a secret. */
+export function stepProps(args: NodeStepArgs): Record<string, pulumi.Input<any> | undefined> {
+    return {
+        nodeName: args.nodeName,
+        targetVersion: args.targetVersion,
+        commandHash: args.commandHash,
+        revision: args.revision,
+        kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
+        kubeconfigPath: args.kubeconfigPath,
+        context: args.context,
+    };
+}
+
+/**
+ * Resource options for a step: the engine re-marks same-named outputs of secret inputs as secret, and we say so
+ * explicitly too, so the kubeconfig echoed into the outputs (needed by refresh) never lands in state in clear.
+ */
+export function stepOptions(opts?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions {
+    const extra = opts?.additionalSecretOutputs ?? [];
+    return { ...opts, additionalSecretOutputs: Array.from(new Set([...extra, "kubeconfig"])) };
+}
+
+/** The dynamic resource module: types become `pulumi-nodejs:dynamic/node-upgrade:<Type>`. */
+export const DYNAMIC_MODULE = "node-upgrade";

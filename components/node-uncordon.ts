@@ -1,0 +1,34 @@
+// NodeUncordon: makes the node schedulable again when (and only when) node-upgrade cordoned it. The work is
+// done in steps/uncordon.ts inside the dynamic-provider host.
+import * as pulumi from "@pulumi/pulumi";
+import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
+import { DYNAMIC_MODULE, NodeStepArgs, stepOptions, stepProps } from "./node-step";
+
+/** The one NodeUncordon provider object (serialized into state). */
+export const nodeUncordonProvider = makeStepProvider(STEPS_MODULE, "NodeUncordon");
+
+export interface NodeUncordonArgs extends NodeStepArgs {
+    /** Leave a cordon that node-upgrade did not make (default true). */
+    onlyIfCordonedByUs?: pulumi.Input<boolean>;
+}
+
+/** Uncordons one node at the end of its chain. */
+export class NodeUncordon extends pulumi.dynamic.Resource {
+    declare public readonly nodeName: pulumi.Output<string>;
+    declare public readonly targetVersion: pulumi.Output<string>;
+    /** This step changed spec.unschedulable. */
+    declare public readonly uncordoned: pulumi.Output<boolean>;
+    declare public readonly finishedAt: pulumi.Output<string>;
+    declare public readonly message: pulumi.Output<string>;
+
+    constructor(name: string, args: NodeUncordonArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = {
+            uncordoned: undefined,
+            finishedAt: undefined,
+            message: undefined,
+            ...stepProps(args),
+            onlyIfCordonedByUs: args.onlyIfCordonedByUs,
+        };
+        super(nodeUncordonProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeUncordon");
+    }
+}

@@ -1,0 +1,361 @@
+// NodeUpgrade: the whole chain for one node. cordon → (before-drain hooks) → drain → upgrade command over
+// SSH → wait Ready at the target version (and soak) → uncordon. Each step is its own resource, exposed as a
+// property so users can hang their own resources on it. Every step carries the same trigger inputs
+// (nodeName, targetVersion, commandHash, revision), so the chain re-runs when one of them changes and
+// never otherwise.
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { NodeCordon } from "./node-cordon";
+import { DrainArgs, NodeDrain } from "./node-drain";
+import { NodeReady } from "./node-ready";
+import { NodeUncordon } from "./node-uncordon";
+import { NodeStepArgs } from "./node-step";
+import { commandWithEnv, envNameProblem } from "./shell-quote";
+import { nodeNameProblem, throwIfProblems, versionProblem } from "./validate";
+import { plainValue } from "./program-values";
+import { ClusterReader, kubeClusterReader } from "./cluster-reader";
+
+/** SSH connection to the node (see @pulumi/command remote.Connection). */
+export interface SshArgs {
+    /** Address to connect to. Default: the node's InternalIP, read from the cluster at program time. */
+    host?: pulumi.Input<string>;
+    /** Default 22. */
+    port?: pulumi.Input<number>;
+    /** Default "root". */
+    user?: pulumi.Input<string>;
+    /** Private key contents (stored as a secret). */
+    privateKey?: pulumi.Input<string>;
+    /** Passphrase of an encrypted private key (secret). */
+    privateKeyPassword?: pulumi.Input<string>;
+    /** Password (secret). */
+    password?: pulumi.Input<string>;
+    /** SSH agent socket. Default $SSH_AUTH_SOCK. */
+    agentSocketPath?: pulumi.Input<string>;
+    /** Pin the server's host key. Without it the host key is not checked. */
+    hostKey?: pulumi.Input<string>;
+    /** Dial attempts before giving up (-1 = unlimited). Default 10. */
+    dialErrorLimit?: pulumi.Input<number>;
+    /** Seconds per dial attempt. Default 15. */
+    perDialTimeout?: pulumi.Input<number>;
+    /** Bastion host. */
+    proxy?: pulumi.Input<command.types.input.remote.ProxyConnectionArgs>;
+}
+
+/** What a before-drain hook gets: the node, its cordon step, and the options to create its resources with. */
+export interface BeforeDrainContext {
+    nodeName: pulumi.Output<string>;
+    cordon: NodeCordon;
+    /** `{ parent: <the NodeUpgrade>, dependsOn: [cordon] }`: use these so the hook runs after the cordon. */
+    opts: pulumi.CustomResourceOptions;
+}
+
+export type BeforeDrainHook = (ctx: BeforeDrainContext) => pulumi.Resource | pulumi.Resource[] | void;
+
+export interface NodeUpgradeArgs {
+    nodeName: pulumi.Input<string>;
+    /** Kubelet version the node must run afterwards ("v1.29.3"). */
+    targetVersion: pulumi.Input<string>;
+    /**
+     * Shell script run on the node over SSH (with `sh -c`). It gets NODE_NAME, TARGET_VERSION (as given),
+     * TARGET_SEMVER (without the "v"), NODE_UPGRADE_REVISION and `environment` as environment variables:
+     * reference them ("$TARGET_VERSION"), never paste values into the script. Must be idempotent (a failed
+     * run is retried from the start by the next `pulumi up`).
+     */
+    upgradeCommand: pulumi.Input<string>;
+    /** Kubeconfig YAML (stored as a secret). One of kubeconfig / kubeconfigPath is required. */
+    kubeconfig?: pulumi.Input<string>;
+    kubeconfigPath?: pulumi.Input<string>;
+    context?: pulumi.Input<string>;
+    ssh?: SshArgs;
+    /** Extra environment variables for the upgrade (and before-drain) commands. */
+    environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** The upgrade needs a reboot: after the command, reboot detached (rebootCommand) and wait for NotReady → Ready. */
+    reboot?: pulumi.Input<boolean>;
+    /** Default `sudo systemd-run --on-active=5 /bin/systemctl reboot` (returns at once, reboots 5 s later). */
+    rebootCommand?: pulumi.Input<string>;
+    /** kubectl drain options. */
+    drain?: DrainArgs;
+    /** Wait for Ready at the target: "15m" (default), seconds, 0 = forever. */
+    readyTimeout?: pulumi.Input<string | number>;
+    /** Time the node must stay Ready before uncordon ("2m"). Default 0. */
+    soak?: pulumi.Input<string | number>;
+    /** With reboot: how long to wait to see the node go NotReady. Default 5m. */
+    notReadyTimeout?: pulumi.Input<string | number>;
+    /** How often NodeReady polls the node ("2s" default). */
+    readyPollInterval?: pulumi.Input<string | number>;
+    /** Pulumi customTimeouts for the upgrade command ("30m"). */
+    upgradeTimeout?: string;
+    /** Resources to run after the cordon and before the drain (silence alerts, snapshot etcd...). */
+    beforeDrain?: BeforeDrainHook;
+    /** A command run on the node (same connection and variables) after the cordon, before the drain. */
+    beforeDrainCommand?: pulumi.Input<string>;
+    /** Bump to re-run the whole chain at the same version. */
+    revision?: pulumi.Input<string>;
+    /** Nodes already at the target (and not cordoned by us) are left alone. Default true. */
+    skipIfAtTarget?: pulumi.Input<boolean>;
+    /** Program-time cluster access (InternalIP lookup). Default: the drain engine with the kubeconfig above. */
+    clusterReader?: ClusterReader;
+}
+
+/** One node's outcome, exported by the root program. Never contains credentials. */
+export interface NodeUpgradeReport {
+    node: string;
+    targetVersion: string;
+    versionBefore: string;
+    versionAfter: string;
+    /** The node already ran the target version: nothing was done. */
+    alreadyAtTarget: boolean;
+    cordoned: boolean;
+    evictedPods: string[];
+    evictedCount: number;
+    skippedPods: string[];
+    drainWarnings: string[];
+    drainSeconds: number;
+    readyWaitSeconds: number;
+    soakSeconds: number;
+    uncordoned: boolean;
+    startedAt: string;
+    finishedAt: string;
+    totalSeconds: number;
+    steps: { cordon: string; drain: string; ready: string; uncordon: string };
+}
+
+export const DEFAULT_REBOOT_COMMAND = "sudo systemd-run --on-active=5 /bin/systemctl reboot";
+const RESERVED_VARIABLES = ["NODE_NAME", "TARGET_VERSION", "TARGET_SEMVER", "NODE_UPGRADE_REVISION"];
+
+/** The environment the node's commands run with. */
+function commandVariables(nodeName: string, targetVersion: string, revision: string | undefined, extra: Record<string, string> | undefined) {
+    const vars: Record<string, string> = {
+        NODE_NAME: nodeName,
+        TARGET_VERSION: targetVersion,
+        TARGET_SEMVER: targetVersion.replace(/^v/i, ""),
+    };
+    if (revision) vars.NODE_UPGRADE_REVISION = revision;
+    for (const [k, v] of Object.entries(extra ?? {})) {
+        if (RESERVED_VARIABLES.includes(k)) throw new Error(`environment variable ${k} is set by node-upgrade and cannot be overridden`);
+        const problem = envNameProblem(k);
+        if (problem) throw new Error(problem);
+        vars[k] = String(v);
+    }
+    return vars;
+}
+
+/** Validates what is known synchronously, so mistakes show before any resource registers. */
+function validatePlainArgs(name: string, args: NodeUpgradeArgs): void {
+    const node = plainValue(args.nodeName);
+    const version = plainValue(args.targetVersion);
+    const env = plainValue(args.environment);
+    throwIfProblems(`NodeUpgrade ${name}`, [
+        node !== undefined ? nodeNameProblem(node) : undefined,
+        version !== undefined ? versionProblem(version) : undefined,
+        plainValue(args.upgradeCommand) === "" ? "upgradeCommand must not be empty" : undefined,
+        ...Object.keys(env && typeof env === "object" ? env : {}).map((k) =>
+            RESERVED_VARIABLES.includes(k) ? `environment variable ${k} is set by node-upgrade and cannot be overridden` : envNameProblem(k),
+        ),
+    ]);
+}
+
+export class NodeUpgrade extends pulumi.ComponentResource {
+    public readonly nodeName: pulumi.Output<string>;
+    public readonly targetVersion: pulumi.Output<string>;
+    public readonly cordon: NodeCordon;
+    /** Resources created by the before-drain hook and command. */
+    public readonly beforeDrain: pulumi.Resource[];
+    public readonly drain: NodeDrain;
+    public readonly upgrade: command.remote.Command;
+    public readonly ready: NodeReady;
+    public readonly uncordon: NodeUncordon;
+    public readonly report: pulumi.Output<NodeUpgradeReport>;
+
+    constructor(name: string, args: NodeUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Only harmless identifying inputs are recorded for the component itself: the full args may hold a
+        // plain-text kubeconfig or SSH key, and every step records its own inputs (secrets wrapped) anyway.
+        super("node-upgrade:index:NodeUpgrade", name, { nodeName: args.nodeName, targetVersion: args.targetVersion }, opts);
+        validatePlainArgs(name, args);
+
+        const nodeName = pulumi.output(args.nodeName);
+        const targetVersion = pulumi.output(args.targetVersion);
+        const revision = pulumi.output(args.revision);
+        const reboot = pulumi.output(args.reboot ?? false);
+        const rebootCommand = pulumi.output(args.rebootCommand ?? DEFAULT_REBOOT_COMMAND);
+        const environment = pulumi.output(args.environment ?? {});
+
+        // The upgrade command (and what else decides what happens on the host) as one short hash: a new
+        // command re-runs every step of the chain, not just the SSH command.
+        const commandHash = pulumi
+            .all([args.upgradeCommand, reboot, rebootCommand, args.beforeDrainCommand ?? "", environment])
+            .apply(([cmd, rb, rbCmd, hook, env]) =>
+                crypto.createHash("sha256").update(JSON.stringify([cmd, rb, rb ? rbCmd : "", hook, Object.entries(env).sort()])).digest("hex").slice(0, 16),
+            );
+        const step: NodeStepArgs = {
+            nodeName,
+            targetVersion,
+            commandHash,
+            revision: args.revision,
+            kubeconfig: args.kubeconfig,
+            kubeconfigPath: args.kubeconfigPath,
+            context: args.context,
+        };
+        const variables = pulumi
+            .all([nodeName, targetVersion, revision, environment])
+            .apply(([n, v, r, env]) => commandVariables(n, v, r, env as Record<string, string>));
+
+        // opts.dependsOn (e.g. the previous batch's uncordon) applies to the first step explicitly.
+        this.cordon = new NodeCordon(`${name}-cordon`, { ...step, skipIfAtTarget: args.skipIfAtTarget }, { parent: this, dependsOn: opts?.dependsOn });
+
+        const connection = this.connection(name, args);
+        const hooks: pulumi.Resource[] = [];
+        if (args.beforeDrain) {
+            const made = args.beforeDrain({ nodeName, cordon: this.cordon, opts: { parent: this, dependsOn: [this.cordon] } });
+            if (made) hooks.push(...(Array.isArray(made) ? made : [made]));
+        }
+        if (args.beforeDrainCommand !== undefined) {
+            const hookCreate = pulumi
+                .all([this.cordon.alreadyAtTarget, args.beforeDrainCommand, variables])
+                .apply(([atTarget, hook, vars]) => commandWithEnv(vars, atTarget ? alreadyAtTargetScript("before-drain command") : hook));
+            hooks.push(
+                new command.remote.Command(
+                    `${name}-before-drain`,
+                    { connection, create: hookCreate, addPreviousOutputInEnv: false },
+                    { parent: this, dependsOn: [this.cordon] },
+                ),
+            );
+        }
+        this.beforeDrain = hooks;
+
+        this.drain = new NodeDrain(
+            `${name}-drain`,
+            { ...step, ...(args.drain ?? {}), skipIfAtTarget: args.skipIfAtTarget },
+            { parent: this, dependsOn: [this.cordon, ...hooks] },
+        );
+
+        // When the drain found the node already at the target, the command becomes a harmless echo, so a
+        // roll over partly-upgraded nodes never re-runs the upgrade on them.
+        const upgradeCreate = pulumi
+            .all([this.drain.alreadyAtTarget, args.upgradeCommand, reboot, rebootCommand, variables])
+            .apply(([atTarget, cmd, rb, rbCmd, vars]) => {
+                if (atTarget) return commandWithEnv(vars, alreadyAtTargetScript("upgrade"));
+                const upgradeLine = commandWithEnv(vars, cmd);
+                return rb ? `${upgradeLine} && ${commandWithEnv(vars, rbCmd)}` : upgradeLine;
+            });
+        this.upgrade = new command.remote.Command(
+            `${name}-upgrade`,
+            { connection, create: upgradeCreate, addPreviousOutputInEnv: false },
+            {
+                parent: this,
+                dependsOn: [this.drain],
+                customTimeouts: args.upgradeTimeout ? { create: args.upgradeTimeout, update: args.upgradeTimeout } : undefined,
+            },
+        );
+
+        this.ready = new NodeReady(
+            `${name}-ready`,
+            {
+                ...step,
+                timeout: args.readyTimeout,
+                soak: args.soak,
+                expectNotReady: pulumi.all([reboot, this.drain.alreadyAtTarget]).apply(([rb, atTarget]) => !!rb && !atTarget),
+                notReadyTimeout: args.notReadyTimeout,
+                pollInterval: args.readyPollInterval,
+            },
+            { parent: this, dependsOn: [this.upgrade] },
+        );
+
+        this.uncordon = new NodeUncordon(`${name}-uncordon`, step, { parent: this, dependsOn: [this.ready] });
+
+        this.nodeName = nodeName;
+        this.targetVersion = targetVersion;
+        this.report = buildReport(nodeName, targetVersion, this.cordon, this.drain, this.ready, this.uncordon);
+        this.registerOutputs({ nodeName, targetVersion, report: this.report });
+    }
+
+    /** The SSH connection; the host defaults to the node's InternalIP, read from the cluster at program time. */
+    private connection(name: string, args: NodeUpgradeArgs): command.types.input.remote.ConnectionArgs {
+        const ssh = args.ssh ?? {};
+        const secret = <T>(v: pulumi.Input<T> | undefined) => (v === undefined ? undefined : pulumi.secret(v));
+        const host =
+            ssh.host ??
+            pulumi.all([args.nodeName, args.kubeconfig, args.kubeconfigPath, args.context]).apply(async ([node, kubeconfig, kubeconfigPath, context]) => {
+                const reader = args.clusterReader ?? kubeClusterReader({ kubeconfig, kubeconfigPath, context });
+                const info = await reader.readNode(node);
+                if (!info.internalIP) {
+                    throw new Error(`NodeUpgrade ${name}: node "${node}" reports no InternalIP address; set ssh.host for it`);
+                }
+                return info.internalIP;
+            });
+        return {
+            host,
+            port: ssh.port,
+            user: ssh.user,
+            privateKey: secret(ssh.privateKey),
+            privateKeyPassword: secret(ssh.privateKeyPassword),
+            password: secret(ssh.password),
+            agentSocketPath: ssh.agentSocketPath,
+            hostKey: ssh.hostKey,
+            dialErrorLimit: ssh.dialErrorLimit,
+            perDialTimeout: ssh.perDialTimeout,
+            proxy: ssh.proxy,
+        };
+    }
+}
+
+/** The script run instead of a command on a node that needs no upgrade (values come from the environment). */
+function alreadyAtTargetScript(what: string): string {
+    return `echo "node-upgrade: $NODE_NAME already runs $TARGET_VERSION; skipping the ${what}"`;
+}
+
+function buildReport(
+    nodeName: pulumi.Output<string>,
+    targetVersion: pulumi.Output<string>,
+    cordon: NodeCordon,
+    drain: NodeDrain,
+    ready: NodeReady,
+    uncordon: NodeUncordon,
+): pulumi.Output<NodeUpgradeReport> {
+    return pulumi
+        .output({
+            node: nodeName,
+            targetVersion,
+            versionBefore: cordon.versionBefore,
+            alreadyAtTarget: cordon.alreadyAtTarget,
+            cordoned: cordon.cordoned,
+            startedAt: cordon.startedAt,
+            cordonMessage: cordon.message,
+            evictedPods: drain.evictedPods,
+            skippedPods: drain.skippedPods,
+            drainWarnings: drain.warnings,
+            drainSeconds: drain.drainSeconds,
+            drainMessage: drain.message,
+            versionAfter: ready.kubeletVersion,
+            readyWaitSeconds: ready.waitedSeconds,
+            soakSeconds: ready.soakedSeconds,
+            readyMessage: ready.message,
+            uncordoned: uncordon.uncordoned,
+            finishedAt: uncordon.finishedAt,
+            uncordonMessage: uncordon.message,
+        })
+        .apply((r) => {
+            const total = r.startedAt && r.finishedAt ? (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000 : 0;
+            return {
+                node: r.node,
+                targetVersion: r.targetVersion,
+                versionBefore: r.versionBefore ?? "",
+                versionAfter: r.versionAfter ?? "",
+                alreadyAtTarget: !!r.alreadyAtTarget,
+                cordoned: !!r.cordoned,
+                evictedPods: r.evictedPods ?? [],
+                evictedCount: (r.evictedPods ?? []).length,
+                skippedPods: r.skippedPods ?? [],
+                drainWarnings: r.drainWarnings ?? [],
+                drainSeconds: r.drainSeconds ?? 0,
+                readyWaitSeconds: r.readyWaitSeconds ?? 0,
+                soakSeconds: r.soakSeconds ?? 0,
+                uncordoned: !!r.uncordoned,
+                startedAt: r.startedAt ?? "",
+                finishedAt: r.finishedAt ?? "",
+                totalSeconds: Math.round(total * 10) / 10,
+                steps: { cordon: r.cordonMessage ?? "", drain: r.drainMessage ?? "", ready: r.readyMessage ?? "", uncordon: r.uncordonMessage ?? "" },
+            };
+        });
+}

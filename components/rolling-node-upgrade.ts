@@ -1,0 +1,212 @@
+// RollingNodeUpgrade: upgrades many nodes in sequence. Control-plane nodes first (one at a time), then
+// workers in batches of maxUnavailable; every node of a batch starts only after the previous batch's
+// uncordon, so the first failure stops the roll with that node cordoned and later nodes untouched.
+// The nodes come from a list or a label selector, read from the cluster at program time (also in preview)
+// inside `initialize`, so `dependsOn: [roll]` waits for every node chain.
+import * as pulumi from "@pulumi/pulumi";
+import { NodeUpgrade, NodeUpgradeArgs, NodeUpgradeReport, SshArgs } from "./node-upgrade";
+import { ClusterReader, kubeClusterReader } from "./cluster-reader";
+import { blastRadiusProblem, rollBatches } from "./roll-order";
+import { requireKnown, resolveInput, plainValue } from "./program-values";
+import { nodeNameProblem, percentProblem, positiveIntegerProblem, throwIfProblems, versionProblem } from "./validate";
+import type { DrainOptions } from "../drain/types";
+import type { NodeInfo } from "./engine-contract";
+
+export interface RollingNodeUpgradeArgs extends Omit<NodeUpgradeArgs, "nodeName" | "ssh" | "clusterReader"> {
+    /** Node names, in the order to roll them (control-plane nodes still go first). */
+    nodes?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Label selector over node labels; the matching nodes roll in name order. Give nodes or selector. */
+    selector?: pulumi.Input<string>;
+    /** Workers upgraded at once. Default 1. */
+    maxUnavailable?: number;
+    /** Blast-radius guard: refuse a plan that takes down more nodes at once than this. */
+    maxNodesDownAtOnce?: number;
+    /** Blast-radius guard as a percentage of the cluster's nodes (at least 1 node is always allowed). */
+    maxNodesDownPercent?: number;
+    /** Control-plane nodes first, one at a time. Default true. */
+    controlPlaneFirst?: boolean;
+    /** Order within each group: "declared" (default with `nodes`) or "name" (always with `selector`). */
+    order?: "declared" | "name";
+    /** SSH settings for every node, plus per-node host overrides (`hosts: { worker1: "10.0.0.7" }`). */
+    ssh?: Omit<SshArgs, "host"> & { hosts?: Record<string, pulumi.Input<string>> };
+    /** In preview, log the planner's per-node plan (when the planner is built). Default true. */
+    logPlan?: boolean;
+    /** Program-time cluster access. Default: the drain engine with the kubeconfig. Tests inject a fake. */
+    clusterReader?: ClusterReader;
+}
+
+export interface RollingNodeUpgradeReport {
+    targetVersion: string;
+    /** Node names per batch, in roll order. */
+    batches: string[][];
+    nodes: NodeUpgradeReport[];
+}
+
+interface RollData {
+    upgrades: NodeUpgrade[];
+    batches: string[][];
+    report: pulumi.Output<RollingNodeUpgradeReport>;
+}
+
+const ARGS = "rollArgs";
+
+export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
+    /** The per-node components, in roll order (resolves once the node list is known). */
+    public readonly upgrades: Promise<NodeUpgrade[]>;
+    /** Node names per batch, in roll order. */
+    public readonly batches: pulumi.Output<string[][]>;
+    public readonly report: pulumi.Output<RollingNodeUpgradeReport>;
+
+    constructor(name: string, args: RollingNodeUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
+        validatePlainRollArgs(name, args);
+        // The full args reach initialize() through a non-enumerable property: enumerable keys are recorded as
+        // the component's inputs in state, and the args may hold a plain-text kubeconfig or SSH key.
+        const carrier = Object.defineProperty(
+            { targetVersion: args.targetVersion, nodes: args.nodes, selector: args.selector, maxUnavailable: args.maxUnavailable ?? 1 },
+            ARGS,
+            { value: args, enumerable: false },
+        );
+        super("node-upgrade:index:RollingNodeUpgrade", name, carrier, opts);
+        const data = this.getData();
+        this.upgrades = data.then((d) => d.upgrades);
+        this.batches = pulumi.output(data.then((d) => d.batches));
+        this.report = pulumi.output(data.then((d) => d.report));
+        this.registerOutputs({ batches: this.batches, report: this.report });
+    }
+
+    protected async initialize(carrier: any, opts?: pulumi.ComponentResourceOptions, name?: string): Promise<RollData> {
+        const args: RollingNodeUpgradeArgs = carrier[ARGS];
+        // Let the constructor finish before creating children (this runs from inside super()).
+        await Promise.resolve();
+        const label = `RollingNodeUpgrade ${name}`;
+
+        const kubeconfig = await resolveInput(args.kubeconfig);
+        const kubeconfigPath = await requireKnown(`${label}: kubeconfigPath`, args.kubeconfigPath);
+        const context = await requireKnown(`${label}: context`, args.context);
+        if (!kubeconfig.known) throw new Error(`${label}: the kubeconfig must be known when the program runs (nodes are read from the cluster)`);
+        if (!kubeconfig.value && !kubeconfigPath) throw new Error(`${label}: set kubeconfig (YAML text, as a secret) or kubeconfigPath`);
+        const reader = args.clusterReader ?? kubeClusterReader({ kubeconfig: kubeconfig.value, kubeconfigPath, context });
+
+        const wanted = (await requireKnown(`${label}: nodes`, args.nodes)) as string[] | undefined;
+        const selector = await requireKnown(`${label}: selector`, args.selector);
+        const useList = !!wanted && wanted.length > 0;
+        if (useList === !!selector) throw new Error(`${label}: give either nodes (a list of node names) or selector (a label selector), not ${useList ? "both" : "neither"}`);
+
+        // One read of the cluster: which nodes exist, which are control-plane, their addresses.
+        const clusterNodes = await readCluster(label, () => reader.listNodes());
+        const byName = new Map(clusterNodes.map((n) => [n.name, n]));
+        let picked: NodeInfo[];
+        if (useList) {
+            throwIfProblems(label, wanted!.map((n) => nodeNameProblem(n)));
+            const missing = wanted!.filter((n) => !byName.has(n));
+            if (missing.length) throw new Error(`${label}: node${missing.length > 1 ? "s" : ""} ${missing.map((n) => `"${n}"`).join(", ")} not found in the cluster`);
+            picked = wanted!.map((n) => byName.get(n)!);
+        } else {
+            picked = await readCluster(label, () => reader.listNodes(selector));
+            if (picked.length === 0) throw new Error(`${label}: no nodes match selector "${selector}"`);
+        }
+
+        const maxUnavailable = args.maxUnavailable ?? 1;
+        const problem = blastRadiusProblem({
+            maxUnavailable,
+            clusterNodes: clusterNodes.length,
+            maxNodesDownAtOnce: args.maxNodesDownAtOnce,
+            maxNodesDownPercent: args.maxNodesDownPercent,
+        });
+        if (problem) throw new Error(`${label}: ${problem}`);
+        const batches = rollBatches(picked, {
+            maxUnavailable,
+            controlPlaneFirst: args.controlPlaneFirst ?? true,
+            order: useList ? (args.order ?? "declared") : "name",
+        });
+
+        // The chains: every node of batch i+1 depends on every uncordon of batch i.
+        const { nodes: _n, selector: _s, maxUnavailable: _m, maxNodesDownAtOnce: _a, maxNodesDownPercent: _p, controlPlaneFirst: _c, order: _o, logPlan: _l, ssh, clusterReader: _r, ...common } = args;
+        const upgrades: NodeUpgrade[] = [];
+        let previous: pulumi.Resource[] = [];
+        for (const batch of batches) {
+            const current: NodeUpgrade[] = [];
+            for (const node of batch) {
+                const { hosts, ...connection } = ssh ?? {};
+                const host = hosts?.[node] ?? byName.get(node)?.internalIP;
+                const upgrade = new NodeUpgrade(
+                    `${name}-${node}`,
+                    { ...common, nodeName: node, ssh: { ...connection, host }, clusterReader: reader },
+                    { parent: this, dependsOn: previous },
+                );
+                current.push(upgrade);
+            }
+            upgrades.push(...current);
+            previous = current.map((u) => u.uncordon);
+        }
+
+        if (pulumi.runtime.isDryRun() && args.logPlan !== false) await this.logPlan(reader, args, batches, upgrades, maxUnavailable);
+
+        const report = pulumi.output({
+            targetVersion: pulumi.output(args.targetVersion),
+            batches,
+            nodes: upgrades.map((u) => u.report),
+        }) as pulumi.Output<RollingNodeUpgradeReport>;
+        return { upgrades, batches, report };
+    }
+
+    /** Preview only: the planner's read-only verdict per node, logged on that node's component in roll order. */
+    private async logPlan(reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][], upgrades: NodeUpgrade[], batchSize: number) {
+        if (!reader.planRoll) return;
+        try {
+            const target = await resolveInput(args.targetVersion);
+            if (!target.known || !target.value) return;
+            const plan = await reader.planRoll({
+                nodes: batches.flat(),
+                batchSize,
+                targetVersion: target.value,
+                drain: await drainOptionsForPlan(args),
+            });
+            if (!plan) return;
+            const byNode = new Map(upgrades.map((u, i) => [batches.flat()[i], u]));
+            for (const p of plan) pulumi.log.info(p.text, byNode.get(p.node) ?? this);
+        } catch (err: any) {
+            pulumi.log.warn(`could not compute the roll plan: ${err?.message ?? err}`, this);
+        }
+    }
+}
+
+async function readCluster<T>(label: string, read: () => Promise<T>): Promise<T> {
+    try {
+        return await read();
+    } catch (err: any) {
+        throw new Error(`${label}: cannot read the cluster's nodes: ${err?.message ?? err}`);
+    }
+}
+
+/** The drain options as plain values, for the planner. */
+async function drainOptionsForPlan(args: RollingNodeUpgradeArgs): Promise<DrainOptions> {
+    const d = args.drain ?? {};
+    const value = async <T>(i: pulumi.Input<T> | undefined) => {
+        const r = await resolveInput(i);
+        return r.known ? r.value : undefined;
+    };
+    const timeout = await value(d.timeout);
+    return {
+        force: await value(d.force),
+        ignoreDaemonSets: await value(d.ignoreDaemonSets),
+        deleteEmptyDirData: await value(d.deleteEmptyDirData),
+        gracePeriodSeconds: await value(d.gracePeriodSeconds),
+        timeoutSeconds: typeof timeout === "number" ? timeout : undefined,
+        podSelector: await value(d.podSelector),
+        disableEviction: await value(d.disableEviction),
+        skipWaitForDeleteTimeoutSeconds: await value(d.skipWaitForDeleteTimeoutSeconds),
+    };
+}
+
+/** Synchronous validation of plain settings, so a bad value fails before anything registers. */
+function validatePlainRollArgs(name: string, args: RollingNodeUpgradeArgs): void {
+    const version = plainValue(args.targetVersion);
+    throwIfProblems(`RollingNodeUpgrade ${name}`, [
+        version !== undefined ? versionProblem(version) : undefined,
+        args.maxUnavailable !== undefined ? positiveIntegerProblem("maxUnavailable", args.maxUnavailable) : undefined,
+        args.maxNodesDownAtOnce !== undefined ? positiveIntegerProblem("maxNodesDownAtOnce", args.maxNodesDownAtOnce) : undefined,
+        args.maxNodesDownPercent !== undefined ? percentProblem("maxNodesDownPercent", args.maxNodesDownPercent) : undefined,
+        args.order !== undefined && args.order !== "declared" && args.order !== "name" ? `order must be "declared" or "name", got ${JSON.stringify(args.order)}` : undefined,
+    ]);
+}

@@ -1,0 +1,39 @@
+// NodeCordon: marks the node unschedulable (kubectl cordon) with our cordoned-by annotation, so the
+// NodeUncordon at the end of the chain only ever undoes a cordon node-upgrade made.
+import * as s from "./support";
+import { StepLogic } from "./step-logic";
+
+export class CordonStep extends StepLogic {
+    constructor() {
+        super("NodeCordon", true);
+    }
+
+    protected async run(inputs: any): Promise<Record<string, any>> {
+        const engine = s.engine();
+        const kc = s.kube(inputs);
+        const node = await s.readNode(inputs);
+        const startedAt = s.nowIso();
+        const atTarget = s.versionMatches(node.kubeletVersion, inputs.targetVersion);
+        if (inputs.skipIfAtTarget !== false && atTarget && !node.cordonedByUs) {
+            const message = `already at ${node.kubeletVersion}: not cordoning (nothing to upgrade)`;
+            s.log(this.step, inputs.nodeName, message);
+            return { versionBefore: node.kubeletVersion, alreadyAtTarget: true, cordoned: false, startedAt, message };
+        }
+        const result = await s.withTimeout(
+            (signal) => engine.cordon(kc, inputs.nodeName, { onProgress: s.progressPrinter(this.step, inputs.nodeName), signal }),
+            s.API_TIMEOUT_SECONDS,
+            `cordoning node "${inputs.nodeName}"`,
+        );
+        const message = result.changed
+            ? `cordoned (was at ${node.kubeletVersion})`
+            : node.cordonedByUs
+              ? "already cordoned by node-upgrade (resuming)"
+              : "already cordoned by someone else: it will be drained and upgraded, and left cordoned afterwards";
+        s.log(this.step, inputs.nodeName, message);
+        return { versionBefore: node.kubeletVersion, alreadyAtTarget: false, cordoned: result.changed, startedAt, message };
+    }
+
+    protected observe(node: s.NodeInfo): Record<string, any> {
+        return { observedUnschedulable: node.unschedulable, observedCordonedByUs: node.cordonedByUs };
+    }
+}

@@ -1,0 +1,16 @@
+// The step implementations by resource type. This compiled module is what the serialized provider proxies
+// `require` inside the dynamic-provider host (see ../provider-proxy.ts).
+import { CordonStep } from "./cordon";
+import { DrainStep } from "./drain";
+import { ReadyStep } from "./ready";
+import { UncordonStep } from "./uncordon";
+import type { StepLogic, StepName } from "./step-logic";
+
+export const steps: Record<StepName, StepLogic> = {
+    NodeCordon: new CordonStep(),
+    NodeDrain: new DrainStep(),
+    NodeReady: new ReadyStep(),
+    NodeUncordon: new UncordonStep(),
+};
+
+export type { StepName };

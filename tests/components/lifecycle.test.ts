@@ -1,0 +1,267 @@
+// Lifecycle of the root program against the simulated cluster, through the real dynamic-provider host and a
+// miniature engine (tests/helpers/pulumi-engine.ts): first roll, no-op rerun, version bump, failure and
+// resume, destroy. The upgrade "over SSH" is the simulator's upgrade-node command run locally.
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { DynamicProviderHost, REPO_ROOT } from "../helpers/pulumi-host";
+import { MiniEngine, OpRecord } from "../helpers/pulumi-engine";
+import { stackConfig } from "../helpers/pulumi-config";
+import { nodeState, readyPods, sampleEvery, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
+import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
+
+type Components = typeof import("../../components");
+let c: Components;
+
+/** The simulated node upgrade, with every value coming from the environment the component sets. */
+const UPGRADE_COMMAND = 'node dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
+
+function configFor(cluster: TestCluster, values: Record<string, unknown>) {
+    return stackConfig({
+        kubeconfig: cluster.kubeconfig,
+        upgradeCommand: UPGRADE_COMMAND,
+        upgradeEnvironment: [`KUBECONFIG=${cluster.kubeconfigPath}`],
+        drainIgnoreDaemonSets: true,
+        drainDeleteEmptyDirData: true,
+        drainTimeout: "60s",
+        readyTimeout: "60s",
+        readyPollInterval: "100ms",
+        ...values,
+    });
+}
+
+const roll = () => c.rollFromConfig().report;
+const stepsOf = (ops: OpRecord[], op?: string) =>
+    ops.filter((o) => o.type.startsWith("pulumi-nodejs:") || o.type === "command:remote:Command").filter((o) => !op || o.op === op);
+const label = (o: OpRecord) => o.name.replace(/^roll-/, "");
+
+describe("components: lifecycle against the simulated cluster (real provider host, mini engine)", function () {
+    this.timeout(90_000);
+    let host: DynamicProviderHost;
+
+    before(async () => {
+        await pulumi.runtime.setMocks({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "test");
+        c = await import("../../components");
+        host = await DynamicProviderHost.start();
+    });
+
+    after(async () => {
+        await host?.stop();
+    });
+
+    describe("seed cluster: master, worker1, worker2 from v1.19.0", () => {
+        let cluster: TestCluster;
+        let engine: MiniEngine;
+        before(async () => {
+            cluster = await startTestCluster("seed");
+            // http-go is protected the way a platform team protects it: at most one replica disrupted at a time.
+            cluster.sim.apply({
+                apiVersion: "policy/v1",
+                kind: "PodDisruptionBudget",
+                metadata: { name: "http-go", namespace: "default" },
+                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "http-go" } } },
+            });
+            await cluster.sim.settle();
+            engine = new MiniEngine(host, { cwd: REPO_ROOT });
+        });
+        after(async () => cluster?.stop());
+
+        it("first run upgrades master, then worker1, then worker2, one node down at a time, http-go always ≥ 9 Ready", async () => {
+            const config = configFor(cluster, { nodes: ["worker1", "master", "worker2"], targetVersion: "v1.20.0" });
+            let maxCordoned = 0;
+            let minHttpGo = Infinity;
+            const stop = sampleEvery(10, () => {
+                const cordoned = ["master", "worker1", "worker2"].filter((n) => nodeState(cluster.sim, n).unschedulable).length;
+                maxCordoned = Math.max(maxCordoned, cordoned);
+                minHttpGo = Math.min(minHttpGo, readyPods(cluster.sim, "default", "http-go-"));
+            });
+            const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
+            stop();
+            assert.ok(result.ok, result.error?.message);
+            assert.strictEqual(maxCordoned, 1, "two nodes were cordoned at the same time");
+            assert.ok(minHttpGo >= 9, `http-go dropped to ${minHttpGo} Ready replicas`);
+
+            // Dependency order: each node's whole chain, node after node, control plane first.
+            const steps = stepsOf(result.ops, "create").sort((a, b) => a.start - b.start);
+            assert.deepStrictEqual(
+                steps.map(label),
+                ["master", "worker1", "worker2"].flatMap((n) => ["cordon", "drain", "upgrade", "ready", "uncordon"].map((s) => `${n}-${s}`)),
+            );
+            for (let i = 1; i < steps.length; i++) assert.ok(steps[i].start >= steps[i - 1].end, `${steps[i].name} overlapped ${steps[i - 1].name}`);
+
+            for (const n of ["master", "worker1", "worker2"]) {
+                assert.deepStrictEqual(nodeState(cluster.sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.20.0", cordonedByUs: false }, n);
+            }
+            const report = result.value as RollingNodeUpgradeReport;
+            assert.deepStrictEqual(report.batches, [["master"], ["worker1"], ["worker2"]]);
+            const worker1 = report.nodes.find((n) => n.node === "worker1")!;
+            assert.strictEqual(worker1.versionBefore, "v1.19.0");
+            assert.strictEqual(worker1.versionAfter, "v1.20.0");
+            assert.strictEqual(worker1.evictedPods.filter((p) => p.startsWith("default/http-go-")).length, 6);
+            assert.ok(worker1.totalSeconds > 0 && worker1.drainSeconds >= 0);
+            assert.ok(!JSON.stringify(report).includes("token"), "the report must not contain credentials");
+
+            // The kubeconfig stays secret in state; the upgrade really ran the simulator command.
+            const cordonState = engine.state.get("pulumi-nodejs:dynamic/node-upgrade:NodeCordon::roll-worker1-cordon")!;
+            assert.ok(cordonState.secretOutputs.includes("kubeconfig"));
+            assert.ok(engine.commandOutput.has("roll-worker1-upgrade"));
+        });
+
+        it("a second run changes nothing and sends no write to the cluster", async () => {
+            const config = configFor(cluster, { nodes: ["worker1", "master", "worker2"], targetVersion: "v1.20.0" });
+            cluster.sim.clearRequestLog();
+            const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
+            assert.ok(result.ok, result.error?.message);
+            assert.deepStrictEqual(stepsOf(result.ops).filter((o) => o.op !== "same"), []);
+            assert.deepStrictEqual(writeRequests(cluster.sim), []);
+        });
+
+        it("preview of a version bump plans an update of every step in order and writes nothing", async () => {
+            const config = configFor(cluster, { nodes: ["worker1", "master", "worker2"], targetVersion: "v1.21.0" });
+            cluster.sim.clearRequestLog();
+            const logged: string[] = [];
+            const original = console.log;
+            console.log = (...a: any[]) => logged.push(a.join(" "));
+            let result;
+            try {
+                result = await engine.run(roll, { config, secretKeys: ["kubeconfig"], preview: true });
+            } finally {
+                console.log = original;
+            }
+            assert.ok(result.ok, result.error?.message);
+            // The planner's read-only verdict, one block per node in roll order.
+            const blocks = logged.filter((l) => l.startsWith("info: [runtime] ["));
+            assert.deepStrictEqual(blocks.map((l) => /^info: \[runtime\] \[(\d\/3)\] (\S+)/.exec(l)!.slice(1).join(" ")), ["1/3 master", "2/3 worker1", "3/3 worker2"]);
+            assert.match(blocks[1], /v1\.20\.0 -> v1\.21\.0/);
+            assert.match(blocks[1], /PodDisruptionBudget default\/http-go/);
+            const planned = stepsOf(result.ops);
+            assert.strictEqual(planned.length, 15);
+            assert.ok(planned.every((o) => o.op === "plan-update"), planned.map((o) => `${o.op} ${o.name}`).join("\n"));
+            assert.deepStrictEqual(writeRequests(cluster.sim), []);
+            assert.strictEqual(nodeState(cluster.sim, "master").kubeletVersion, "v1.20.0");
+        });
+
+        it("raising the target version re-rolls the nodes in order (updates)", async () => {
+            const config = configFor(cluster, { nodes: ["worker1", "master", "worker2"], targetVersion: "v1.21.0" });
+            let maxCordoned = 0;
+            const stop = sampleEvery(10, () => {
+                maxCordoned = Math.max(maxCordoned, ["master", "worker1", "worker2"].filter((n) => nodeState(cluster.sim, n).unschedulable).length);
+            });
+            const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
+            stop();
+            assert.ok(result.ok, result.error?.message);
+            assert.strictEqual(maxCordoned, 1);
+            const steps = stepsOf(result.ops).sort((a, b) => a.start - b.start);
+            assert.ok(steps.every((o) => o.op === "update"), steps.map((o) => `${o.op} ${o.name}`).join("\n"));
+            assert.deepStrictEqual(
+                steps.map(label),
+                ["master", "worker1", "worker2"].flatMap((n) => ["cordon", "drain", "upgrade", "ready", "uncordon"].map((s) => `${n}-${s}`)),
+            );
+            for (const n of ["master", "worker1", "worker2"]) assert.strictEqual(nodeState(cluster.sim, n).kubeletVersion, "v1.21.0");
+        });
+
+        it("refresh (Read through the host) reports the live nodes and changes nothing", async () => {
+            cluster.sim.clearRequestLog();
+            const entries = [...engine.state.values()].filter((e) => e.type.startsWith("pulumi-nodejs:"));
+            assert.strictEqual(entries.length, 12);
+            for (const e of entries) {
+                const read = await host.read(`urn:pulumi:test::node-upgrade::${e.type}::${e.name}`, e.id, e.outputs);
+                assert.strictEqual(read.id, e.id);
+                if (e.type.endsWith(":NodeReady")) assert.strictEqual(read.props.kubeletVersion, "v1.21.0");
+                if (e.type.endsWith(":NodeCordon")) assert.strictEqual(read.props.observedUnschedulable, false);
+                assert.strictEqual(read.props.__provider, e.outputs.__provider);
+            }
+            const gone = entries[0];
+            const missing = await host.read(`urn:pulumi:test::node-upgrade::${gone.type}::${gone.name}`, gone.id, { ...gone.outputs, nodeName: "ghost" });
+            assert.strictEqual(missing.id, "", "a node that no longer exists reads as a deleted resource");
+            assert.deepStrictEqual(writeRequests(cluster.sim), []);
+        });
+
+        it("destroying the stack never evicts, cordons or uncordons anything", async () => {
+            cluster.sim.clearRequestLog();
+            host.clearOutput();
+            const ops = await engine.destroy();
+            assert.strictEqual(ops.length, 15);
+            assert.deepStrictEqual(writeRequests(cluster.sim), []);
+            await waitFor(() => host.output().filter((l) => l.includes("delete does nothing")).length === 12);
+            assert.strictEqual(engine.state.size, 0);
+        });
+    });
+
+    describe("pdb cluster: a PodDisruptionBudget blocks worker1", () => {
+        let cluster: TestCluster;
+        let engine: MiniEngine;
+        const nodes = ["control-plane", "worker1", "worker2"];
+        before(async () => {
+            cluster = await startTestCluster("pdb");
+            engine = new MiniEngine(host, { cwd: REPO_ROOT });
+        });
+        after(async () => cluster?.stop());
+
+        it("stops at the blocked node: it stays cordoned, the error names the pod and the budget, later nodes are untouched", async () => {
+            const config = configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s" });
+            const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
+            assert.ok(!result.ok, "the roll should fail");
+            const message = result.error!.message;
+            assert.match(message, /NodeDrain worker1: drain of node "worker1" timed out/);
+            assert.match(message, /pod default\/critical-5f7c8d9b6d-q2x7k: PodDisruptionBudget default\/critical-pdb allows no disruption \(needs 1 healthy pod and has 1; 0 disruptions allowed\)/);
+            assert.match(message, /The node stays cordoned\. .* run `pulumi up` again: the roll resumes at this node\./);
+            assert.ok(!message.includes(cluster.sim.token), "the error must not contain the token");
+
+            assert.deepStrictEqual(nodeState(cluster.sim, "control-plane"), { unschedulable: false, ready: true, kubeletVersion: "v1.28.6", cordonedByUs: false });
+            assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), { unschedulable: true, ready: true, kubeletVersion: "v1.28.5", cordonedByUs: true });
+            assert.deepStrictEqual(nodeState(cluster.sim, "worker2"), { unschedulable: false, ready: true, kubeletVersion: "v1.28.5", cordonedByUs: false });
+            assert.ok(!writeRequests(cluster.sim).some((r) => r.includes("worker2")), "worker2 was touched");
+            assert.ok(!result.registered.some((r) => r.includes("roll-worker2-cordon")), "worker2's chain must not even register");
+            assert.ok(!result.registered.some((r) => r.includes("roll-worker1-upgrade")));
+        });
+
+        it("after the budget is relaxed, a rerun resumes at the failed node and completes the roll", async () => {
+            const pdb = cluster.sim.get("PodDisruptionBudget", "default", "critical-pdb");
+            cluster.sim.apply({ ...pdb, metadata: { name: pdb.metadata.name, namespace: "default" }, spec: { ...pdb.spec, minAvailable: 0 }, status: undefined });
+            await cluster.sim.settle();
+            cluster.sim.clearRequestLog();
+            const config = configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s" });
+            const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
+            assert.ok(result.ok, result.error?.message);
+            const steps = stepsOf(result.ops);
+            // The control plane is done and stays untouched; worker1 resumes at its drain (its cordon is in state).
+            assert.ok(steps.filter((o) => o.name.startsWith("roll-control-plane-")).every((o) => o.op === "same"));
+            assert.strictEqual(steps.find((o) => o.name === "roll-worker1-cordon")!.op, "same");
+            assert.strictEqual(steps.find((o) => o.name === "roll-worker1-drain")!.op, "create");
+            assert.ok(!writeRequests(cluster.sim).some((r) => r.includes("control-plane")), "the finished node was touched again");
+            for (const n of nodes) {
+                assert.deepStrictEqual(nodeState(cluster.sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.28.6", cordonedByUs: false }, n);
+            }
+        });
+
+        it("a failing upgrade command stops the roll at that node; fixing the command resumes without touching finished nodes", async () => {
+            const failing = `if [ "$NODE_NAME" = worker1 ]; then echo "E: Version '$TARGET_SEMVER' for 'kubelet' was not found" >&2; exit 3; fi; ${UPGRADE_COMMAND}`;
+            const first = await engine.run(roll, { config: configFor(cluster, { nodes, targetVersion: "v1.28.7", upgradeCommand: failing }), secretKeys: ["kubeconfig"] });
+            assert.ok(!first.ok);
+            assert.match(first.error!.message, /roll-worker1-upgrade: running ".*":\nE: Version '1\.28\.7' for 'kubelet' was not found/s);
+            assert.deepStrictEqual(nodeState(cluster.sim, "control-plane").kubeletVersion, "v1.28.7");
+            assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), { unschedulable: true, ready: true, kubeletVersion: "v1.28.6", cordonedByUs: true });
+            assert.strictEqual(nodeState(cluster.sim, "worker2").kubeletVersion, "v1.28.6");
+            assert.ok(!first.registered.some((r) => r.includes("roll-worker1-ready") || r.includes("roll-worker2-")));
+
+            cluster.sim.clearRequestLog();
+            const fixed = await engine.run(roll, { config: configFor(cluster, { nodes, targetVersion: "v1.28.7" }), secretKeys: ["kubeconfig"] });
+            assert.ok(fixed.ok, fixed.error?.message);
+            // A new command is a new trigger, so the control plane's steps run again, but they find it at the
+            // target and leave it alone: its upgrade is an echo and nothing is written to it.
+            assert.ok(!writeRequests(cluster.sim).some((r) => r.includes("control-plane")), writeRequests(cluster.sim).join("\n"));
+            assert.match(engine.commandOutput.get("roll-control-plane-upgrade")!, /control-plane already runs v1\.28\.7; skipping the upgrade/);
+            for (const n of nodes) {
+                assert.deepStrictEqual(nodeState(cluster.sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.28.7", cordonedByUs: false }, n);
+            }
+        });
+    });
+});
+
+async function waitFor(pred: () => boolean, ms = 5000) {
+    const until = Date.now() + ms;
+    while (!pred()) {
+        if (Date.now() > until) throw new Error("condition not met in time");
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
