@@ -1,0 +1,176 @@
+// Fault injection. Rules are matched against API requests (error, latency,
+// watch drops, discovery), or consulted by controllers (stuck terminating,
+// never ready, node never returns after upgrade). Decisions use a seeded PRNG
+// so a run with the same seed and request sequence injects the same faults.
+// Every injection is counted, so test suites can report them.
+
+import { Prng } from "./random";
+import { matchLabels, parseLabelSelector } from "./apiserver/selectors";
+
+export type FaultType =
+  | "error" // answer an API request with an error status
+  | "latency" // delay an API request
+  | "dropWatch" // close watch streams after N events and/or N ms
+  | "hideEviction" // remove pods/eviction from /api/v1 discovery
+  | "stuckTerminating" // kubelet never confirms deletion of matching pods
+  | "neverReady" // matching pods run but never become Ready
+  | "nodeNeverReturns"; // a node stays NotReady after an upgrade
+
+export interface FaultRule {
+  type?: FaultType; // default "error"
+  /** API verb: get, list, watch, create, update, patch, delete, deletecollection ("*" or absent = any) */
+  verb?: string;
+  /** resource, optionally with subresource: "pods", "pods/eviction", "nodes/status" */
+  resource?: string;
+  namespace?: string;
+  name?: string;
+  /** for pod-level faults: label selector string ("app=web") */
+  labelSelector?: string;
+  /** for nodeNeverReturns */
+  node?: string;
+  /** error: HTTP status (500, 503, 429, 409, 504, ...) */
+  status?: number;
+  message?: string;
+  /** 429/503: seconds for the Retry-After header */
+  retryAfterSeconds?: number;
+  /** 429 as API Priority&Fairness sends it: plain-text body */
+  plainText?: boolean;
+  /** probability per matching request, default 1 */
+  rate?: number;
+  /** inject at most this many times, then the rule is spent */
+  count?: number;
+  /** latency: real milliseconds */
+  ms?: number;
+  /** dropWatch */
+  afterEvents?: number;
+  afterMs?: number;
+}
+
+export interface StoredRule extends FaultRule {
+  id: number;
+  injected: number;
+}
+
+export interface FaultDecision {
+  latencyMs: number;
+  error?: { status: number; message?: string; retryAfterSeconds?: number; plainText?: boolean };
+  dropWatch?: { afterEvents?: number; afterMs?: number };
+}
+
+export class FaultInjector {
+  private rules: StoredRule[] = [];
+  private nextId = 1;
+  private total = 0;
+  private byType: Record<string, number> = {};
+
+  constructor(private rng: Prng) {}
+
+  /** Add a rule; returns its id. */
+  add(rule: FaultRule): number {
+    const type = rule.type ?? "error";
+    validateRule({ ...rule, type });
+    const r: StoredRule = { ...rule, type, id: this.nextId++, injected: 0 };
+    this.rules.push(r);
+    return r.id;
+  }
+
+  remove(id: number): boolean {
+    const n = this.rules.length;
+    this.rules = this.rules.filter((r) => r.id !== id);
+    return this.rules.length !== n;
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  list(): StoredRule[] {
+    return this.rules.map((r) => ({ ...r }));
+  }
+
+  /** Total number of injected faults since start (or since resetCounts). */
+  injected(): number {
+    return this.total;
+  }
+
+  injectedByType(): Record<string, number> {
+    return { ...this.byType };
+  }
+
+  resetCounts(): void {
+    this.total = 0;
+    this.byType = {};
+    for (const r of this.rules) r.injected = 0;
+  }
+
+  stats(): { injected: number; byType: Record<string, number>; rules: StoredRule[] } {
+    return { injected: this.total, byType: this.injectedByType(), rules: this.list() };
+  }
+
+  private fire(r: StoredRule): boolean {
+    if (r.count !== undefined && r.injected >= r.count) return false;
+    const rate = r.rate ?? 1;
+    if (rate < 1 && this.rng.next() >= rate) return false;
+    r.injected++;
+    this.total++;
+    this.byType[r.type!] = (this.byType[r.type!] ?? 0) + 1;
+    return true;
+  }
+
+  private matchesRequest(r: StoredRule, verb: string, resource: string, namespace?: string, name?: string): boolean {
+    if (r.verb && r.verb !== "*" && r.verb !== verb) return false;
+    if (r.resource && r.resource !== "*" && r.resource !== resource) return false;
+    if (r.namespace && r.namespace !== namespace) return false;
+    if (r.name && r.name !== name) return false;
+    return true;
+  }
+
+  /** Consulted once per API request (resource = "pods" or "pods/eviction"). */
+  onRequest(verb: string, resource: string, namespace?: string, name?: string): FaultDecision {
+    const d: FaultDecision = { latencyMs: 0 };
+    for (const r of this.rules) {
+      if (!this.matchesRequest(r, verb, resource, namespace, name)) continue;
+      if (r.type === "latency" && this.fire(r)) d.latencyMs += r.ms ?? 0;
+      else if (r.type === "error" && !d.error && this.fire(r)) {
+        d.error = { status: r.status ?? 500, message: r.message, retryAfterSeconds: r.retryAfterSeconds, plainText: r.plainText };
+      } else if (r.type === "dropWatch" && verb === "watch" && !d.dropWatch && this.fire(r)) {
+        d.dropWatch = { afterEvents: r.afterEvents, afterMs: r.afterMs };
+      }
+    }
+    return d;
+  }
+
+  /** Consulted whenever /api/v1 discovery is served. */
+  hideEviction(): boolean {
+    const r = this.rules.find((x) => x.type === "hideEviction");
+    return r ? this.fire(r) : false;
+  }
+
+  /** Pod-level faults for controllers (no rate: a pod either has the fault or not). */
+  podHas(type: "stuckTerminating" | "neverReady", pod: any): boolean {
+    for (const r of this.rules) {
+      if (r.type !== type) continue;
+      if (r.namespace && r.namespace !== pod.metadata?.namespace) continue;
+      if (r.name && r.name !== pod.metadata?.name) continue;
+      if (r.labelSelector && !matchLabels(parseLabelSelector(r.labelSelector), pod.metadata?.labels)) continue;
+      if (r.node && r.node !== pod.spec?.nodeName) continue;
+      if (this.fire(r)) return true;
+    }
+    return false;
+  }
+
+  nodeNeverReturns(node: string): boolean {
+    const r = this.rules.find((x) => x.type === "nodeNeverReturns" && (!x.node || x.node === node));
+    return r ? this.fire(r) : false;
+  }
+}
+
+function validateRule(r: FaultRule): void {
+  const types: FaultType[] = ["error", "latency", "dropWatch", "hideEviction", "stuckTerminating", "neverReady", "nodeNeverReturns"];
+  if (!types.includes(r.type!)) throw new Error(`unknown fault type ${JSON.stringify(r.type)}; expected one of ${types.join(", ")}`);
+  if (r.type === "error" && r.status !== undefined && !(r.status >= 400 && r.status <= 599)) {
+    throw new Error(`fault status must be 4xx or 5xx, got ${r.status}`);
+  }
+  if (r.rate !== undefined && !(r.rate >= 0 && r.rate <= 1)) throw new Error(`fault rate must be in [0,1], got ${r.rate}`);
+  if (r.labelSelector) parseLabelSelector(r.labelSelector);
+}
