@@ -27,6 +27,13 @@ export interface DrainOptions {
     chunkSize?: number;
     /** --dry-run=server|client. */
     dryRun?: "none" | "client" | "server";
+    /** At most this many evictions/deletes in flight (kubectl: unbounded). Default 50. */
+    concurrency?: number;
+    /**
+     * Seconds between slow safety re-checks (a LIST of the node's pods, a refresh of blocking budgets) that
+     * back up the watches in case one silently stalls. Default 5.
+     */
+    safetyRecheckSeconds?: number;
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 600;
@@ -74,14 +81,22 @@ export interface BudgetNumbers {
 
 /** Progress events emitted by cordon/drain/wait. The CLI and the Pulumi providers print them. */
 export type ProgressEvent =
-    | { type: "cordoned"; node: string; alreadyCordoned: boolean }
-    | { type: "uncordoned"; node: string; alreadyUncordoned: boolean }
+    | { type: "cordoned"; node: string; alreadyCordoned: boolean; dryRun?: "client" | "server" }
+    /** notOurs: left cordoned because node-upgrade did not make that cordon (onlyIfCordonedByUs). */
+    | { type: "uncordoned"; node: string; alreadyUncordoned: boolean; notOurs?: boolean; dryRun?: "client" | "server" }
     | { type: "classified"; node: string; evict: number; skip: number; blocked: number; warnings: string[] }
-    | { type: "evicting"; node: string; pod: string }
+    /** delete: the pod is deleted rather than evicted (--disable-eviction or no eviction support). */
+    | { type: "evicting"; node: string; pod: string; delete?: boolean; attempt?: number; dryRun?: "client" | "server" }
     | { type: "waiting-on-budget"; node: string; pod: string; budget?: BudgetNumbers; message: string }
-    | { type: "retrying"; node: string; pod?: string; message: string }
-    | { type: "pod-gone"; node: string; pod: string; how: "evicted" | "deleted" | "skipped"; remaining: number }
-    | { type: "drained"; node: string; evicted: number; seconds: number }
+    | { type: "retrying"; node: string; pod?: string; message: string; delaySeconds?: number }
+    /**
+     * alreadyGone: the eviction answered 404 (kubectl prints nothing then). skipped: skip-wait rule.
+     * terminating: accepted while the namespace was being deleted.
+     */
+    | { type: "pod-gone"; node: string; pod: string; how: "evicted" | "deleted" | "skipped"; remaining: number; alreadyGone?: boolean; skipWaitSeconds?: number }
+    /** A pod that cannot be evicted for a reason that retrying will not fix (e.g. several PDBs match it). */
+    | { type: "pod-failed"; node: string; pod: string; message: string }
+    | { type: "drained"; node: string; evicted: number; seconds: number; dryRun?: "client" | "server" }
     | { type: "node-waiting"; node: string; message: string }
     | { type: "node-ready"; node: string; kubeletVersion: string };
 
@@ -98,6 +113,8 @@ export interface EvictedPod {
 
 export interface DrainResult {
     node: string;
+    /** Set when nothing was really changed (dry run). */
+    dryRun?: "client" | "server";
     cordoned: boolean; // this call changed spec.unschedulable
     evicted: EvictedPod[];
     skipped: { pod: string; reason: string }[];
@@ -118,7 +135,7 @@ export class DrainError extends Error {
         message: string,
         public readonly node: string,
         public readonly remaining: RemainingPod[],
-        public readonly kind: "blocked" | "timeout" | "eviction-failed" | "api-error",
+        public readonly kind: "blocked" | "timeout" | "eviction-failed" | "api-error" | "cancelled",
     ) {
         super(message);
         this.name = "DrainError";

@@ -1,0 +1,50 @@
+// What every node-upgrade command shares: kubeconfig from --kubeconfig/--context (KUBECONFIG by default),
+// resolving NODE arguments or -l/--selector to node names, and the error type that ends a command.
+import type { Command } from "commander";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { loadKubeConfig } from "../drain/kube-client";
+import { listNodes, readNode } from "../drain/node-info";
+
+/** Ends the command: printed as "error: <message>" on stderr, exit code `code`. */
+export class CliError extends Error {
+    /** printed: the details are already on stderr; only the exit code remains to be set. */
+    constructor(message: string, public readonly code = 1, public readonly printed = false) {
+        super(message);
+        this.name = "CliError";
+    }
+}
+
+export interface GlobalFlags {
+    kubeconfig?: string;
+    context?: string;
+}
+
+export function addGlobalFlags(cmd: Command): Command {
+    return cmd
+        .option("--kubeconfig <file>", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+        .option("--context <name>", "the kubeconfig context to use");
+}
+
+export function kubeConfigFrom(flags: GlobalFlags): KubeConfig {
+    return loadKubeConfig({ kubeconfigPath: flags.kubeconfig, context: flags.context });
+}
+
+/**
+ * NODE arguments or a selector, never both (kubectl's rule). Named nodes are read first, so a typo fails the
+ * whole command before anything changes.
+ */
+export async function resolveNodes(kc: KubeConfig, names: string[], selector: string | undefined, usage: string): Promise<string[]> {
+    if (names.length > 0 && selector) throw new CliError("cannot specify both a node name and a --selector option");
+    if (names.length === 0 && !selector) throw new CliError(`USAGE: ${usage}\nSee 'node-upgrade ${usage.split(" ")[0]} --help' for help and examples`);
+    if (selector) {
+        const nodes = await listNodes(kc, selector);
+        if (nodes.length === 0) throw new CliError(`no nodes match the selector "${selector}"`);
+        return nodes.map((n) => n.name);
+    }
+    for (const name of names) await readNode(kc, name);
+    return names;
+}
+
+export function errorText(err: unknown): string {
+    return err instanceof Error ? err.message : String(err);
+}

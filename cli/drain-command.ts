@@ -1,0 +1,118 @@
+// node-upgrade drain NODE... : kubectl drain's flags and flow (cordon every node first, then drain them one by
+// one, carry on after a failed node, list the nodes left at the end), on the native drain engine.
+import type { Command } from "commander";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { cordon } from "../drain/cordon";
+import { drain } from "../drain/drain";
+import { formatDuration } from "../drain/duration";
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DrainError } from "../drain/types";
+import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
+import { DrainFlags, drainOptionsFrom, dryRunFlag, durationFlag, intFlag, podSelectorFlag, selectorFlag } from "./options";
+import { progressPrinter, stdio, type Printer } from "./output";
+
+/** The kubectl drain flags, shared with the fallback `plan` command. */
+export function addDrainFlags(cmd: Command): Command {
+    return cmd
+        .option("--force", "continue even if there are pods that do not declare a controller")
+        .option("--ignore-daemonsets", "ignore DaemonSet-managed pods")
+        .option("--delete-emptydir-data", "continue even if there are pods using emptyDir (local data that will be deleted when the node is drained)")
+        .option("--grace-period <seconds>", "seconds given to each pod to terminate gracefully; negative = the pod's own value", intFlag("--grace-period"), -1)
+        .option("--timeout <duration>", `how long to wait before giving up, per node, as a Go duration (30s, 5m, 1h2m); 0 = forever (default ${formatDuration(DEFAULT_DRAIN_TIMEOUT_SECONDS)})`, durationFlag("--timeout"))
+        .option("--pod-selector <selector>", "label selector to filter pods on the node", podSelectorFlag)
+        .option("--disable-eviction", "delete pods instead of evicting them, bypassing PodDisruptionBudgets (use with caution)")
+        .option("--skip-wait-for-delete-timeout <seconds>", "if a pod's DeletionTimestamp is older than N seconds, stop waiting for it (0 = never)", intFlag("--skip-wait-for-delete-timeout", 0), 0)
+        .option("--chunk-size <n>", "list pods in chunks of this size; 0 disables chunking", intFlag("--chunk-size", 0), 500)
+        .option("--dry-run [strategy]", 'one of "none", "server", "client"', (v: string) => dryRunFlag(v))
+        .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag);
+}
+
+interface Flags extends DrainFlags, GlobalFlags {
+    selector?: string;
+    verbose?: boolean;
+}
+
+/** kubectl's aggregate formatting: one error as is, several as "[a, b]". */
+function aggregate(lines: string[]): string {
+    return lines.length === 1 ? lines[0] : `[${lines.join(", ")}]`;
+}
+
+function reportFailure(p: Printer, node: string, err: unknown): void {
+    if (err instanceof DrainError && err.kind === "blocked") {
+        // Same words as kubectl; nothing was evicted.
+        p.err(`error: unable to drain node "${node}" due to error: ${aggregate(err.message.split("\n"))}, continuing command...`);
+        return;
+    }
+    if (err instanceof DrainError && err.remaining.length > 0) {
+        p.err(`There are pending pods in node "${node}" when an error occurred:`);
+        for (const r of err.remaining) p.err(`pod/${r.pod.slice(r.pod.indexOf("/") + 1)}`);
+    }
+    p.err(`error: unable to drain node "${node}": ${errorText(err)}`);
+}
+
+export interface NodeFailure {
+    node: string;
+    /** Lines for the final summary (kubectl prints an aggregate's errors one per line). */
+    lines: string[];
+}
+
+export async function runDrain(kc: KubeConfig, nodes: string[], flags: Flags, p: Printer = stdio, signal?: AbortSignal): Promise<NodeFailure[]> {
+    const opts = drainOptionsFrom(flags);
+    const failed: NodeFailure[] = [];
+    const cordonFailed = new Set<string>();
+    // Like kubectl: cordon every selected node first, in order.
+    for (const node of nodes) {
+        try {
+            await cordon(kc, node, { onProgress: progressPrinter(p), dryRun: opts.dryRun, signal });
+        } catch (err) {
+            const msg = `unable to cordon node "${node}": ${errorText(err).replace(/^unable to cordon node "[^"]*": /, "")}`;
+            p.err(`error: ${msg}`);
+            cordonFailed.add(node);
+            failed.push({ node, lines: [msg] });
+        }
+    }
+    for (const node of nodes) {
+        // Unlike kubectl, a node we could not cordon is not drained: its pods could be scheduled straight back.
+        if (cordonFailed.has(node)) continue;
+        if (signal?.aborted) {
+            failed.push({ node, lines: [`drain of node "${node}" was cancelled`] });
+            continue;
+        }
+        try {
+            await drain(kc, node, { ...opts, onProgress: progressPrinter(p, { hideCordon: true, verbose: flags.verbose }), signal });
+        } catch (err) {
+            reportFailure(p, node, err);
+            failed.push({ node, lines: err instanceof DrainError && err.kind === "blocked" ? err.message.split("\n") : [errorText(err).split("\n")[0].replace(/:$/, "")] });
+        }
+    }
+    return failed;
+}
+
+export function registerDrainCommand(program: Command): void {
+    const cmd = program
+        .command("drain [nodes...]")
+        .description("Cordon nodes and evict their pods, honouring PodDisruptionBudgets (like kubectl drain)")
+        .option("-v, --verbose", "print every retry");
+    addGlobalFlags(addDrainFlags(cmd)).action(async (names: string[], flags: Flags) => {
+        const kc = kubeConfigFrom(flags);
+        const nodes = await resolveNodes(kc, names, flags.selector, "drain NODE [flags]");
+        const abort = new AbortController();
+        const onSignal = () => abort.abort();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        try {
+            const failed = await runDrain(kc, nodes, flags, stdio, abort.signal);
+            if (failed.length > 0) {
+                stdio.err("There are pending nodes to be drained:");
+                for (const f of failed) stdio.err(` ${f.node}`);
+                // kubectl's closing aggregate: a single error as "error: <msg>", several one per line.
+                const lines = failed.flatMap((f) => f.lines);
+                if (lines.length === 1) stdio.err(`error: ${lines[0]}`);
+                else for (const l of lines) stdio.err(l);
+                throw new CliError(lines.join("\n"), abort.signal.aborted ? 130 : 1, true);
+            }
+        } finally {
+            process.off("SIGINT", onSignal);
+            process.off("SIGTERM", onSignal);
+        }
+    });
+}

@@ -1,0 +1,14 @@
+// Public API of the drain engine: kubectl's cordon / drain / uncordon, natively on @kubernetes/client-node.
+export * from "./types";
+export { classifyPod, classifyPods, MESSAGES, podKey, isFinished, controllerOf } from "./filters";
+export { loadKubeConfig, KubeConfigError, type KubeConfigSource } from "./kube-client";
+export { cordon, uncordon, CORDONED_BY_ANNOTATION, type CordonOptions, type UncordonOptions, type DryRun } from "./cordon";
+export { drain, DEFAULT_CONCURRENCY, type DrainCallOptions } from "./drain";
+export { listPodsOnNode } from "./list-pods";
+export { planDrain } from "./plan-drain";
+export { waitForNode, kubeletVersionMatches, NodeWaitError, DEFAULT_NODE_WAIT_TIMEOUT_SECONDS, type WaitForNodeOptions } from "./wait-for-node";
+export { readNode, listNodes, type NodeInfo } from "./node-info";
+export { formatProgress } from "./progress-format";
+export { parseDuration, formatDuration, DurationError } from "./duration";
+export { parseLabelSelector, selectorMatches } from "./label-selector";
+export { budgetNumbers, describeBudgetBlock, budgetAllowsDisruption } from "./budgets";

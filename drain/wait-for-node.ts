@@ -1,0 +1,145 @@
+// Waiting for a node to come back after its upgrade: Ready=True and (optionally) the kubelet reporting the
+// target version. A watch on the single node reacts at once; a slow GET backs it up. The node may even be
+// missing for a while (re-registration), which is reported, not fatal.
+import type { KubeConfig, V1Node } from "@kubernetes/client-node";
+import * as semver from "semver";
+import { isNotFound, toApiFailure } from "./api-errors";
+import { formatDuration } from "./duration";
+import { clientFor } from "./kube-client";
+import { listAllPages } from "./list-pods";
+import { isNodeReady } from "./node-info";
+import { Deadline, DeadlineExceeded } from "./retry";
+import type { ProgressListener } from "./types";
+import { WatchLoop } from "./watch-loop";
+
+export const DEFAULT_NODE_WAIT_TIMEOUT_SECONDS = 600;
+
+export interface WaitForNodeOptions {
+    /** Wait for Ready=True (default true). */
+    ready?: boolean;
+    /** Wait for status.nodeInfo.kubeletVersion to equal this ("1.20.0" and "v1.20.0" are the same). */
+    kubeletVersion?: string;
+    /** Default 600; 0 = forever. */
+    timeoutSeconds?: number;
+    onProgress?: ProgressListener;
+    signal?: AbortSignal;
+    /** Interval of the safety GET (seconds, default 5). */
+    recheckSeconds?: number;
+}
+
+/** Thrown when the node does not reach the wanted state in time; says what was last seen. */
+export class NodeWaitError extends Error {
+    constructor(message: string, public readonly node: string, public readonly lastSeen: string, public readonly kind: "timeout" | "cancelled") {
+        super(message);
+        this.name = "NodeWaitError";
+    }
+}
+
+function clean(v: string): string | null {
+    return semver.valid(semver.clean(v, { loose: true }) ?? "") ?? semver.valid(semver.coerce(v)?.version ?? "");
+}
+
+/**
+ * Whether a kubelet version satisfies a target. "v1.20.0" equals "1.20.0"; a target without a pre-release
+ * part matches any distribution build of that patch release ("v1.20.0+k3s1", "v1.20.0-eks-1a2b").
+ */
+export function kubeletVersionMatches(actual: string, target: string): boolean {
+    if (!actual || !target) return false;
+    const a = clean(actual);
+    const t = clean(target);
+    if (!a || !t) return actual.replace(/^v/, "") === target.replace(/^v/, "");
+    if (semver.prerelease(semver.clean(target, { loose: true }) ?? "")?.length) return semver.eq(a, t) && actual.replace(/^v/, "") === target.replace(/^v/, "");
+    return semver.major(a) === semver.major(t) && semver.minor(a) === semver.minor(t) && semver.patch(a) === semver.patch(t);
+}
+
+function describe(node: string, n: V1Node | undefined): string {
+    if (!n) return `node ${node} is not registered`;
+    const version = n.status?.nodeInfo?.kubeletVersion || "an unknown version";
+    return `node ${node} is ${isNodeReady(n) ? "Ready" : "NotReady"} at ${version}`;
+}
+
+export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNodeOptions = {}): Promise<{ ready: boolean; kubeletVersion: string }> {
+    const wantReady = opts.ready ?? true;
+    const target = opts.kubeletVersion;
+    const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_NODE_WAIT_TIMEOUT_SECONDS;
+    const deadline = new Deadline(timeoutSeconds, opts.signal);
+    const client = clientFor(kc);
+    const want = [wantReady ? "Ready" : "", target ? `at ${target.startsWith("v") ? target : `v${target}`}` : ""].filter(Boolean).join(" ");
+    let latest: V1Node | undefined;
+    let lastMessage = "";
+    const satisfied = (n: V1Node | undefined) =>
+        !!n && (!wantReady || isNodeReady(n)) && (!target || kubeletVersionMatches(n.status?.nodeInfo?.kubeletVersion ?? "", target));
+
+    return new Promise((resolve, reject) => {
+        let finished = false;
+        let recheck: NodeJS.Timeout | undefined;
+        const end = (err?: Error) => {
+            if (finished) return;
+            finished = true;
+            loop.stop();
+            if (recheck) clearTimeout(recheck);
+            deadline.dispose();
+            if (err) return reject(err);
+            const version = latest?.status?.nodeInfo?.kubeletVersion ?? "";
+            opts.onProgress?.({ type: "node-ready", node, kubeletVersion: version });
+            resolve({ ready: !!latest && isNodeReady(latest), kubeletVersion: version });
+        };
+        const see = (n: V1Node | undefined) => {
+            if (finished) return;
+            latest = n;
+            if (satisfied(n)) return end();
+            const message = `${describe(node, n)}, waiting for ${want || "it"}`;
+            if (message !== lastMessage) {
+                lastMessage = message;
+                try {
+                    opts.onProgress?.({ type: "node-waiting", node, message });
+                } catch {
+                    /* ignore printer bugs */
+                }
+            }
+        };
+        const loop = new WatchLoop<V1Node>(kc, {
+            what: `node "${node}"`,
+            path: "/api/v1/nodes",
+            query: { fieldSelector: `metadata.name=${node}` },
+            list: (signal) =>
+                listAllPages(`get node "${node}"`, (token) => client.call((o) => client.core.listNode({ fieldSelector: `metadata.name=${node}`, _continue: token }, o), { signal }), { signal }),
+            onReset: (items) => see(items[0]),
+            onEvent: (type, n) => see(type === "DELETED" ? undefined : n),
+        });
+        const safety = async () => {
+            if (finished) return;
+            try {
+                see(await client.call((o) => client.core.readNode({ name: node }, o), { signal: deadline.signal }));
+            } catch (err) {
+                if (isNotFound(toApiFailure(err))) see(undefined);
+            }
+            if (!finished) {
+                recheck = setTimeout(safety, (opts.recheckSeconds ?? 5) * 1000);
+                recheck.unref?.();
+            }
+        };
+        deadline.signal.addEventListener(
+            "abort",
+            () => {
+                const seen = describe(node, latest);
+                const cause = (deadline.signal.reason as DeadlineExceeded)?.cause ?? deadline.over;
+                end(
+                    cause === "cancelled"
+                        ? new NodeWaitError(`waiting for node ${node} was cancelled; ${seen}`, node, seen, "cancelled")
+                        : new NodeWaitError(`timed out after ${formatDuration(timeoutSeconds)} waiting for node ${node}: ${seen}, waiting for ${want || "it"}`, node, seen, "timeout"),
+                );
+            },
+            { once: true },
+        );
+        if (deadline.signal.aborted) return;
+        loop.start().then(
+            () => {
+                recheck = setTimeout(safety, (opts.recheckSeconds ?? 5) * 1000);
+                recheck.unref?.();
+            },
+            // The first list failed for good (after retries until the deadline): keep trying by GET.
+            () => void safety(),
+        );
+    });
+}
