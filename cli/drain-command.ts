@@ -23,6 +23,12 @@ export function addDrainFlags(cmd: Command): Command {
         .option("--skip-wait-for-delete-timeout <seconds>", "if a pod's DeletionTimestamp is older than N seconds, stop waiting for it (0 = never)", intFlag("--skip-wait-for-delete-timeout", 0), 0)
         .option("--chunk-size <n>", "list pods in chunks of this size; 0 disables chunking", intFlag("--chunk-size", 0), 500)
         .option("--dry-run [strategy]", 'one of "none", "server", "client"', (v: string) => dryRunFlag(v))
+        .option(
+            "--max-unavailable-per-workload <n>",
+            "not in kubectl: keep at most N pods of each Deployment/StatefulSet/ReplicationController without a PodDisruptionBudget unavailable, evicting the next one once a replacement is Ready elsewhere (0 = off, kubectl's behaviour)",
+            intFlag("--max-unavailable-per-workload", 0),
+            0,
+        )
         .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag);
 }
 

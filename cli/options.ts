@@ -92,6 +92,7 @@ export interface DrainFlags {
     chunkSize?: number;
     dryRun?: string | boolean;
     concurrency?: number;
+    maxUnavailablePerWorkload?: number;
 }
 
 export function drainOptionsFrom(f: DrainFlags): DrainOptions {
@@ -107,5 +108,6 @@ export function drainOptionsFrom(f: DrainFlags): DrainOptions {
         chunkSize: f.chunkSize ?? 500,
         dryRun: dryRunFlag(f.dryRun),
         concurrency: f.concurrency,
+        maxUnavailablePerWorkload: f.maxUnavailablePerWorkload ?? 0,
     };
 }

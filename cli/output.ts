@@ -44,6 +44,7 @@ export function progressPrinter(p: Printer = stdio, o: ProgressPrinterOptions = 
                 return;
             }
             case "waiting-on-budget":
+            case "waiting-on-workload":
             case "pod-failed":
             case "node-waiting":
                 p.err(formatProgress(e));

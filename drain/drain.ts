@@ -130,11 +130,13 @@ export async function drain(kc: KubeConfig, node: string, opts: DrainCallOptions
                 skipWaitSeconds: opts.skipWaitForDeleteTimeoutSeconds,
                 concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
                 safetyRecheckMs: (opts.safetyRecheckSeconds ?? DEFAULT_SAFETY_RECHECK_SECONDS) * 1000,
+                maxUnavailablePerWorkload: opts.maxUnavailablePerWorkload,
                 emit,
             },
             classification.evict.map((e) => e.pod),
         );
         await executor.run(listing.items, listing.resourceVersion);
+        warnings.push(...executor.pacingWarnings);
 
         for (const r of executor.runs) {
             if (r.how === "skipped") {

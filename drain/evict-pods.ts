@@ -6,7 +6,9 @@
 //  - a PDB refusal waits on a watch of the namespace's budgets and retries as soon as the budget allows a
 //    disruption (with a slow safety retry), instead of sleeping 5 s;
 //  - transient failures (5xx, resets, 429 with Retry-After) are retried with backoff;
-//  - pods are waited on through a watch of the node's pods instead of 1 s GET polls.
+//  - pods are waited on through a watch of the node's pods instead of 1 s GET polls;
+//  - optionally (maxUnavailablePerWorkload) a pod first passes a gate that keeps at most N pods of its
+//    workload unavailable (workload-tracker.ts).
 import type { KubeConfig, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { describeFailure, type ApiFailure } from "./api-errors";
 import { BudgetTracker, budgetAllowsDisruption, budgetKey, budgetNumbers, describeBudgetBlock, describeBudgetWait } from "./budgets";
@@ -16,9 +18,10 @@ import { describeTermination } from "./objects";
 import { Backoff, Deadline, sleep } from "./retry";
 import type { BudgetNumbers, EvictedPod, ProgressEvent, RemainingPod } from "./types";
 import { DeletionWaiter, getPodOrUndefined, type GoneHow } from "./wait-for-delete";
+import { WorkloadPacer } from "./workload-tracker";
 
 /** Where a pod's loop is. "done"/"failed" are final. */
-export type PodPhase = "queued" | "evicting" | "budget" | "retrying" | "namespace-terminating" | "terminating" | "done" | "failed";
+export type PodPhase = "queued" | "workload" | "evicting" | "budget" | "retrying" | "namespace-terminating" | "terminating" | "done" | "failed";
 
 export interface PodRun {
     key: string;
@@ -48,6 +51,8 @@ export interface ExecutorOptions {
     skipWaitSeconds?: number;
     concurrency: number;
     safetyRecheckMs: number;
+    /** maxUnavailablePerWorkload; 0/undefined = no workload pacing. */
+    maxUnavailablePerWorkload?: number;
     emit: (e: ProgressEvent) => void;
 }
 
@@ -74,6 +79,8 @@ export class EvictionExecutor {
     private readonly waiter: DeletionWaiter;
     private readonly pool: Semaphore;
     private readonly useDelete: boolean;
+    /** Workload-aware pacing (maxUnavailablePerWorkload > 0): the gate before each pod's first eviction. */
+    private readonly pacer?: WorkloadPacer;
     private stopDeleting = false;
     private remainingCount: number;
 
@@ -89,6 +96,23 @@ export class EvictionExecutor {
             recheckMs: o.safetyRecheckMs,
             onProblem: problem,
         });
+        const maxUnavailable = Math.max(0, Math.floor(o.maxUnavailablePerWorkload ?? 0));
+        if (maxUnavailable > 0) {
+            this.pacer = new WorkloadPacer(
+                {
+                    node: o.node,
+                    kc: o.kc,
+                    deadline: o.deadline,
+                    maxUnavailable,
+                    deleting: this.useDelete,
+                    dryRunServer: o.dryRun === "server",
+                    safetyRecheckMs: o.safetyRecheckMs,
+                    budgets: this.budgets,
+                    emit: o.emit,
+                },
+                pods,
+            );
+        }
     }
 
     /** Runs every pod's loop to its end (done, failed, or deadline). Never throws. */
@@ -98,12 +122,18 @@ export class EvictionExecutor {
             await Promise.allSettled(this.runs.map((r) => this.handle(r)));
         } finally {
             this.waiter.stop();
+            this.pacer?.stop();
             this.budgets.stop();
         }
     }
 
     get unfinished(): PodRun[] {
         return this.runs.filter((r) => r.phase !== "done");
+    }
+
+    /** Warnings from workload pacing (workloads that could not be paced). */
+    get pacingWarnings(): string[] {
+        return this.pacer?.warnings ?? [];
     }
 
     get failed(): PodRun[] {
@@ -120,6 +150,10 @@ export class EvictionExecutor {
     describeRemaining(): RemainingPod[] {
         return this.unfinished.map((r) => {
             const out: RemainingPod = { pod: r.key, reason: this.reasonFor(r) };
+            if (r.phase === "workload") {
+                const w = this.pacer?.describe(r.pod, r.key);
+                if (w) out.workload = w.workload;
+            }
             const budget = this.freshBudget(r);
             if (budget && r.budgetRefused && r.phase !== "terminating" && r.phase !== "failed") out.budget = budgetNumbers(budget);
             return out;
@@ -147,6 +181,8 @@ export class EvictionExecutor {
                 return r.failure ?? "eviction failed";
             case "budget":
                 return this.budgetReason(r);
+            case "workload":
+                return this.pacer?.describe(r.pod, r.key)?.reason ?? "waiting for a replacement of its workload to be Ready (maxUnavailablePerWorkload)";
             case "terminating":
                 return describeTermination(this.waiter.latest(r.key) ?? r.pod);
             case "namespace-terminating":
@@ -167,7 +203,10 @@ export class EvictionExecutor {
         try {
             const outcome = this.useDelete ? await this.deleteLoop(r) : await this.evictLoop(r);
             const at = new Date().toISOString();
-            if (outcome === "failed" || outcome === "not-started") return;
+            if (outcome === "failed" || outcome === "not-started") {
+                this.pacer?.release(r.key);
+                return;
+            }
             if (outcome === "not-found") {
                 r.evictedAt = r.goneAt = at;
                 r.how = "not-found";
@@ -190,6 +229,7 @@ export class EvictionExecutor {
         } catch (err) {
             // Deadline or cancellation: the pod keeps its phase, which describes what it was waiting on.
             if (!deadline.over) {
+                this.pacer?.release(r.key);
                 r.phase = "failed";
                 r.failure = `unexpected error: ${(err as Error)?.message ?? String(err)}`;
                 emit({ type: "pod-failed", node, pod: r.key, message: r.failure });
@@ -237,6 +277,7 @@ export class EvictionExecutor {
         const transient = new Backoff({ initialMs: 200, maxMs: 5000 });
         const budgetRetry = new Backoff({ initialMs: 250, maxMs: this.o.safetyRecheckMs });
         let lastBudgetMessage = "";
+        await this.passPacingGate(r);
         for (;;) {
             deadline.throwIfOver();
             r.attempts++;
@@ -304,6 +345,15 @@ export class EvictionExecutor {
         }
     }
 
+    /** maxUnavailablePerWorkload: waits (phase "workload") until the pod's workload can spare it. */
+    private async passPacingGate(r: PodRun): Promise<void> {
+        if (!this.pacer) return;
+        await this.pacer.admit(r.pod, r.key, (waiting) => {
+            if (waiting) r.phase = "workload";
+            else if (r.phase === "workload") r.phase = "queued";
+        });
+    }
+
     /** Waits until a budget matching the pod allows a disruption (seen through the watch), or maxMs. */
     private async waitForBudget(r: PodRun, maxMs: number): Promise<void> {
         const ns = r.pod.metadata?.namespace ?? "";
@@ -333,6 +383,7 @@ export class EvictionExecutor {
     private async deleteLoop(r: PodRun): Promise<"accepted" | "not-found" | "failed" | "not-started"> {
         const { deadline, emit, node, kc } = this.o;
         const transient = new Backoff({ initialMs: 200, maxMs: 5000 });
+        await this.passPacingGate(r);
         for (;;) {
             deadline.throwIfOver();
             const outcome = await this.pool.run(async () => {

@@ -12,3 +12,4 @@ export { formatProgress } from "./progress-format";
 export { parseDuration, formatDuration, DurationError } from "./duration";
 export { parseLabelSelector, selectorMatches } from "./label-selector";
 export { budgetNumbers, describeBudgetBlock, budgetAllowsDisruption } from "./budgets";
+export { decideEviction, describeWorkloadWait, pacedWorkloadOf, readyReplicas as workloadReadyReplicas } from "./workload-pacing";

@@ -31,6 +31,8 @@ export function formatProgress(e: ProgressEvent): string {
             return `${e.delete ? "deleting" : "evicting"} pod ${e.pod}${dryRunSuffix(e.dryRun)}`;
         case "waiting-on-budget":
             return e.message;
+        case "waiting-on-workload":
+            return e.message;
         case "retrying":
             return e.message;
         case "pod-gone":

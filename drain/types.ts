@@ -34,6 +34,16 @@ export interface DrainOptions {
      * back up the watches in case one silently stalls. Default 5.
      */
     safetyRecheckSeconds?: number;
+    /**
+     * Workload-aware pacing (not in kubectl). 0 or undefined = off: every pod is evicted at once, as kubectl
+     * does. N > 0: for pods of a ReplicaSet (reported as its Deployment), StatefulSet or ReplicationController
+     * that no PodDisruptionBudget covers, at most N pods of that workload are unavailable at a time: a Ready
+     * pod is evicted only when the workload would keep at least spec.replicas − N Ready pods, counting pods
+     * this drain is already evicting as unavailable; so the next pod goes once a replacement is Ready
+     * elsewhere. Workloads proceed independently. A workload whose replacements never become Ready holds the
+     * drain until its timeout, and the DrainError says which workload it waited for.
+     */
+    maxUnavailablePerWorkload?: number;
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 600;
@@ -79,6 +89,20 @@ export interface BudgetNumbers {
     disruptionsAllowed: number;
 }
 
+/** Numbers of a paced workload (maxUnavailablePerWorkload), as reported in progress events and errors. */
+export interface WorkloadNumbers {
+    namespace: string;
+    /** "Deployment" for a ReplicaSet a Deployment owns, else the controller's kind. */
+    kind: string;
+    name: string;
+    desiredReplicas: number;
+    /** Ready replicas, not counting pods this drain is evicting. */
+    readyReplicas: number;
+    /** Ready replicas needed (the waiting pod included) before the waiting pod may go. */
+    requiredReady: number;
+    maxUnavailable: number;
+}
+
 /** Progress events emitted by cordon/drain/wait. The CLI and the Pulumi providers print them. */
 export type ProgressEvent =
     | { type: "cordoned"; node: string; alreadyCordoned: boolean; dryRun?: "client" | "server" }
@@ -88,6 +112,8 @@ export type ProgressEvent =
     /** delete: the pod is deleted rather than evicted (--disable-eviction or no eviction support). */
     | { type: "evicting"; node: string; pod: string; delete?: boolean; attempt?: number; dryRun?: "client" | "server" }
     | { type: "waiting-on-budget"; node: string; pod: string; budget?: BudgetNumbers; message: string }
+    /** maxUnavailablePerWorkload: the pod waits for a replacement of its workload to be Ready elsewhere. */
+    | { type: "waiting-on-workload"; node: string; pod: string; workload: WorkloadNumbers; message: string }
     | { type: "retrying"; node: string; pod?: string; message: string; delaySeconds?: number }
     /**
      * alreadyGone: the eviction answered 404 (kubectl prints nothing then). skipped: skip-wait rule.
@@ -127,6 +153,8 @@ export interface RemainingPod {
     pod: string; // namespace/name
     reason: string; // human text, e.g. "PodDisruptionBudget default/web needs 10 healthy pods and has 10"
     budget?: BudgetNumbers;
+    /** Set when the pod waits for its workload (maxUnavailablePerWorkload). */
+    workload?: WorkloadNumbers;
 }
 
 /** Thrown by drain when the node cannot be drained. The node stays cordoned. */

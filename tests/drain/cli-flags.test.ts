@@ -34,12 +34,14 @@ describe("cli: flag helpers", () => {
             chunkSize: 500,
             dryRun: "none",
             concurrency: undefined,
+            maxUnavailablePerWorkload: 0,
         });
         const o = drainOptionsFrom({ force: true, ignoreDaemonsets: true, deleteEmptydirData: true, gracePeriod: 0, timeout: 90, dryRun: "server" });
         assert.equal(o.force && o.ignoreDaemonSets && o.deleteEmptyDirData, true);
         assert.equal(o.gracePeriodSeconds, 0);
         assert.equal(o.timeoutSeconds, 90);
         assert.equal(o.dryRun, "server");
+        assert.equal(drainOptionsFrom({ maxUnavailablePerWorkload: 2 }).maxUnavailablePerWorkload, 2);
     });
     it("parses durations, ints and dry-run values", () => {
         assert.equal(durationFlag("--timeout")("1h2m"), 3720);
@@ -65,6 +67,14 @@ describe("cli: process exit codes and messages", function () {
         const r = run("drain", "worker1", "--timeout", "30");
         assert.equal(r.code, 1);
         assert.match(r.stderr, /^error: .*--timeout.*Go duration such as 30s, 5m or 1h2m/m);
+    });
+    it("--max-unavailable-per-workload takes a whole number ≥ 0 and is listed in drain --help", () => {
+        const r = run("drain", "worker1", "--max-unavailable-per-workload", "-1");
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /--max-unavailable-per-workload must be at least 0/);
+        const help = run("drain", "--help");
+        assert.equal(help.code, 0);
+        assert.match(help.stdout, /--max-unavailable-per-workload <n>/);
     });
     it("an unknown flag fails", () => {
         const r = run("drain", "worker1", "--no-such-flag");

@@ -45,6 +45,19 @@ describe("cli: node-upgrade against the simulator", function () {
         assert.match(r.stderr, /^error: drain of node "w1" timed out after 2s with 1 pod remaining$/m);
     });
 
+    it("--max-unavailable-per-workload 1 prints what a pod waits for and, on timeout, names the workload; exit 1", async () => {
+        const f = cluster();
+        deployment(f, "web", ["w1", "w1"], { grace: 1 });
+        const c = await sim(asList(f));
+        c.faults.add({ type: "neverReady", labelSelector: "app=web" });
+        const r = await nodeUpgrade(c.kubeconfigPath, ["drain", "w1", "--ignore-daemonsets", "--timeout=2s", "--max-unavailable-per-workload", "1"]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /^pod default\/web-\S+ waiting for default\/web to have 2 Ready replicas \(has 1; maxUnavailablePerWorkload 1\)$/m);
+        assert.match(r.stderr, /^  pod default\/web-\S+: waiting for default\/web to have 2 Ready replicas \(has 1; maxUnavailablePerWorkload 1\)$/m);
+        assert.match(r.stderr, /^error: drain of node "w1" timed out after 2s with 1 pod remaining$/m);
+        assert.equal(podsOnNode(c, "w1").filter((p) => p.startsWith("default/web-")).length, 1);
+    });
+
     it("a blocked drain prints kubectl's error lines and exits 1 without evicting", async () => {
         const c = await sim("seed", { timeScale: 30 });
         const r = await nodeUpgrade(c.kubeconfigPath, ["drain", "worker1"]);
