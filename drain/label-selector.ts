@@ -2,39 +2,6 @@
 // handler does), and checking the --pod-selector text before it is sent (as kubectl does).
 import type { V1LabelSelector } from "@kubernetes/client-node";
 
-/**
- * policy/v1 semantics: a missing (null) selector matches nothing, an empty `{}` selector matches every pod.
- * Unknown operators make the selector match nothing (the server ignores selectors that fail to parse).
- */
-export function selectorMatches(selector: V1LabelSelector | undefined | null, labels: Record<string, string> | undefined): boolean {
-    if (!selector) return false;
-    const l = labels ?? {};
-    for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-        if (l[k] !== v) return false;
-    }
-    for (const expr of selector.matchExpressions ?? []) {
-        const has = Object.prototype.hasOwnProperty.call(l, expr.key);
-        const values = expr.values ?? [];
-        switch (expr.operator) {
-            case "In":
-                if (!has || !values.includes(l[expr.key])) return false;
-                break;
-            case "NotIn":
-                if (has && values.includes(l[expr.key])) return false;
-                break;
-            case "Exists":
-                if (!has) return false;
-                break;
-            case "DoesNotExist":
-                if (has) return false;
-                break;
-            default:
-                return false;
-        }
-    }
-    return true;
-}
-
 /** One requirement of a textual selector. */
 export interface Requirement {
     key: string;
@@ -86,7 +53,55 @@ export function parseLabelSelector(text: string): Requirement[] {
     return out;
 }
 
-/** Evaluates parsed requirements against labels (used by tests and the offline planner). */
+/** A selector turned into a predicate once, so matching thousands of objects is cheap. */
+export interface CompiledSelector {
+    matches(labels: Record<string, string> | undefined): boolean;
+    /** One "key=value" every matching object must carry, if there is one: lets callers index selectors by label. */
+    requiredPair?: string;
+    /** True for `{}` (or empty text): everything matches. */
+    matchesAll: boolean;
+}
+
+const MATCHES_NOTHING: CompiledSelector = { matches: () => false, matchesAll: false };
+
+function compileRequirements(reqs: Requirement[]): CompiledSelector {
+    if (reqs.length === 0) return { matches: () => true, matchesAll: true };
+    const pinned = reqs.find((r) => (r.op === "=" || r.op === "in") && r.values.length === 1);
+    return {
+        matchesAll: false,
+        requiredPair: pinned ? `${pinned.key}=${pinned.values[0]}` : undefined,
+        matches: (labels) => requirementsMatch(reqs, labels),
+    };
+}
+
+/**
+ * policy/v1 semantics: a missing (null) selector matches nothing, an empty `{}` selector matches every pod.
+ * Unknown operators make the selector match nothing (the server ignores selectors that fail to parse).
+ */
+export function compileSelector(selector: V1LabelSelector | undefined | null): CompiledSelector {
+    if (!selector) return MATCHES_NOTHING;
+    const reqs: Requirement[] = Object.entries(selector.matchLabels ?? {}).map(([key, value]) => ({ key, op: "=" as const, values: [String(value)] }));
+    const ops: Record<string, Requirement["op"]> = { In: "in", NotIn: "notin", Exists: "exists", DoesNotExist: "!" };
+    for (const e of selector.matchExpressions ?? []) {
+        const op = ops[e.operator];
+        if (!op) return MATCHES_NOTHING;
+        if ((op === "in" || op === "notin") && !(e.values ?? []).length) return MATCHES_NOTHING;
+        reqs.push({ key: e.key, op, values: e.values ?? [] });
+    }
+    return compileRequirements(reqs);
+}
+
+/** Parses selector text (`-l`, `--pod-selector`) into a predicate; throws like parseLabelSelector. */
+export function compileSelectorText(text: string): CompiledSelector {
+    return compileRequirements(parseLabelSelector(text));
+}
+
+/** Does a selector object (a PodDisruptionBudget's, a workload's) match these labels? */
+export function selectorMatches(selector: V1LabelSelector | undefined | null, labels: Record<string, string> | undefined): boolean {
+    return compileSelector(selector).matches(labels);
+}
+
+/** Evaluates parsed requirements against labels. */
 export function requirementsMatch(reqs: Requirement[], labels: Record<string, string> | undefined): boolean {
     const l = labels ?? {};
     return reqs.every((r) => {
