@@ -4,23 +4,10 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { DrainOptions, DrainResult, ProgressEvent, ProgressListener } from "../drain/types";
 
-export interface KubeConfigSource {
-    /** Kubeconfig YAML text. */
-    kubeconfig?: string;
-    kubeconfigPath?: string;
-    context?: string;
-}
-
-export interface NodeInfo {
-    name: string;
-    unschedulable: boolean;
-    cordonedByUs: boolean;
-    ready: boolean;
-    kubeletVersion: string;
-    internalIP?: string;
-    controlPlane: boolean;
-    labels: Record<string, string>;
-}
+// Plain data shapes are the engine's own (type-only imports load no engine code into the program).
+import type { KubeConfigSource } from "../drain/kube-client";
+import type { NodeInfo } from "../drain/node-info";
+export type { KubeConfigSource, NodeInfo };
 
 export interface DrainEngine {
     CORDONED_BY_ANNOTATION: string;
