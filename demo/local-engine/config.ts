@@ -1,4 +1,4 @@
-// Stack configuration for tests, built like the CLI builds it: the defaults declared in Pulumi.yaml, then the
+// Stack configuration for programs run by the local engine (tests, the demo), built like the CLI builds it: the defaults declared in Pulumi.yaml, then the
 // stack's own values. Values are strings, as the engine passes them to the program.
 import * as fs from "fs";
 import * as path from "path";

@@ -1,6 +1,6 @@
-// A miniature Pulumi engine for lifecycle tests, where no Pulumi CLI exists. The program runs under
-// `pulumi.runtime.setMocks`; the mock's newResource IS the engine:
-//   - dynamic resources go to the REAL dynamic-provider host (pulumi-host.ts): Check, then Diff against the
+// A local Pulumi engine: runs a Pulumi program where no Pulumi CLI exists (the tests, `npm run demo`). The
+// program runs under `pulumi.runtime.setMocks`; the mock's newResource IS the engine:
+//   - dynamic resources go to the REAL dynamic-provider host (provider-host.ts): Check, then Diff against the
 //     state saved from the previous run, then Create / Update (or nothing), returning the real outputs;
 //   - `command:remote:Command` runs its `create` script as a LOCAL `sh -c` (aimed at the simulated cluster),
 //     re-running it when `create` changed, like the command provider does over SSH;
@@ -8,11 +8,12 @@
 // Because the SDK awaits every `dependsOn` URN before registering a resource, this sees resources in true
 // dependency order, and a failed step never lets its dependents register, as with the real engine.
 // Not reproduced: the engine's own diff fallback for DIFF_UNKNOWN beyond input equality, replace
-// orchestration beyond create-then-delete, customTimeouts, and parallelism limits.
+// orchestration beyond create-then-delete, customTimeouts, parallelism limits, and persisted state (the
+// state lives in memory for the life of the LocalEngine object). See README.md.
 import { spawn } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { DynamicProviderHost } from "./pulumi-host";
-import { isSecretEnvelope, SECRET_SIG, SECRET_VALUE, stripSecrets } from "./pulumi-mocks";
+import { DynamicProviderHost } from "./provider-host";
+import { isSecretEnvelope, SECRET_SIG, SECRET_VALUE, stripSecrets } from "./secrets";
 
 export type Op = "create" | "update" | "same" | "replace" | "delete" | "plan-create" | "plan-update" | "plan-same";
 
@@ -45,18 +46,44 @@ export interface RunResult<T> {
     registered: string[];
 }
 
-export interface MiniEngineOptions {
+export interface LocalEngineOptions {
     project?: string;
     stack?: string;
     /** Working directory and extra environment for the local commands. */
     cwd: string;
     env?: NodeJS.ProcessEnv;
+    /**
+     * Called around every custom resource operation (dynamic resources and commands; not in preview). The
+     * engine awaits them, so the resource's dependents wait too: a hook can show the cluster between steps.
+     */
+    hooks?: EngineHooks;
+}
+
+/** One operation of the engine on one resource, as the hooks see it. */
+export interface StepEvent {
+    /** "create", "update", "same" or "replace". */
+    op: Op;
+    type: string;
+    name: string;
+    /** Checked inputs, plain (secrets unwrapped). */
+    inputs: Record<string, any>;
+    /** After the operation: the resource's outputs (for a command, with its stdout and stderr). */
+    outputs?: Record<string, any>;
+}
+
+export interface EngineHooks {
+    /** Before the operation runs (only for operations that do something: create, update, replace). */
+    beforeStep?(event: StepEvent): void | Promise<void>;
+    /** After the operation succeeded (also for "same"). */
+    afterStep?(event: StepEvent): void | Promise<void>;
+    /** A command failed (the error is then thrown as usual). */
+    stepFailed?(event: StepEvent, error: Error): void | Promise<void>;
 }
 
 const key = (type: string, name: string) => `${type}::${name}`;
 const isDynamic = (type: string) => type.startsWith("pulumi-nodejs:dynamic");
 
-export class MiniEngine {
+export class LocalEngine {
     readonly state = new Map<string, StateEntry>();
     /** Every operation of every run, in order. */
     readonly history: OpRecord[] = [];
@@ -67,7 +94,7 @@ export class MiniEngine {
 
     constructor(
         readonly host: DynamicProviderHost,
-        private readonly opts: MiniEngineOptions,
+        private readonly opts: LocalEngineOptions,
     ) {}
 
     private urn(type: string, name: string) {
@@ -214,6 +241,7 @@ export class MiniEngine {
         if (op === "same") {
             old!.inputs = inputs;
             record(preview ? "plan-same" : "same");
+            if (!preview) await this.opts.hooks?.afterStep?.({ op, type: args.type, name: args.name, inputs, outputs: old!.outputs });
             return { id: old!.id, state: this.withSecrets(old!.outputs, old!.secretOutputs) };
         }
         if (preview) {
@@ -221,19 +249,27 @@ export class MiniEngine {
             record(op === "create" ? "plan-create" : "plan-update");
             return { id: old?.id ?? "", state: this.withSecrets(inputs, secretOutputs) };
         }
+        const event: StepEvent = { op, type: args.type, name: args.name, inputs };
+        await this.opts.hooks?.beforeStep?.(event);
         let id: string;
         let outputs: Record<string, any>;
-        if (op === "update") {
-            id = old!.id;
-            outputs = await this.host.update(urn, id, old!.outputs, inputs);
-        } else {
-            const created = await this.host.create(urn, inputs);
-            id = created.id;
-            outputs = created.outs;
-            if (old) await this.host.delete(urn, old.id, old.outputs); // replace: create, then delete the old
+        try {
+            if (op === "update") {
+                id = old!.id;
+                outputs = await this.host.update(urn, id, old!.outputs, inputs);
+            } else {
+                const created = await this.host.create(urn, inputs);
+                id = created.id;
+                outputs = created.outs;
+                if (old) await this.host.delete(urn, old.id, old.outputs); // replace: create, then delete the old
+            }
+        } catch (err: any) {
+            await this.opts.hooks?.stepFailed?.(event, err);
+            throw err;
         }
         this.state.set(k, { type: args.type, name: args.name, id, inputs, outputs, secretOutputs, order: old?.order ?? this.counter++ });
         record(op);
+        await this.opts.hooks?.afterStep?.({ ...event, outputs });
         return { id, state: this.withSecrets(outputs, secretOutputs) };
     }
 
@@ -244,16 +280,26 @@ export class MiniEngine {
         // remote.Command re-runs when `create` changes (connection changes too; not modelled here).
         if (old && old.inputs.create === inputs.create) {
             record(preview ? "plan-same" : "same");
+            if (!preview) await this.opts.hooks?.afterStep?.({ op: "same", type: args.type, name: args.name, inputs, outputs: old.outputs });
             return { id: old.id, state: this.withSecrets(old.outputs, ["connection"]) };
         }
         if (preview) {
             record(old ? "plan-update" : "plan-create");
             return { id: old?.id ?? "", state: this.withSecrets(inputs, ["connection"]) };
         }
-        const { stdout, stderr } = await this.runLocally(args.name, inputs.create);
-        const outputs = { ...inputs, stdout, stderr };
+        const event: StepEvent = { op: old ? "update" : "create", type: args.type, name: args.name, inputs };
+        await this.opts.hooks?.beforeStep?.(event);
+        let ran: { stdout: string; stderr: string };
+        try {
+            ran = await this.runLocally(args.name, inputs.create);
+        } catch (err: any) {
+            await this.opts.hooks?.stepFailed?.(event, err);
+            throw err;
+        }
+        const outputs = { ...inputs, stdout: ran.stdout, stderr: ran.stderr };
         this.state.set(k, { type: args.type, name: args.name, id: old?.id ?? `${args.name}-${this.counter}`, inputs, outputs, secretOutputs: ["connection"], order: old?.order ?? this.counter++ });
         record(old ? "update" : "create");
+        await this.opts.hooks?.afterStep?.({ ...event, outputs });
         return { id: this.state.get(k)!.id, state: this.withSecrets(outputs, ["connection"]) };
     }
 

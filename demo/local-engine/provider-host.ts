@@ -1,7 +1,8 @@
 // Drives the REAL Pulumi dynamic-provider host (`@pulumi/pulumi/cmd/dynamic-provider`) over gRPC, without
 // the Pulumi engine: the same process and code path `pulumi up` uses for our providers. The provider text is
-// the SDK's own serialization, so a provider that does not serialize or does not load fails a test here
-// (under mocks it would only hang).
+// the SDK's own serialization, so a provider that does not serialize or does not load fails here (under
+// mocks it would only hang). What the providers print (console.log in the host) is kept, and can be
+// followed live with `onOutput`, as the Pulumi CLI shows it.
 import { spawn, ChildProcess } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -56,8 +57,13 @@ export class DynamicProviderHost {
         readonly port: number,
     ) {}
 
-    /** Starts the host process (cwd = repo root, like the engine's program directory) and connects to it. */
-    static async start(opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DynamicProviderHost> {
+    /**
+     * Starts the host process (cwd = repo root, like the engine's program directory) and connects to it.
+     * `onOutput` receives every line the providers print, as it arrives.
+     */
+    static async start(
+        opts: { cwd?: string; env?: NodeJS.ProcessEnv; onOutput?: (line: string, stream: "stdout" | "stderr") => void } = {},
+    ): Promise<DynamicProviderHost> {
         const script = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
         const child = spawn(process.execPath, [script, "127.0.0.1:1"], {
             cwd: opts.cwd ?? REPO_ROOT,
@@ -82,10 +88,25 @@ export class DynamicProviderHost {
         });
         const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
         const host = new DynamicProviderHost(child, client, port);
+        // Lines, not chunks: a chunk can end in the middle of a line.
+        // (clearOutput replaces the arrays, so they are looked up at each line.)
+        const splitter = (stream: "stdout" | "stderr", into: () => string[]) => {
+            let partial = "";
+            return (text: string) => {
+                const parts = (partial + text).split("\n");
+                partial = parts.pop()!;
+                for (const line of parts.filter(Boolean)) {
+                    into().push(line);
+                    opts.onOutput?.(line, stream);
+                }
+            };
+        };
+        const onStdout = splitter("stdout", () => host.lines);
         const rest = buffered.slice(buffered.indexOf("\n") + 1);
-        if (rest) host.lines.push(...rest.split("\n").filter(Boolean));
-        child.stdout!.on("data", (d: Buffer) => host.lines.push(...d.toString().split("\n").filter(Boolean)));
-        child.stderr!.on("data", (d: Buffer) => host.errLines.push(...d.toString().split("\n").filter(Boolean)));
+        if (rest) onStdout(rest);
+        child.stdout!.on("data", (d: Buffer) => onStdout(d.toString()));
+        const onStderr = splitter("stderr", () => host.errLines);
+        child.stderr!.on("data", (d: Buffer) => onStderr(d.toString()));
         child.removeAllListeners("exit");
         return host;
     }

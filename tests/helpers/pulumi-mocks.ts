@@ -1,24 +1,8 @@
 // Helpers for component tests under `pulumi.runtime.setMocks`: a recording mock monitor, a fake cluster for
-// the program-time reads, and access to Output values.
+// the program-time reads, and access to Output values. Secret envelopes: demo/local-engine/secrets.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterReader, PlanRequest } from "../../components/cluster-reader";
 import type { NodeInfo } from "../../components/engine-contract";
-
-/** The envelope the SDK uses for secret values in mock inputs. */
-export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-export const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
-
-export function isSecretEnvelope(v: unknown): v is { value: unknown } {
-    return !!v && typeof v === "object" && (v as any)[SECRET_SIG] === SECRET_VALUE;
-}
-
-/** Removes secret envelopes (what the engine does before calling a provider that does not accept secrets). */
-export function stripSecrets(v: any): any {
-    if (isSecretEnvelope(v)) return stripSecrets(v.value);
-    if (Array.isArray(v)) return v.map(stripSecrets);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stripSecrets(x)]));
-    return v;
-}
 
 export interface RegisteredResource {
     type: string;

@@ -1,0 +1,579 @@
+// `npm run demo`: the node upgrade of the Korean walkthrough (/work/shared/docs/seed), done by the package's
+// root Pulumi program instead of by hand. It starts the simulated "seed" cluster (master, worker1, worker2 at
+// v1.19.0, http-go with 10 replicas) in this process, runs `rollFromConfig` (what index.ts runs under
+// `pulumi up`) through the local engine (./local-engine), and prints kubectl-like tables before, during and
+// after the roll.
+//
+//   npm run demo                          roll every node to v1.20.0
+//   npm run demo -- --preview             `pulumi preview`: the plan, and proof that nothing was changed
+//   npm run demo -- --scenario pdb        a roll that a PodDisruptionBudget stops (exit code 2, explained)
+//   npm run demo -- --target-version v1.20.1 --time-scale 20 --no-pdb
+//
+// Exit codes: 0 success (every node Ready, schedulable and at the target version, checked through the API);
+// 2 the roll stopped at a node (the pdb scenario does, on purpose); 1 anything else.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Command, InvalidArgumentError } from "commander";
+import * as pulumi from "@pulumi/pulumi";
+import { startCluster, SimCluster } from "../sim";
+import type { RollingNodeUpgradeReport } from "../components/rolling-node-upgrade";
+import { DynamicProviderHost, LocalEngine, REPO_ROOT, StepEvent, stackConfig } from "./local-engine";
+import { KubeGet, isReady } from "./kube-get";
+import { ProgressPrinter } from "./progress";
+
+type ScenarioName = "seed" | "pdb";
+
+interface Scenario {
+    title: string;
+    nodes: string[];
+    defaultTarget: string;
+    defaultDrainTimeout: string;
+    /** The pods the story follows. */
+    watch: { namespace: string; selector?: string; label: string };
+}
+
+const SCENARIOS: Record<ScenarioName, Scenario> = {
+    seed: {
+        title: "the walkthrough's cluster: master, worker1 and worker2 at v1.19.0, http-go with 10 replicas",
+        nodes: ["master", "worker1", "worker2"],
+        defaultTarget: "v1.20.0",
+        defaultDrainTimeout: "2m",
+        watch: { namespace: "default", selector: "app=http-go", label: "http-go" },
+    },
+    pdb: {
+        title: "control-plane, worker1 and worker2 at v1.28.5; on worker1 the only replica of \"critical\", guarded by a PodDisruptionBudget",
+        nodes: ["control-plane", "worker1", "worker2"],
+        defaultTarget: "v1.28.6",
+        defaultDrainTimeout: "15s",
+        watch: { namespace: "default", label: "application" },
+    },
+};
+
+/** The upgrade "on the host": on a real cluster an apt/kubeadm script run over SSH; here the simulator's command. */
+const UPGRADE_COMMAND = 'node dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
+
+const EXIT_ROLL_STOPPED = 2;
+
+interface Options {
+    preview: boolean;
+    scenario: ScenarioName;
+    targetVersion?: string;
+    timeScale: number;
+    drainTimeout?: string;
+    pdb: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+    const program = new Command("demo")
+        .description("Roll the simulated walkthrough cluster to a new kubelet version with the package's Pulumi program")
+        .option("--preview", "show the plan (pulumi preview) and change nothing")
+        .option("--scenario <name>", "seed (the walkthrough) or pdb (a roll a PodDisruptionBudget stops)", (v) => {
+            if (v !== "seed" && v !== "pdb") throw new InvalidArgumentError('must be "seed" or "pdb"');
+            return v;
+        }, "seed")
+        .option("--target-version <version>", "kubelet version to upgrade to (default: v1.20.0 for seed, v1.28.6 for pdb)")
+        .option("--time-scale <n>", "simulated seconds per real second", (v) => {
+            const n = Number(v);
+            if (!(n > 0)) throw new InvalidArgumentError("must be a number above 0");
+            return n;
+        }, 4)
+        .option("--drain-timeout <duration>", "drain timeout per node, real time (default: 2m for seed, 15s for pdb)")
+        .option("--no-pdb", "seed: do not declare the practice's PodDisruptionBudget for http-go")
+        .exitOverride();
+    program.parse(argv, { from: "user" });
+    const o = program.opts();
+    return { preview: !!o.preview, scenario: o.scenario, targetVersion: o.targetVersion, timeScale: o.timeScale, drainTimeout: o.drainTimeout, pdb: o.pdb !== false };
+}
+
+const out = (line = "") => process.stdout.write(line + "\n");
+const indent = (text: string, by = "  ") => text.split("\n").map((l) => by + l).join("\n");
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const sameVersion = (a: string, b: string) => a.replace(/^v/i, "") === b.replace(/^v/i, "");
+
+function nodeStatus(node: any): string {
+    const parts = [isReady(node) ? "Ready" : "NotReady"];
+    if (node?.spec?.unschedulable) parts.push("SchedulingDisabled");
+    return parts.join(",");
+}
+
+/** "default/http-go ×6, kube-system/coredns ×1": evicted pods by owner (the pod name without its generated suffixes). */
+function byWorkload(pods: string[]): string {
+    const counts = new Map<string, number>();
+    for (const p of pods) {
+        const [ns, name] = p.split("/");
+        const m = /^(.*)-[a-z0-9]{8,10}-[a-z0-9]{5}$/.exec(name) ?? /^(.*)-[a-z0-9]{5}$/.exec(name);
+        const key = `${ns}/${m ? m[1] : name}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return [...counts].map(([k, n]) => `${k} ×${n}`).join(", ");
+}
+
+/** Wraps a long sentence at word boundaries, every line indented by `prefix`. */
+function wrap(text: string, prefix: string, width = 110): string {
+    const lines: string[] = [];
+    let line = "";
+    for (const word of text.split(" ")) {
+        if (line && prefix.length + line.length + 1 + word.length > width) {
+            lines.push(prefix + line);
+            line = word;
+        } else {
+            line = line ? `${line} ${word}` : word;
+        }
+    }
+    if (line) lines.push(prefix + line);
+    return lines.join("\n");
+}
+
+/** "master (3) and worker2 (3)" */
+function placement(pods: any[]): string {
+    const counts = new Map<string, number>();
+    for (const p of pods) counts.set(p.spec?.nodeName ?? "<none>", (counts.get(p.spec?.nodeName ?? "<none>") ?? 0) + 1);
+    const parts = [...counts].sort((a, b) => a[0].localeCompare(b[0])).map(([n, c]) => `${n} (${c})`);
+    return parts.length <= 1 ? parts.join("") : `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
+}
+
+class Demo {
+    private readonly api: KubeGet;
+    private readonly printer: ProgressPrinter;
+    private readonly scenario: Scenario;
+    private readonly target: string;
+    /** node → the watched pods when its chain started: those on the node, and all of them. */
+    private readonly before = new Map<string, { here: Set<string>; all: Set<string> }>();
+    private started = 0;
+    /** The first step that failed, with the provider's own error (without the SDK's wrapping). */
+    private failure?: { event: StepEvent; error: Error };
+
+    constructor(
+        private readonly opts: Options,
+        private readonly sim: SimCluster,
+        private readonly kubeconfigPath: string,
+    ) {
+        this.api = new KubeGet(sim.kubeconfig);
+        this.scenario = SCENARIOS[opts.scenario];
+        this.target = opts.targetVersion ?? this.scenario.defaultTarget;
+        this.printer = new ProgressPrinter(out, Math.max(...this.scenario.nodes.map((n) => n.length)));
+    }
+
+    get onHostLine() {
+        return this.printer.onHostLine;
+    }
+
+    // ---------------------------------------------------------------- kubectl-like views
+
+    private async showNodes(): Promise<void> {
+        out(indent(`$ kubectl get nodes\n${await this.api.nodesTable()}`));
+    }
+
+    private async showPods(): Promise<void> {
+        const w = this.scenario.watch;
+        const cmd = `$ kubectl get pods -o wide${w.namespace !== "default" ? ` -n ${w.namespace}` : ""}${w.selector ? ` -l ${w.selector}` : ""}`;
+        out(indent(`${cmd}\n${await this.api.podsTable(w.namespace, w.selector)}`));
+    }
+
+    private async showPdbs(): Promise<void> {
+        out(indent(`$ kubectl get pdb\n${await this.api.pdbTable("default")}`));
+    }
+
+    private async showCluster(): Promise<void> {
+        await this.showNodes();
+        out();
+        await this.showPods();
+    }
+
+    /** The watched pods that are not terminating. */
+    private async livePods(): Promise<any[]> {
+        const w = this.scenario.watch;
+        return (await this.api.pods(w.namespace, w.selector)).filter((p) => !p.metadata?.deletionTimestamp);
+    }
+
+    private async node(name: string): Promise<any> {
+        return (await this.api.nodes()).find((n) => n.metadata?.name === name);
+    }
+
+    // ---------------------------------------------------------------- stack configuration
+
+    config(): Record<string, unknown> {
+        return {
+            kubeconfig: this.sim.kubeconfig,
+            targetVersion: this.target,
+            nodes: this.scenario.nodes,
+            upgradeCommand: UPGRADE_COMMAND,
+            upgradeEnvironment: [`KUBECONFIG=${this.kubeconfigPath}`],
+            drainIgnoreDaemonSets: true,
+            drainDeleteEmptyDirData: true,
+            drainTimeout: this.opts.drainTimeout ?? this.scenario.defaultDrainTimeout,
+            readyTimeout: "2m",
+            readyPollInterval: "200ms",
+        };
+    }
+
+    private showConfig(): void {
+        const c = this.config();
+        const notes: Record<string, string> = {
+            kubeconfig: "# the simulator's kubeconfig, kept secret",
+            nodes: "# control-plane nodes still go first",
+            drainIgnoreDaemonSets: "# kubectl drain --ignore-daemonsets",
+            drainDeleteEmptyDirData: "# --delete-emptydir-data (the walkthrough's --delete-local-data)",
+            drainTimeout: "# per node; then the roll stops there",
+        };
+        const value = (k: string, v: unknown) => (k === "kubeconfig" ? "[secret]" : typeof v === "string" ? v : JSON.stringify(v));
+        const lines = Object.entries(c).map(([k, v]) => `  node-upgrade:${k}: ${value(k, v)}${notes[k] ? `   ${notes[k]}` : ""}`);
+        out("The stack configuration (keys declared in Pulumi.yaml), as Pulumi.<stack>.yaml would hold it:");
+        out(indent(`config:\n${lines.join("\n")}`));
+        out();
+        out("On a real cluster the upgrade command runs on each node over SSH (apt-get install kubelet=..., kubeadm");
+        out("upgrade node, ...). Here the local engine runs it on this machine, and it asks the simulator to restart the");
+        out("node's kubelet at the new version.");
+    }
+
+    /** The npm command for this scenario, with or without --preview. */
+    private command(preview: boolean): string {
+        const args = [this.opts.scenario !== "seed" ? `--scenario ${this.opts.scenario}` : "", preview ? "--preview" : ""].filter(Boolean);
+        return `npm run demo${args.length ? ` -- ${args.join(" ")}` : ""}`;
+    }
+
+    // ---------------------------------------------------------------- the engine's hooks
+
+    private parse(event: StepEvent): { node: string; step: string } | undefined {
+        const m = /^roll-(.+)-(cordon|drain|upgrade|ready|uncordon)$/.exec(event.name);
+        return m ? { node: m[1], step: m[2] } : undefined;
+    }
+
+    hooks = {
+        beforeStep: async (event: StepEvent) => {
+            const s = this.parse(event);
+            if (!s) return;
+            if (s.step === "cordon") {
+                const i = this.scenario.nodes.indexOf(s.node);
+                out();
+                out(`━━ ${s.node} (${i + 1}/${this.scenario.nodes.length}) ━━ cordon → drain → upgrade → wait Ready → uncordon ━━`);
+                const pods = await this.livePods();
+                this.before.set(s.node, {
+                    here: new Set(pods.filter((p) => p.spec?.nodeName === s.node).map((p) => p.metadata.name)),
+                    all: new Set(pods.map((p) => p.metadata.name)),
+                });
+            }
+            if (s.step === "upgrade") {
+                this.printer.line(s.node, "upgrade", `$ ${UPGRADE_COMMAND}`);
+                this.printer.line(s.node, "upgrade", `  (with NODE_NAME=${s.node} TARGET_VERSION=${this.target}; over SSH on a real node, locally here)`);
+            }
+        },
+        afterStep: async (event: StepEvent) => {
+            const s = this.parse(event);
+            if (!s) return;
+            const type = event.type.split(":").pop()!;
+            if (s.step === "upgrade") {
+                for (const l of String(event.outputs?.stdout ?? "").split("\n").filter(Boolean)) this.printer.line(s.node, "upgrade", l);
+                return;
+            }
+            await this.printer.waitForLine(type, s.node, event.outputs?.message);
+            if (s.step === "drain") await this.afterDrain(s.node, event.outputs ?? {});
+            if (s.step === "uncordon") await this.afterUncordon(s.node);
+        },
+        stepFailed: async (event: StepEvent, error: Error) => {
+            this.failure ??= { event, error };
+            await new Promise((r) => setTimeout(r, 300)); // let the provider's last lines arrive
+        },
+    };
+
+    private async afterDrain(nodeName: string, outputs: Record<string, any>): Promise<void> {
+        const evicted: string[] = outputs.evictedPods ?? [];
+        out();
+        out(`  After the drain of ${nodeName}:`);
+        await this.showCluster();
+        const node = await this.node(nodeName);
+        const before = this.before.get(nodeName) ?? { here: new Set<string>(), all: new Set<string>() };
+        // Replacements: watched pods that did not exist when this node's chain started.
+        const replacements = (await this.livePods()).filter((p) => !before.all.has(p.metadata.name));
+        const label = this.scenario.watch.label;
+        out(`  → ${nodeName} is ${nodeStatus(node)}: cordoned, so nothing new is scheduled there.`);
+        if (outputs.alreadyAtTarget) {
+            out(`    It already ran ${this.target}, so it was not drained.`);
+        } else if (evicted.length > 0) {
+            out(wrap(`${plural(evicted.length, "pod")} evicted: ${byWorkload(evicted)}.`, "    "));
+            const skipped: string[] = outputs.skippedPods ?? [];
+            if (skipped.length) out(wrap(`Left in place: ${skipped.join(", ")}.`, "    "));
+            if (before.here.size > 0) {
+                out(
+                    `    Its ${plural(before.here.size, `${label} pod`)} left; ` +
+                        (replacements.length ? `the ReplicaSet's replacements run on ${placement(replacements)}.` : "no replacement is running yet."),
+                );
+            }
+        } else {
+            out(`    There was nothing to evict.`);
+        }
+        out();
+    }
+
+    private async afterUncordon(nodeName: string): Promise<void> {
+        out();
+        out(`  After the uncordon of ${nodeName}:`);
+        await this.showCluster();
+        const node = await this.node(nodeName);
+        const here = (await this.livePods()).filter((p) => p.spec?.nodeName === nodeName).length;
+        const version = node?.status?.nodeInfo?.kubeletVersion ?? "?";
+        out(`  → ${nodeName} is ${nodeStatus(node)} at ${version}. It runs ${plural(here, `${this.scenario.watch.label} pod`)}: uncordon does not move pods back;`);
+        out(`    they stay where the scheduler put them, until something else (a new roll-out, a scale-up) places pods here.`);
+        out();
+    }
+
+    // ---------------------------------------------------------------- the two modes
+
+    async intro(): Promise<void> {
+        out(`Simulated cluster "${this.opts.scenario}": ${this.scenario.title}.`);
+        out(`It is a real HTTPS Kubernetes API server in this process; simulated time runs ${this.opts.timeScale}× faster than real time.`);
+        out();
+        await this.showCluster();
+        out();
+        const pods = await this.livePods();
+        if (this.opts.scenario === "seed") {
+            out(`http-go has ${pods.length} replicas: ${placement(pods)}.`);
+            if (this.opts.pdb) {
+                out("The walkthrough's http-go has no PodDisruptionBudget; its practice declares one, and so does this demo:");
+                out(indent("$ kubectl apply -f -   # PodDisruptionBudget default/http-go: maxUnavailable: 1, selector app=http-go"));
+                if (this.opts.preview) out("(applied while setting up the demo cluster, before the preview starts)");
+                out("Drains may then take at most one http-go pod down at a time: at least 9 of 10 stay Ready.");
+            } else {
+                out("No PodDisruptionBudget for http-go (--no-pdb): no budget limits how many http-go pods a drain takes down at once.");
+            }
+        } else {
+            await this.showPdbs();
+            out();
+            out("critical-pdb wants 1 healthy pod of a Deployment that has exactly 1: it never allows an eviction.");
+        }
+        out();
+        this.showConfig();
+        out();
+    }
+
+    async preview(engine: LocalEngine, roll: () => pulumi.Output<RollingNodeUpgradeReport>): Promise<number> {
+        this.sim.clearRequestLog();
+        out("$ pulumi preview   (local engine: the program reads the cluster, the planner simulates the roll; nothing is changed)");
+        const logged: string[] = [];
+        const original = console.log;
+        console.log = (...a: any[]) => logged.push(a.map(String).join(" "));
+        let result;
+        try {
+            result = await engine.run(roll, { config: stackConfig(this.config()), secretKeys: ["kubeconfig"], preview: true });
+        } finally {
+            console.log = original;
+        }
+        if (!result.ok) {
+            out(`error: the preview failed: ${result.error?.message}`);
+            return 1;
+        }
+        const blocks = logged.filter((l) => l.startsWith("info: [runtime] ")).map((l) => l.slice("info: [runtime] ".length));
+        for (const l of logged.filter((x) => !x.startsWith("info: [runtime] "))) out(indent(l));
+        out();
+        out("The plan, node by node (RollingNodeUpgrade logs one block per node during `pulumi preview`):");
+        out();
+        for (const b of blocks) {
+            out(indent(b));
+            out();
+        }
+        const steps = result.ops.filter((o) => o.type.startsWith("pulumi-nodejs:") || o.type === "command:remote:Command");
+        out("`pulumi up` would run these steps, one node after the other:");
+        for (const node of this.scenario.nodes) {
+            const mine = steps.filter((o) => o.name.startsWith(`roll-${node}-`)).map((o) => o.name.slice(`roll-${node}-`.length));
+            if (mine.length) out(`  ${node.padEnd(Math.max(...this.scenario.nodes.map((n) => n.length)))}  ${mine.join(" → ")}   (${plural(mine.length, "resource")} to ${steps.find((o) => o.name.startsWith(`roll-${node}-`))!.op === "plan-create" ? "create" : "update"})`);
+        }
+        out();
+        const requests = this.sim.requestLog();
+        const writes = requests.filter((r) => r.method !== "GET" && r.method !== "HEAD");
+        if (writes.length > 0) {
+            out(`error: the preview changed the cluster: ${writes.map((r) => `${r.method} ${r.path}`).join(", ")}`);
+            return 1;
+        }
+        const versions = (await this.api.nodes()).map((n) => n.status?.nodeInfo?.kubeletVersion);
+        const blocked = blocks.map((b) => /^\[\d+\/\d+\] (\S+).*: BLOCKED/.exec(b)?.[1]).find(Boolean);
+        if (blocked) out(`The plan says the roll would stop at ${blocked}: \`pulumi up\` would stop there, with ${blocked} cordoned.`);
+        out(`Nothing was changed: the preview sent ${plural(requests.length, "request")} to the API server, all of them reads (GET),`);
+        out(`and every node still runs ${[...new Set(versions)].join(", ")}. Run \`${this.command(false)}\` to roll the nodes.`);
+        return 0;
+    }
+
+    async up(engine: LocalEngine, roll: () => pulumi.Output<RollingNodeUpgradeReport>): Promise<number> {
+        const w = this.scenario.watch;
+        let minReady = Infinity;
+        let total = 0;
+        const sample = () => {
+            const pods = this.sim.list("Pod", w.namespace).filter((p) => !w.selector || p.metadata?.labels?.app === w.selector.split("=")[1]);
+            const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && isReady(p)).length;
+            minReady = Math.min(minReady, ready);
+            total = Math.max(total, pods.filter((p) => !p.metadata?.deletionTimestamp).length);
+        };
+        sample();
+        const sampler = setInterval(sample, 20);
+
+        out(`$ pulumi up   (local engine; roll order: ${this.scenario.nodes.join(" → ")}, control plane first, one node at a time)`);
+        if (this.opts.scenario === "seed") {
+            out("The walkthrough started with worker1. The roll starts with master: control-plane nodes go first, because a");
+            out("kubelet must never be newer than the control plane (`npm run node-upgrade -- plan worker1 ...` says so).");
+        }
+        this.started = Date.now();
+        let result;
+        try {
+            result = await engine.run(roll, { config: stackConfig(this.config()), secretKeys: ["kubeconfig"] });
+        } finally {
+            clearInterval(sampler);
+            sample();
+        }
+        const seconds = ((Date.now() - this.started) / 1000).toFixed(1);
+        out();
+        out(`━━ ${result.ok ? "The roll finished" : "The roll stopped"} after ${seconds}s ━━`);
+        out();
+        await this.showCluster();
+        out();
+
+        if (!result.ok) return this.explainStop(result.error);
+
+        const report = result.value as RollingNodeUpgradeReport;
+        out("What the stack exports (nodeUpgradeReport), in short:");
+        for (const n of report.nodes) {
+            out(`  ${n.node.padEnd(14)} ${n.versionBefore} → ${n.versionAfter}   ${plural(n.evictedCount, "pod").padEnd(8)} evicted   drain ${n.drainSeconds}s   back Ready after ${n.readyWaitSeconds}s   ${n.totalSeconds}s in all`);
+        }
+        out("  (real seconds; the simulated cluster's clock runs faster)");
+        out();
+        if (this.opts.scenario === "seed") {
+            out(
+                `http-go: at least ${minReady} of ${total} pods were Ready at every moment of the roll (sampled every 20 ms)` +
+                    (this.opts.pdb ? "; the PodDisruptionBudget allowed one disruption at a time." : "."),
+            );
+        }
+        return this.verify();
+    }
+
+    /** Checks through the API that every node is Ready, schedulable and at the target version. */
+    private async verify(): Promise<number> {
+        const nodes = await this.api.nodes();
+        const problems: string[] = [];
+        for (const name of this.scenario.nodes) {
+            const n = nodes.find((x) => x.metadata?.name === name);
+            if (!n) {
+                problems.push(`${name}: not found`);
+                continue;
+            }
+            const version = n.status?.nodeInfo?.kubeletVersion ?? "";
+            if (!isReady(n)) problems.push(`${name}: not Ready`);
+            if (n.spec?.unschedulable) problems.push(`${name}: still cordoned`);
+            if (!sameVersion(version, this.target)) problems.push(`${name}: runs ${version}, not ${this.target}`);
+        }
+        if (problems.length) {
+            out(`error: the roll reported success but the cluster disagrees: ${problems.join("; ")}`);
+            return 1;
+        }
+        out(`Checked through the API: ${this.scenario.nodes.join(", ")} are Ready, schedulable and run ${this.target}.`);
+        return 0;
+    }
+
+    private async explainStop(error: Error | undefined): Promise<number> {
+        out("Why it stopped (the error `pulumi up` shows):");
+        if (this.failure) {
+            out(`  ${this.failure.event.type} (${this.failure.event.name}):`);
+            out(indent(`error: ${this.failure.error.message.trim()}`, "    "));
+        } else {
+            out(indent(`error: ${(error?.message ?? "unknown error").trim()}`, "    "));
+        }
+        out();
+        const nodes = await this.api.nodes();
+        const states = this.scenario.nodes.map((name) => {
+            const n = nodes.find((x) => x.metadata?.name === name);
+            return { name, status: nodeStatus(n), version: n?.status?.nodeInfo?.kubeletVersion ?? "?", done: !!n && sameVersion(n.status?.nodeInfo?.kubeletVersion ?? "", this.target) };
+        });
+        const done = states.filter((s) => s.done).map((s) => s.name);
+        const stuck = states.find((s) => !s.done && s.status.includes("SchedulingDisabled"));
+        const untouched = states.filter((s) => !s.done && s !== stuck).map((s) => s.name);
+        out("Where that leaves the cluster:");
+        if (done.length) out(`  - ${done.join(", ")}: upgraded to ${this.target} and uncordoned.`);
+        if (stuck) out(`  - ${stuck.name}: stays cordoned (${stuck.status}, ${stuck.version}); pods that could leave have left, nothing was upgraded there.`);
+        if (untouched.length) out(`  - ${untouched.join(", ")}: not touched (the next nodes start only after the previous one is uncordoned).`);
+        out();
+        const atDrain = this.failure?.event.name.endsWith("-drain");
+        const resumeAt = stuck?.name ?? "the failed node";
+        if (atDrain) {
+            out(wrap(
+                "That is the safe outcome: the roll never forces a pod past its budget, and stops before anything is changed on the " +
+                    `node's host. Fix the cause (relax the budget, give the Deployment a second replica, or raise drainTimeout) and run ` +
+                    `\`pulumi up\` again: the finished nodes are no-ops and the roll resumes at ${resumeAt}'s drain. The plan showed this ` +
+                    `before anything ran: \`${this.command(true)}\`.`,
+                "",
+            ));
+        } else {
+            out(wrap(`Fix the cause and run \`pulumi up\` again: the finished nodes are no-ops and the roll resumes at ${resumeAt}.`, ""));
+        }
+        out(`Exit code ${EXIT_ROLL_STOPPED}: the roll stopped, as explained above.`);
+        return EXIT_ROLL_STOPPED;
+    }
+}
+
+export async function main(argv: string[]): Promise<number> {
+    let opts: Options;
+    try {
+        opts = parseArgs(argv);
+    } catch (err: any) {
+        return err?.exitCode === 0 || err?.code === "commander.helpDisplayed" ? 0 : 1;
+    }
+    const t0 = Date.now();
+    out(`pulumi-node-upgrade demo: a node upgrade (cordon, drain, upgrade, wait Ready, uncordon) rolled by the package's`);
+    out(`Pulumi program, node after node, against a simulated cluster.${opts.preview ? " Preview only: nothing will change." : ""}`);
+    out();
+
+    // The components load under mocks: the local engine is the mock monitor.
+    await pulumi.runtime.setMocks({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "demo", opts.preview);
+    const components = await import("../components");
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-upgrade-demo-"));
+    const kubeconfigPath = path.join(dir, "kubeconfig");
+    let sim: SimCluster | undefined;
+    let host: DynamicProviderHost | undefined;
+    const cleanup = async () => {
+        await host?.stop().catch(() => undefined);
+        await sim?.stop().catch(() => undefined);
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+    const onSignal = () => {
+        out("\ninterrupted: stopping the demo (the simulated cluster goes away with it)");
+        void cleanup().finally(() => process.exit(130));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+        sim = await startCluster({ scenario: opts.scenario, timeScale: opts.timeScale, kubeconfigPath });
+        if (opts.scenario === "seed" && opts.pdb) {
+            sim.apply({
+                apiVersion: "policy/v1",
+                kind: "PodDisruptionBudget",
+                metadata: { name: "http-go", namespace: "default" },
+                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "http-go" } } },
+            });
+            await sim.settle();
+        }
+        const demo = new Demo(opts, sim, kubeconfigPath);
+        await demo.intro();
+        host = await DynamicProviderHost.start({ onOutput: demo.onHostLine });
+        const engine = new LocalEngine(host, { cwd: REPO_ROOT, hooks: demo.hooks });
+        const roll = () => components.rollFromConfig().report;
+        const code = opts.preview ? await demo.preview(engine, roll) : await demo.up(engine, roll);
+        out();
+        out(`Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)}s (exit code ${code}).`);
+        return code;
+    } catch (err: any) {
+        out(`error: the demo failed: ${err?.stack ?? err}`);
+        return 1;
+    } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        await cleanup();
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err) => {
+            process.stderr.write(`error: ${err?.stack ?? err}\n`);
+            process.exit(1);
+        },
+    );
+}

@@ -1,0 +1,120 @@
+// `npm run demo` as a newcomer runs it: node dist/demo/main.js as a child process, against the simulated
+// cluster it starts itself (time scale high so the suite stays quick). Checks exit codes and the lines that
+// tell the walkthrough's story.
+import * as assert from "assert";
+import { spawn } from "child_process";
+import * as path from "path";
+import { findPackageRoot } from "../../components/package-root";
+
+const ROOT = findPackageRoot(__dirname);
+const DEMO = path.join(ROOT, "dist", "demo", "main.js");
+
+function runDemo(args: string[], timeoutMs = 100_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [DEMO, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+        child.on("error", reject);
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+
+/** Asserts that the patterns appear in this order. */
+function assertInOrder(text: string, patterns: (string | RegExp)[]) {
+    let from = 0;
+    for (const p of patterns) {
+        const rest = text.slice(from);
+        const m = typeof p === "string" ? { index: rest.indexOf(p), length: p.length } : (() => { const r = p.exec(rest); return r ? { index: r.index, length: r[0].length } : { index: -1, length: 0 }; })();
+        assert.ok(m.index >= 0, `expected ${p} after offset ${from} in:\n${text}`);
+        from += m.index + m.length;
+    }
+}
+
+describe("demo: npm run demo", function () {
+    this.timeout(120_000);
+
+    it("--preview prints the plan per node and the steps, and changes nothing (only GET requests)", async () => {
+        const r = await runDemo(["--preview", "--time-scale", "60"]);
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+        assertInOrder(r.stdout, [
+            "$ kubectl get nodes",
+            /master +Ready +master +127d +v1\.19\.0/,
+            "$ pulumi preview",
+            /\[1\/3\] master \(control plane\) v1\.19\.0 -> v1\.20\.0/,
+            /\[2\/3\] worker1 v1\.19\.0 -> v1\.20\.0/,
+            /\[3\/3\] worker2 v1\.19\.0 -> v1\.20\.0/,
+            "`pulumi up` would run these steps",
+            /master +cordon → drain → upgrade → ready → uncordon/,
+            /Nothing was changed: the preview sent \d+ requests to the API server, all of them reads \(GET\)/,
+            "every node still runs v1.19.0",
+        ]);
+        assert.doesNotMatch(r.stdout, /━━ master \(1\/3\)/, "the preview must not roll anything");
+    });
+
+    it("rolls master, worker1, worker2 to v1.20.0 with live progress and kubectl tables, and exits 0", async () => {
+        const r = await runDemo(["--time-scale", "60"]);
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+        assertInOrder(r.stdout, [
+            /http-go-568f649bb-4npss +2\/2 +Running +0 +\S+ +10\.40\.0\.1 +worker1/,
+            "http-go has 10 replicas: master (2), worker1 (6) and worker2 (2).",
+            "PodDisruptionBudget default/http-go: maxUnavailable: 1",
+            "━━ master (1/3) ━━",
+            "━━ worker1 (2/3) ━━",
+            /worker1 +cordon +│ node\/worker1 cordoned/,
+            /worker1 +drain +│ node\/worker1: 15 pods to evict, 2 left in place/,
+            /worker1 +drain +│ .*waiting on PodDisruptionBudget default\/http-go/,
+            /worker1 +drain +│ pod\/\S+ evicted  · none left to evict/,
+            "After the drain of worker1:",
+            /worker1 +Ready,SchedulingDisabled +<none> +127d +v1\.19\.0/,
+            /Its 6 http-go pods left; the ReplicaSet's replacements run on /,
+            /worker1 +upgrade +│ node\/worker1 upgrade to v1\.20\.0 accepted/,
+            /worker1 +ready +│ Ready at v1\.20\.0/,
+            /worker1 +uncordon +│ uncordoned/,
+            "After the uncordon of worker1:",
+            /worker1 +Ready +<none> +127d +v1\.20\.0/,
+            "It runs 0 http-go pods: uncordon does not move pods back",
+            "━━ worker2 (3/3) ━━",
+            "━━ The roll finished",
+            /worker2 +Ready +<none> +127d +v1\.20\.0/,
+            /worker1 +v1\.19\.0 → v1\.20\.0 +15 pods +evicted/,
+            /http-go: at least 9 of 10 pods were Ready at every moment of the roll/,
+            "Checked through the API: master, worker1, worker2 are Ready, schedulable and run v1.20.0.",
+        ]);
+        assert.match(r.stdout, /worker1 +drain +│ pod\/\S+ evicted  · 14 left to evict/);
+        assert.strictEqual(r.stderr, "", "nothing on stderr");
+    });
+
+    it("--scenario pdb stops at worker1, names the budget, explains the state, and exits 2", async () => {
+        const r = await runDemo(["--scenario", "pdb", "--time-scale", "60", "--drain-timeout", "3s"]);
+        assert.strictEqual(r.code, 2, r.stdout + r.stderr);
+        assertInOrder(r.stdout, [
+            /critical-pdb +1 +N\/A +0/,
+            "━━ control-plane (1/3) ━━",
+            /control-plane +uncordon +│ uncordoned/,
+            "━━ worker1 (2/3) ━━",
+            /worker1 +drain +│ pod default\/critical-5f7c8d9b6d-q2x7k waiting on PodDisruptionBudget default\/critical-pdb/,
+            "━━ The roll stopped",
+            /worker1 +Ready,SchedulingDisabled +<none> +\S+ +v1\.28\.5/,
+            "pulumi-nodejs:dynamic/node-upgrade:NodeDrain (roll-worker1-drain):",
+            /error: NodeDrain worker1: drain of node "worker1" timed out after 3s/,
+            "PodDisruptionBudget default/critical-pdb allows no disruption",
+            "- control-plane: upgraded to v1.28.6 and uncordoned.",
+            "- worker1: stays cordoned",
+            "- worker2: not touched",
+            "Exit code 2: the roll stopped",
+        ]);
+        assert.doesNotMatch(r.stdout, /━━ worker2 \(3\/3\)/);
+    });
+
+    it("rejects an unknown scenario with exit code 1", async () => {
+        const r = await runDemo(["--scenario", "nope"]);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /must be "seed" or "pdb"/);
+    });
+});

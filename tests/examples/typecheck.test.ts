@@ -1,0 +1,32 @@
+// Every example in examples/ type-checks against the package's own sources (examples/tsconfig.json maps
+// "pulumi-node-upgrade" to components/index.ts), so an API change that breaks an example fails the suite.
+import * as assert from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { findPackageRoot } from "../../components/package-root";
+
+const ROOT = findPackageRoot(__dirname);
+
+describe("examples: type-check", function () {
+    this.timeout(120_000);
+
+    it("every example has Pulumi.yaml, index.ts and README.md", () => {
+        const dirs = fs.readdirSync(path.join(ROOT, "examples"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+        assert.deepStrictEqual(dirs.sort(), ["kubeadm", "reboot", "seed-practice"]);
+        for (const d of dirs) {
+            for (const f of ["Pulumi.yaml", "index.ts", "README.md"]) assert.ok(fs.existsSync(path.join(ROOT, "examples", d, f)), `examples/${d}/${f} is missing`);
+            assert.match(fs.readFileSync(path.join(ROOT, "examples", d, "index.ts"), "utf8"), /from "pulumi-node-upgrade"/);
+        }
+    });
+
+    it("tsc -p examples/tsconfig.json reports no errors", async () => {
+        const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
+            execFile(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "examples/tsconfig.json"], { cwd: ROOT }, (err, stdout, stderr) =>
+                resolve({ code: err ? ((err as any).code ?? 1) : 0, output: stdout + stderr }),
+            );
+        });
+        assert.strictEqual(output.trim(), "", output);
+        assert.strictEqual(code, 0);
+    });
+});
