@@ -53,6 +53,7 @@ export function rollFromConfig(config: pulumi.Config = new pulumi.Config(), opti
             podSelector: read.string("drainPodSelector"),
             disableEviction: read.boolean("drainDisableEviction"),
             skipWaitForDeleteTimeoutSeconds: read.number("drainSkipWaitForDeleteTimeout"),
+            maxUnavailablePerWorkload: read.number("drainMaxUnavailablePerWorkload"),
         },
         maxUnavailable: read.number("maxUnavailable"),
         maxNodesDownAtOnce: read.limit("maxNodesDownAtOnce"),

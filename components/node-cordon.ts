@@ -3,7 +3,7 @@
 // steps/cordon.ts inside the dynamic-provider host.
 import * as pulumi from "@pulumi/pulumi";
 import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
-import { DYNAMIC_MODULE, NodeStepArgs, stepOptions, stepProps } from "./node-step";
+import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeCordon provider object (serialized into state). */
 export const nodeCordonProvider = makeStepProvider(STEPS_MODULE, "NodeCordon");
@@ -27,15 +27,10 @@ export class NodeCordon extends pulumi.dynamic.Resource {
     declare public readonly message: pulumi.Output<string>;
 
     constructor(name: string, args: NodeCordonArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            versionBefore: undefined,
-            alreadyAtTarget: undefined,
-            cordoned: undefined,
-            startedAt: undefined,
-            message: undefined,
+        const props = resourceProps(["versionBefore", "alreadyAtTarget", "cordoned", "startedAt", "message"], {
             ...stepProps(args),
             skipIfAtTarget: args.skipIfAtTarget,
-        };
+        });
         super(nodeCordonProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeCordon");
     }
 }

@@ -2,12 +2,15 @@
 // steps/drain.ts inside the dynamic-provider host.
 import * as pulumi from "@pulumi/pulumi";
 import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
-import { DYNAMIC_MODULE, NodeStepArgs, stepOptions, stepProps } from "./node-step";
+import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeDrain provider object (serialized into state). */
 export const nodeDrainProvider = makeStepProvider(STEPS_MODULE, "NodeDrain");
 
-/** Drain options, named after `kubectl drain` flags. Defaults are kubectl's, except the finite timeout. */
+/**
+ * Drain options, named after `kubectl drain` flags. Defaults are kubectl's, except the finite timeout and
+ * `maxUnavailablePerWorkload` (workload-aware pacing, on by default: 1).
+ */
 export interface DrainArgs {
     /** --force: also delete pods that declare no controller. Default false. */
     force?: pulumi.Input<boolean>;
@@ -27,6 +30,16 @@ export interface DrainArgs {
     skipWaitForDeleteTimeoutSeconds?: pulumi.Input<number>;
     /** --chunk-size: page size of the pod listing; 0 = no paging. Default 500. */
     chunkSize?: pulumi.Input<number>;
+    /**
+     * Workload-aware pacing (not a kubectl flag; the CLI's --max-unavailable-per-workload). Default 1.
+     * For pods of a Deployment (ReplicaSet), StatefulSet or ReplicationController that no PodDisruptionBudget
+     * covers, at most this many pods of the workload are unavailable at a time: the next pod is evicted once a
+     * replacement is Ready elsewhere. kubectl evicts them all at once, so a 10-replica Deployment with 6 pods on
+     * the node drops to 4 Ready; with 1 it stays at ≥ 9. Workloads covered by a budget are paced by the budget.
+     * A workload whose replacements never become Ready holds the drain until `timeout`, and the error names it.
+     * 0 = off (kubectl's behaviour). A whole number ≥ 0.
+     */
+    maxUnavailablePerWorkload?: pulumi.Input<number>;
 }
 
 export interface NodeDrainArgs extends NodeStepArgs, DrainArgs {
@@ -50,14 +63,7 @@ export class NodeDrain extends pulumi.dynamic.Resource {
     declare public readonly message: pulumi.Output<string>;
 
     constructor(name: string, args: NodeDrainArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            alreadyAtTarget: undefined,
-            evictedPods: undefined,
-            skippedPods: undefined,
-            warnings: undefined,
-            drainSeconds: undefined,
-            drainedAt: undefined,
-            message: undefined,
+        const props = resourceProps(["alreadyAtTarget", "evictedPods", "skippedPods", "warnings", "drainSeconds", "drainedAt", "message"], {
             ...stepProps(args),
             force: args.force,
             ignoreDaemonSets: args.ignoreDaemonSets,
@@ -68,8 +74,9 @@ export class NodeDrain extends pulumi.dynamic.Resource {
             disableEviction: args.disableEviction,
             skipWaitForDeleteTimeoutSeconds: args.skipWaitForDeleteTimeoutSeconds,
             chunkSize: args.chunkSize,
+            maxUnavailablePerWorkload: args.maxUnavailablePerWorkload,
             skipIfAtTarget: args.skipIfAtTarget,
-        };
+        });
         super(nodeDrainProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeDrain");
     }
 }

@@ -2,7 +2,7 @@
 // (NotReady, then back), then optionally soaks. The work is done in steps/ready.ts inside the host.
 import * as pulumi from "@pulumi/pulumi";
 import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
-import { DYNAMIC_MODULE, NodeStepArgs, stepOptions, stepProps } from "./node-step";
+import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeReady provider object (serialized into state). */
 export const nodeReadyProvider = makeStepProvider(STEPS_MODULE, "NodeReady");
@@ -33,20 +33,14 @@ export class NodeReady extends pulumi.dynamic.Resource {
     declare public readonly message: pulumi.Output<string>;
 
     constructor(name: string, args: NodeReadyArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            ready: undefined,
-            kubeletVersion: undefined,
-            readyAt: undefined,
-            waitedSeconds: undefined,
-            soakedSeconds: undefined,
-            message: undefined,
+        const props = resourceProps(["ready", "kubeletVersion", "readyAt", "waitedSeconds", "soakedSeconds", "message"], {
             ...stepProps(args),
             timeout: args.timeout,
             soak: args.soak,
             expectNotReady: args.expectNotReady,
             notReadyTimeout: args.notReadyTimeout,
             pollInterval: args.pollInterval,
-        };
+        });
         super(nodeReadyProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeReady");
     }
 }

@@ -34,6 +34,18 @@ export function stepProps(args: NodeStepArgs): Record<string, pulumi.Input<any> 
 }
 
 /**
+ * The props of a step resource: its output properties (as undefined, so they become Outputs), then its inputs
+ * without the ones that are not set. An unset input sends nothing to the engine either way, but every key costs
+ * the SDK several promises (each with a captured stack trace) per resource, which dominates large rolls.
+ */
+export function resourceProps(outputs: readonly string[], inputs: Record<string, unknown>): Record<string, unknown> {
+    const props: Record<string, unknown> = {};
+    for (const k of outputs) props[k] = undefined;
+    for (const [k, v] of Object.entries(inputs)) if (v !== undefined) props[k] = v;
+    return props;
+}
+
+/**
  * Resource options for a step: the engine re-marks same-named outputs of secret inputs as secret, and we say so
  * explicitly too, so the kubeconfig echoed into the outputs (needed by refresh) never lands in state in clear.
  */

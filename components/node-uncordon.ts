@@ -2,7 +2,7 @@
 // done in steps/uncordon.ts inside the dynamic-provider host.
 import * as pulumi from "@pulumi/pulumi";
 import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
-import { DYNAMIC_MODULE, NodeStepArgs, stepOptions, stepProps } from "./node-step";
+import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeUncordon provider object (serialized into state). */
 export const nodeUncordonProvider = makeStepProvider(STEPS_MODULE, "NodeUncordon");
@@ -22,13 +22,10 @@ export class NodeUncordon extends pulumi.dynamic.Resource {
     declare public readonly message: pulumi.Output<string>;
 
     constructor(name: string, args: NodeUncordonArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            uncordoned: undefined,
-            finishedAt: undefined,
-            message: undefined,
+        const props = resourceProps(["uncordoned", "finishedAt", "message"], {
             ...stepProps(args),
             onlyIfCordonedByUs: args.onlyIfCordonedByUs,
-        };
+        });
         super(nodeUncordonProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeUncordon");
     }
 }

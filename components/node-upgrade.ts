@@ -12,9 +12,11 @@ import { NodeReady } from "./node-ready";
 import { NodeUncordon } from "./node-uncordon";
 import { NodeStepArgs } from "./node-step";
 import { commandWithEnv, envNameProblem } from "./shell-quote";
-import { nodeNameProblem, throwIfProblems, versionProblem } from "./validate";
+import { durationSeconds, nodeNameProblem, nulProblem, selectorProblem, throwIfProblems, versionProblem } from "./validate";
+import { parseDuration } from "../drain/duration";
 import { plainValue } from "./program-values";
 import { ClusterReader, kubeClusterReader } from "./cluster-reader";
+import { applyAll, secretOnce } from "./construction";
 
 /** SSH connection to the node (see @pulumi/command remote.Connection). */
 export interface SshArgs {
@@ -74,7 +76,11 @@ export interface NodeUpgradeArgs {
     reboot?: pulumi.Input<boolean>;
     /** Default `sudo systemd-run --on-active=5 /bin/systemctl reboot` (returns at once, reboots 5 s later). */
     rebootCommand?: pulumi.Input<string>;
-    /** kubectl drain options. */
+    /**
+     * kubectl drain options, plus workload-aware pacing: `maxUnavailablePerWorkload` (default 1) keeps at most
+     * that many pods of each Deployment/StatefulSet without a PodDisruptionBudget unavailable during the drain,
+     * evicting the next one once a replacement is Ready elsewhere; 0 = kubectl's all-at-once eviction.
+     */
     drain?: DrainArgs;
     /** Wait for Ready at the target: "15m" (default), seconds, 0 = forever. */
     readyTimeout?: pulumi.Input<string | number>;
@@ -144,16 +150,43 @@ function commandVariables(nodeName: string, targetVersion: string, revision: str
 /** Validates what is known synchronously, so mistakes show before any resource registers. */
 function validatePlainArgs(name: string, args: NodeUpgradeArgs): void {
     const node = plainValue(args.nodeName);
+    throwIfProblems(`NodeUpgrade ${name}`, [node !== undefined ? nodeNameProblem(node) : undefined, ...plainArgsProblems(args)]);
+}
+
+/**
+ * What is wrong with the settings given as plain values (Outputs are checked by the providers' check instead),
+ * so a mistake stops `pulumi preview` before anything registers. Shared with RollingNodeUpgrade.
+ */
+export function plainArgsProblems(args: Omit<Partial<NodeUpgradeArgs>, "nodeName">): (string | undefined)[] {
     const version = plainValue(args.targetVersion);
     const env = plainValue(args.environment);
-    throwIfProblems(`NodeUpgrade ${name}`, [
-        node !== undefined ? nodeNameProblem(node) : undefined,
+    const command = plainValue(args.upgradeCommand);
+    const duration = (what: string, input: pulumi.Input<string | number> | undefined, opts: { positive?: boolean } = {}) => {
+        const value = plainValue(input);
+        if (value === undefined || value === null || value === "") return undefined;
+        const r = durationSeconds(what, value, parseDuration);
+        if (r.problem) return r.problem;
+        return opts.positive && !(r.seconds! > 0) ? `${what} must be above zero, got ${JSON.stringify(value)}` : undefined;
+    };
+    const podSelector = plainValue(args.drain?.podSelector);
+    return [
         version !== undefined ? versionProblem(version) : undefined,
-        plainValue(args.upgradeCommand) === "" ? "upgradeCommand must not be empty" : undefined,
-        ...Object.keys(env && typeof env === "object" ? env : {}).map((k) =>
-            RESERVED_VARIABLES.includes(k) ? `environment variable ${k} is set by node-upgrade and cannot be overridden` : envNameProblem(k),
+        command === "" ? "upgradeCommand must not be empty" : nulProblem("upgradeCommand", command),
+        nulProblem("rebootCommand", plainValue(args.rebootCommand)),
+        nulProblem("beforeDrainCommand", plainValue(args.beforeDrainCommand)),
+        nulProblem("revision", plainValue(args.revision)),
+        ...Object.entries(env && typeof env === "object" ? env : {}).map(([k, v]) =>
+            RESERVED_VARIABLES.includes(k)
+                ? `environment variable ${k} is set by node-upgrade and cannot be overridden`
+                : (envNameProblem(k) ?? nulProblem(`environment variable ${k}`, plainValue(v))),
         ),
-    ]);
+        duration("readyTimeout", args.readyTimeout),
+        duration("soak", args.soak),
+        duration("notReadyTimeout", args.notReadyTimeout),
+        duration("readyPollInterval", args.readyPollInterval, { positive: true }),
+        duration("drain.timeout", args.drain?.timeout),
+        podSelector !== undefined && podSelector !== "" ? selectorProblem("drain.podSelector", podSelector) : undefined,
+    ];
 }
 
 export class NodeUpgrade extends pulumi.ComponentResource {
@@ -171,35 +204,34 @@ export class NodeUpgrade extends pulumi.ComponentResource {
     constructor(name: string, args: NodeUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
         // Only harmless identifying inputs are recorded for the component itself: the full args may hold a
         // plain-text kubeconfig or SSH key, and every step records its own inputs (secrets wrapped) anyway.
+        validatePlainArgs(name, args); // before anything registers
         super("node-upgrade:index:NodeUpgrade", name, { nodeName: args.nodeName, targetVersion: args.targetVersion }, opts);
-        validatePlainArgs(name, args);
 
+        // Raw inputs are combined with applyAll (not pulumi.all over pulumi.output wrappers): a roll builds this
+        // for every node, and each wrapper Output is memory the SDK holds until the node's turn (construction.ts).
         const nodeName = pulumi.output(args.nodeName);
         const targetVersion = pulumi.output(args.targetVersion);
-        const revision = pulumi.output(args.revision);
-        const reboot = pulumi.output(args.reboot ?? false);
-        const rebootCommand = pulumi.output(args.rebootCommand ?? DEFAULT_REBOOT_COMMAND);
-        const environment = pulumi.output(args.environment ?? {});
+        const reboot = args.reboot ?? false;
+        const rebootCommand = args.rebootCommand ?? DEFAULT_REBOOT_COMMAND;
+        const environment = args.environment ?? {};
 
         // The upgrade command (and what else decides what happens on the host) as one short hash: a new
         // command re-runs every step of the chain, not just the SSH command.
-        const commandHash = pulumi
-            .all([args.upgradeCommand, reboot, rebootCommand, args.beforeDrainCommand ?? "", environment])
-            .apply(([cmd, rb, rbCmd, hook, env]) =>
-                crypto.createHash("sha256").update(JSON.stringify([cmd, rb, rb ? rbCmd : "", hook, Object.entries(env).sort()])).digest("hex").slice(0, 16),
-            );
+        const commandHash = applyAll([args.upgradeCommand, reboot, rebootCommand, args.beforeDrainCommand ?? "", environment], ([cmd, rb, rbCmd, hook, env]) =>
+            crypto.createHash("sha256").update(JSON.stringify([cmd, rb, rb ? rbCmd : "", hook, Object.entries(env).sort()])).digest("hex").slice(0, 16),
+        );
         const step: NodeStepArgs = {
             nodeName,
             targetVersion,
             commandHash,
             revision: args.revision,
-            kubeconfig: args.kubeconfig,
+            kubeconfig: secretOnce(args.kubeconfig),
             kubeconfigPath: args.kubeconfigPath,
             context: args.context,
         };
-        const variables = pulumi
-            .all([nodeName, targetVersion, revision, environment])
-            .apply(([n, v, r, env]) => commandVariables(n, v, r, env as Record<string, string>));
+        const variables = applyAll([args.nodeName, args.targetVersion, args.revision, environment], ([n, v, r, env]) =>
+            commandVariables(n, v, r, env as Record<string, string>),
+        );
 
         // opts.dependsOn (e.g. the previous batch's uncordon) applies to the first step explicitly.
         this.cordon = new NodeCordon(`${name}-cordon`, { ...step, skipIfAtTarget: args.skipIfAtTarget }, { parent: this, dependsOn: opts?.dependsOn });
@@ -211,9 +243,9 @@ export class NodeUpgrade extends pulumi.ComponentResource {
             if (made) hooks.push(...(Array.isArray(made) ? made : [made]));
         }
         if (args.beforeDrainCommand !== undefined) {
-            const hookCreate = pulumi
-                .all([this.cordon.alreadyAtTarget, args.beforeDrainCommand, variables])
-                .apply(([atTarget, hook, vars]) => commandWithEnv(vars, atTarget ? alreadyAtTargetScript("before-drain command") : hook));
+            const hookCreate = applyAll([this.cordon.alreadyAtTarget, args.beforeDrainCommand, variables], ([atTarget, hook, vars]) =>
+                commandWithEnv(vars, atTarget ? alreadyAtTargetScript("before-drain command") : hook),
+            );
             hooks.push(
                 new command.remote.Command(
                     `${name}-before-drain`,
@@ -232,13 +264,11 @@ export class NodeUpgrade extends pulumi.ComponentResource {
 
         // When the drain found the node already at the target, the command becomes a harmless echo, so a
         // roll over partly-upgraded nodes never re-runs the upgrade on them.
-        const upgradeCreate = pulumi
-            .all([this.drain.alreadyAtTarget, args.upgradeCommand, reboot, rebootCommand, variables])
-            .apply(([atTarget, cmd, rb, rbCmd, vars]) => {
-                if (atTarget) return commandWithEnv(vars, alreadyAtTargetScript("upgrade"));
-                const upgradeLine = commandWithEnv(vars, cmd);
-                return rb ? `${upgradeLine} && ${commandWithEnv(vars, rbCmd)}` : upgradeLine;
-            });
+        const upgradeCreate = applyAll([this.drain.alreadyAtTarget, args.upgradeCommand, reboot, rebootCommand, variables], ([atTarget, cmd, rb, rbCmd, vars]) => {
+            if (atTarget) return commandWithEnv(vars, alreadyAtTargetScript("upgrade"));
+            const upgradeLine = commandWithEnv(vars, cmd);
+            return rb ? `${upgradeLine} && ${commandWithEnv(vars, rbCmd)}` : upgradeLine;
+        });
         this.upgrade = new command.remote.Command(
             `${name}-upgrade`,
             { connection, create: upgradeCreate, addPreviousOutputInEnv: false },
@@ -255,7 +285,7 @@ export class NodeUpgrade extends pulumi.ComponentResource {
                 ...step,
                 timeout: args.readyTimeout,
                 soak: args.soak,
-                expectNotReady: pulumi.all([reboot, this.drain.alreadyAtTarget]).apply(([rb, atTarget]) => !!rb && !atTarget),
+                expectNotReady: applyAll([reboot, this.drain.alreadyAtTarget], ([rb, atTarget]) => !!rb && !atTarget),
                 notReadyTimeout: args.notReadyTimeout,
                 pollInterval: args.readyPollInterval,
             },
@@ -273,7 +303,7 @@ export class NodeUpgrade extends pulumi.ComponentResource {
     /** The SSH connection; the host defaults to the node's InternalIP, read from the cluster at program time. */
     private connection(name: string, args: NodeUpgradeArgs): command.types.input.remote.ConnectionArgs {
         const ssh = args.ssh ?? {};
-        const secret = <T>(v: pulumi.Input<T> | undefined) => (v === undefined ? undefined : pulumi.secret(v));
+        const secret = secretOnce;
         const host =
             ssh.host ??
             pulumi.all([args.nodeName, args.kubeconfig, args.kubeconfigPath, args.context]).apply(async ([node, kubeconfig, kubeconfigPath, context]) => {
@@ -313,29 +343,32 @@ function buildReport(
     ready: NodeReady,
     uncordon: NodeUncordon,
 ): pulumi.Output<NodeUpgradeReport> {
-    return pulumi
-        .output({
-            node: nodeName,
-            targetVersion,
-            versionBefore: cordon.versionBefore,
-            alreadyAtTarget: cordon.alreadyAtTarget,
-            cordoned: cordon.cordoned,
-            startedAt: cordon.startedAt,
-            cordonMessage: cordon.message,
-            evictedPods: drain.evictedPods,
-            skippedPods: drain.skippedPods,
-            drainWarnings: drain.warnings,
-            drainSeconds: drain.drainSeconds,
-            drainMessage: drain.message,
-            versionAfter: ready.kubeletVersion,
-            readyWaitSeconds: ready.waitedSeconds,
-            soakSeconds: ready.soakedSeconds,
-            readyMessage: ready.message,
-            uncordoned: uncordon.uncordoned,
-            finishedAt: uncordon.finishedAt,
-            uncordonMessage: uncordon.message,
-        })
-        .apply((r) => {
+    const fields = {
+        node: nodeName,
+        targetVersion,
+        versionBefore: cordon.versionBefore,
+        alreadyAtTarget: cordon.alreadyAtTarget,
+        cordoned: cordon.cordoned,
+        startedAt: cordon.startedAt,
+        cordonMessage: cordon.message,
+        evictedPods: drain.evictedPods,
+        skippedPods: drain.skippedPods,
+        drainWarnings: drain.warnings,
+        drainSeconds: drain.drainSeconds,
+        drainMessage: drain.message,
+        versionAfter: ready.kubeletVersion,
+        readyWaitSeconds: ready.waitedSeconds,
+        soakSeconds: ready.soakedSeconds,
+        readyMessage: ready.message,
+        uncordoned: uncordon.uncordoned,
+        finishedAt: uncordon.finishedAt,
+        uncordonMessage: uncordon.message,
+    };
+    const keys = Object.keys(fields) as (keyof typeof fields)[];
+    return applyAll(
+        keys.map((k) => fields[k]),
+        (values) => Object.fromEntries(keys.map((k, i) => [k, values[i]])) as { [K in keyof typeof fields]: pulumi.Unwrap<(typeof fields)[K]> },
+    ).apply((r) => {
             const total = r.startedAt && r.finishedAt ? (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000 : 0;
             return {
                 node: r.node,

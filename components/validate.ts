@@ -2,6 +2,7 @@
 // (host side, loaded from dist/components/validate.js). Every function returns a problem text or undefined,
 // so callers can turn problems into Pulumi check failures or thrown errors.
 import * as semver from "semver";
+import { parseLabelSelector } from "../drain/label-selector";
 
 /** The string the engine sends for values that are not known yet (preview). Checks that need them are skipped. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -78,6 +79,23 @@ export function durationSeconds(
     if (!Number.isFinite(seconds)) return { problem: `${what} must be a finite duration` };
     if (seconds < 0 && !opts.allowNegative) return { problem: `${what} must not be negative, got ${JSON.stringify(value)}` };
     return { seconds };
+}
+
+/** Why `selector` is not a label selector the API server would accept, or undefined when it is one. */
+export function selectorProblem(what: string, selector: unknown): string | undefined {
+    if (typeof selector !== "string") return `${what} must be a label selector string`;
+    try {
+        parseLabelSelector(selector);
+        return undefined;
+    } catch (err: any) {
+        return `${what} ${JSON.stringify(selector)} is not a valid label selector: ${err?.message ?? err}; ` +
+            `use kubectl's syntax, e.g. "node-role.kubernetes.io/worker" or "pool in (a,b),zone!=z1"`;
+    }
+}
+
+/** Why a text cannot be passed to a command (a NUL byte ends a C string: it would be cut short), or undefined. */
+export function nulProblem(what: string, value: unknown): string | undefined {
+    return typeof value === "string" && value.includes("\0") ? `${what} contains a NUL byte, which no command can receive` : undefined;
 }
 
 /** Throws one error listing every problem (program-side validation of plain values). */

@@ -2,6 +2,7 @@
 // Command line for the simulated cluster.
 //
 //   node dist/sim/cli.js --scenario seed --kubeconfig /tmp/kc [--time-scale N] [--port N] [--nodes N --pods-per-node M]
+//        [--rbac deploy/rbac.yaml --rbac-kubeconfig /tmp/kc-restricted [--rbac-user U] [--rbac-role NAME]]
 //   node dist/sim/cli.js upgrade-node --kubeconfig /tmp/kc --node worker1 --version v1.20.0 [--down-seconds N]
 //
 // The server runs in the foreground; the kubeconfig is written (atomically)
@@ -13,6 +14,9 @@ import { Command, InvalidArgumentError } from "commander";
 import * as YAML from "yaml";
 import * as semver from "semver";
 import { startCluster } from "./cluster";
+import { clusterRoleRulesFromFile } from "./apiserver/rbac";
+
+const DEFAULT_RBAC_USER = "system:serviceaccount:kube-system:node-upgrade";
 
 function num(name: string, min = 0) {
   return (v: string) => {
@@ -78,16 +82,32 @@ async function main(argv: string[]): Promise<void> {
     .option("--pods-per-node <n>", "pods per node for the large scenario", num("--pods-per-node", 1))
     .option("--seed <n>", "PRNG seed", num("--seed"))
     .option("--startup-delay <seconds>", "simulated seconds before a new pod is Ready", num("--startup-delay"))
+    .option("--rbac <file>", "a YAML file with a ClusterRole (e.g. deploy/rbac.yaml): a second token gets exactly its rules")
+    .option("--rbac-role <name>", "which ClusterRole or Role of the file, when it has several")
+    .option("--rbac-user <name>", "user name of the restricted token (shown in 403 messages)", DEFAULT_RBAC_USER)
+    .option("--rbac-kubeconfig <path>", "where to write the kubeconfig of the restricted token (required with --rbac)")
     .action(async (o) => {
       if (!o.kubeconfig) program.error("error: required option '--kubeconfig <path>' not specified");
+      if (!!o.rbac !== !!o.rbacKubeconfig) program.error("error: --rbac and --rbac-kubeconfig go together");
+      let rbac;
+      if (o.rbac) {
+        try {
+          rbac = { rules: clusterRoleRulesFromFile(o.rbac, o.rbacRole), user: o.rbacUser, kubeconfigPath: o.rbacKubeconfig };
+        } catch (e) {
+          program.error(`error: ${(e as Error).message}`);
+        }
+      }
       const cluster = await startCluster({
         scenario: o.scenario, timeScale: o.timeScale, port: o.port, kubeconfigPath: o.kubeconfig,
-        nodes: o.nodes, podsPerNode: o.podsPerNode, seed: o.seed, startupDelaySeconds: o.startupDelay,
+        nodes: o.nodes, podsPerNode: o.podsPerNode, seed: o.seed, startupDelaySeconds: o.startupDelay, rbac,
       }).catch((e) => {
         process.stderr.write(`error: ${(e as Error).message}\n`);
         process.exit(1);
       });
       process.stdout.write(`simulated cluster "${cluster.scenario}" ready at ${cluster.url} (kubeconfig: ${o.kubeconfig})\n`);
+      if (cluster.rbac) {
+        process.stdout.write(`restricted user "${cluster.rbac.user}" with ${cluster.rbac.rules.length} RBAC rule(s) from ${o.rbac} (kubeconfig: ${o.rbacKubeconfig})\n`);
+      }
       let stopping = false;
       const stop = async () => {
         if (stopping) return;

@@ -12,7 +12,8 @@ import { Registry } from "./apiserver/registry";
 import { resolveResource, resourceByPlural } from "./apiserver/resources";
 import { ApiServer, RequestLogEntry } from "./apiserver/server";
 import { ApiError, badRequest, pathNotFound } from "./apiserver/status-errors";
-import { Store, clone, jsonOf } from "./apiserver/store";
+import { Store, StoreEvent, clone, jsonOf } from "./apiserver/store";
+import type { PolicyRule } from "./apiserver/rbac";
 import { WatchHub } from "./apiserver/watch";
 import { Controller, ControllerContext, DEFAULT_CONTROLLER_OPTIONS, ControllerOptions, KNOB_PREFIX } from "./controllers/controller";
 import { DaemonSetController } from "./controllers/daemonset";
@@ -55,6 +56,12 @@ export interface StartClusterOptions {
   watchHistory?: number;
   /** write core/v1 Events from controllers (default true) */
   recordEvents?: boolean;
+  /**
+   * A second bearer token, bound to these RBAC rules (a ClusterRole's, e.g. from clusterRoleRulesFromFile
+   * ("deploy/rbac.yaml")) and checked per request as kube-apiserver does (403 Forbidden with its message).
+   * The cluster's `rbac.kubeconfig` uses it. The admin token keeps full access.
+   */
+  rbac?: { rules: PolicyRule[]; user: string; token?: string; kubeconfigPath?: string };
 }
 
 export interface FaultInjectorApi {
@@ -72,6 +79,8 @@ export interface SimCluster {
   kubeconfig: string;
   kubeconfigPath?: string;
   token: string;
+  /** the restricted identity, when StartClusterOptions.rbac was given */
+  rbac?: { user: string; token: string; kubeconfig: string; kubeconfigPath?: string; rules: PolicyRule[] };
   scenario: string;
   clock: { now(): Date; sleep(simSeconds: number): Promise<void>; timeScale: number; advance(simSeconds: number): void };
   faults: FaultInjector;
@@ -89,6 +98,10 @@ export interface SimCluster {
   pauseDisruption(paused: boolean): void;
   /** drop the watch history: older resourceVersions get 410 Gone */
   compactWatchHistory(): void;
+  /** end every open watch stream (as an apiserver restart does); clients re-watch from their last resourceVersion */
+  dropWatches(): void;
+  /** called synchronously for every change of the store (every object write), e.g. to check invariants */
+  subscribe(listener: (e: StoreEvent) => void): () => void;
   /** wait until the controllers have no queued work */
   settle(): Promise<void>;
   /** errors recorded by controllers (for debugging tests) */
@@ -238,14 +251,18 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
 
   const tls = await tlsMaterial();
   const token = opts.token ?? newToken();
+  const rbac = opts.rbac ? { rules: opts.rbac.rules, user: opts.rbac.user, token: opts.rbac.token ?? newToken() } : undefined;
+  if (rbac && rbac.token === token) throw new Error("the RBAC token must differ from the admin token");
   const server = new ApiServer({
     tls, token, clock, faults, ctx: { registry, watchHub, clock },
-    gitVersion: opts.serverVersion ?? scenario.serverVersion, simHandler,
+    gitVersion: opts.serverVersion ?? scenario.serverVersion, simHandler, rbac,
   });
   await server.listen(opts.port ?? 0);
   const url = server.url();
   const kubeconfig = kubeconfigYaml(url, tls.cert, token);
   if (opts.kubeconfigPath) writeFileAtomic(opts.kubeconfigPath, kubeconfig);
+  const rbacKubeconfig = rbac ? kubeconfigYaml(url, tls.cert, rbac.token, "sim", "node-upgrade") : undefined;
+  if (rbac && opts.rbac?.kubeconfigPath) writeFileAtomic(opts.rbac.kubeconfigPath, rbacKubeconfig!);
 
   let stopped = false;
   const cluster: SimCluster = {
@@ -253,6 +270,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
     kubeconfig,
     kubeconfigPath: opts.kubeconfigPath,
     token,
+    rbac: rbac ? { user: rbac.user, token: rbac.token, kubeconfig: rbacKubeconfig!, kubeconfigPath: opts.rbac?.kubeconfigPath, rules: rbac.rules } : undefined,
     scenario: scenario.name,
     clock: {
       now: () => clock.now(),
@@ -319,6 +337,8 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
       else disruption.resume();
     },
     compactWatchHistory: () => watchHub.compact(),
+    dropWatches: () => watchHub.closeAll(),
+    subscribe: (listener) => store.subscribe(listener),
     settle,
     controllerErrors: () => controllers.flatMap((c) => c.errors),
     async stop() {

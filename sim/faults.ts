@@ -10,6 +10,7 @@ import { matchLabels, parseLabelSelector } from "./apiserver/selectors";
 export type FaultType =
   | "error" // answer an API request with an error status
   | "latency" // delay an API request
+  | "reset" // destroy the connection without answering (connection reset by peer)
   | "dropWatch" // close watch streams after N events and/or N ms
   | "hideEviction" // remove pods/eviction from /api/v1 discovery
   | "stuckTerminating" // kubelet never confirms deletion of matching pods
@@ -53,6 +54,7 @@ export interface StoredRule extends FaultRule {
 
 export interface FaultDecision {
   latencyMs: number;
+  reset?: boolean;
   error?: { status: number; message?: string; retryAfterSeconds?: number; plainText?: boolean };
   dropWatch?: { afterEvents?: number; afterMs?: number };
 }
@@ -131,7 +133,8 @@ export class FaultInjector {
     for (const r of this.rules) {
       if (!this.matchesRequest(r, verb, resource, namespace, name)) continue;
       if (r.type === "latency" && this.fire(r)) d.latencyMs += r.ms ?? 0;
-      else if (r.type === "error" && !d.error && this.fire(r)) {
+      else if (r.type === "reset" && !d.reset && !d.error && this.fire(r)) d.reset = true;
+      else if (r.type === "error" && !d.error && !d.reset && this.fire(r)) {
         d.error = { status: r.status ?? 500, message: r.message, retryAfterSeconds: r.retryAfterSeconds, plainText: r.plainText };
       } else if (r.type === "dropWatch" && verb === "watch" && !d.dropWatch && this.fire(r)) {
         d.dropWatch = { afterEvents: r.afterEvents, afterMs: r.afterMs };
@@ -166,7 +169,7 @@ export class FaultInjector {
 }
 
 function validateRule(r: FaultRule): void {
-  const types: FaultType[] = ["error", "latency", "dropWatch", "hideEviction", "stuckTerminating", "neverReady", "nodeNeverReturns"];
+  const types: FaultType[] = ["error", "latency", "reset", "dropWatch", "hideEviction", "stuckTerminating", "neverReady", "nodeNeverReturns"];
   if (!types.includes(r.type!)) throw new Error(`unknown fault type ${JSON.stringify(r.type)}; expected one of ${types.join(", ")}`);
   if (r.type === "error" && r.status !== undefined && !(r.status >= 400 && r.status <= 599)) {
     throw new Error(`fault status must be 4xx or 5xx, got ${r.status}`);

@@ -3,6 +3,10 @@
 // cordoned and the next `pulumi up` resumes here.
 import * as s from "./support";
 import { StepLogic } from "./step-logic";
+import { selectorProblem } from "../validate";
+
+/** Workload-aware pacing is on by default in the Pulumi components (the CLI's default is 0, kubectl's behaviour). */
+export const DEFAULT_MAX_UNAVAILABLE_PER_WORKLOAD = 1;
 
 /** Drain option inputs, as the NodeDrain resource passes them (kubectl flag in the comment). */
 const BOOLEAN_OPTIONS = ["force", "ignoreDaemonSets", "deleteEmptyDirData", "disableEviction", "skipIfAtTarget"];
@@ -25,8 +29,10 @@ export class DrainStep extends StepLogic {
         integer("gracePeriodSeconds", -1, "of seconds (-1 = each pod's own grace period)");
         integer("skipWaitForDeleteTimeoutSeconds", 0, "of seconds (0 = never skip)");
         integer("chunkSize", 0, "(0 = no paging)");
-        if (news.podSelector !== undefined && news.podSelector !== null && !s.isUnknown(news.podSelector) && typeof news.podSelector !== "string") {
-            fail("podSelector", "podSelector must be a label selector string");
+        integer("maxUnavailablePerWorkload", 0, "of pods (0 = no workload pacing, as kubectl)");
+        if (news.podSelector !== undefined && news.podSelector !== null && news.podSelector !== "" && !s.isUnknown(news.podSelector)) {
+            const problem = selectorProblem("podSelector", news.podSelector);
+            if (problem) fail("podSelector", problem);
         }
         const timeoutSeconds = s.checkDuration(failures, this.step, "timeout", news.timeout);
         return timeoutSeconds === undefined ? {} : { timeoutSeconds };
@@ -53,6 +59,7 @@ export class DrainStep extends StepLogic {
                 disableEviction: inputs.disableEviction,
                 skipWaitForDeleteTimeoutSeconds: inputs.skipWaitForDeleteTimeoutSeconds,
                 chunkSize: inputs.chunkSize,
+                maxUnavailablePerWorkload: inputs.maxUnavailablePerWorkload ?? DEFAULT_MAX_UNAVAILABLE_PER_WORKLOAD,
                 onProgress: s.progressPrinter(this.step, inputs.nodeName),
             });
             for (const w of result.warnings) s.log(this.step, inputs.nodeName, `Warning: ${w}`);
@@ -71,7 +78,8 @@ export class DrainStep extends StepLogic {
             // The engine's DrainError names every remaining pod with its reason (budget numbers included).
             throw new Error(
                 `${this.step} ${inputs.nodeName}: ${err?.message ?? err}\n` +
-                    `The node stays cordoned. Fix the cause (for example relax the PodDisruptionBudget or raise the drain timeout) ` +
+                    `The node stays cordoned. Fix the cause (for example relax the PodDisruptionBudget, make the workload's ` +
+                    `replacements Ready, or raise the drain timeout) ` +
                     `and run \`pulumi up\` again: the roll resumes at this node.`,
             );
         }

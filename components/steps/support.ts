@@ -145,7 +145,17 @@ export function checkDuration(
 /** A progress listener printing engine events as console lines (the host's stdout reaches the Pulumi CLI). */
 export function progressPrinter(step: string, node: string): (event: ProgressEvent) => void {
     const format = engine().formatProgress;
-    return (event) => console.log(`node-upgrade: [${step} ${node}] ${format(event)}`);
+    // A pod held back by a budget is re-tried each time the budget's numbers move; say once that it waits
+    // (as the CLI does), not at every move, so the log stays readable on big nodes.
+    const waiting = new Set<string>();
+    return (event) => {
+        if (event.type === "waiting-on-budget" || event.type === "waiting-on-workload") {
+            const pod = event.pod;
+            if (waiting.has(pod)) return;
+            waiting.add(pod);
+        }
+        console.log(`node-upgrade: [${step} ${node}] ${format(event)}`);
+    };
 }
 
 export function log(step: string, node: string, message: string): void {

@@ -55,6 +55,11 @@ const PUBLIC_PATHS = new Set(["/version", "/healthz", "/livez", "/readyz"]);
 
 export function isAuthorized(path: string, authorization: string | undefined, token: string): boolean {
   if (PUBLIC_PATHS.has(path)) return true;
+  return tokenMatches(authorization, token);
+}
+
+/** Whether the Authorization header carries exactly this bearer token. */
+export function tokenMatches(authorization: string | undefined, token: string): boolean {
   if (!authorization) return false;
   const m = authorization.match(/^Bearer\s+(.+)$/i);
   if (!m) return false;
@@ -63,7 +68,7 @@ export function isAuthorized(path: string, authorization: string | undefined, to
   return given.length === want.length && crypto.timingSafeEqual(given, want);
 }
 
-export function kubeconfigYaml(server: string, caPem: string, token: string, contextName = "sim"): string {
+export function kubeconfigYaml(server: string, caPem: string, token: string, contextName = "sim", userName = `${contextName}-admin`): string {
   const ca = Buffer.from(caPem).toString("base64");
   return [
     "apiVersion: v1",
@@ -74,14 +79,14 @@ export function kubeconfigYaml(server: string, caPem: string, token: string, con
     `    server: ${server}`,
     `    certificate-authority-data: ${ca}`,
     "users:",
-    `- name: ${contextName}-admin`,
+    `- name: ${userName}`,
     "  user:",
     `    token: ${token}`,
     "contexts:",
     `- name: ${contextName}`,
     "  context:",
     `    cluster: ${contextName}`,
-    `    user: ${contextName}-admin`,
+    `    user: ${userName}`,
     "    namespace: default",
     `current-context: ${contextName}`,
     "preferences: {}",

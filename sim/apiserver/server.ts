@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SimClock } from "../clock";
 import type { FaultInjector } from "../faults";
-import { isAuthorized, TlsMaterial } from "./auth-tls";
+import { isAuthorized, tokenMatches, TlsMaterial } from "./auth-tls";
+import { authorize, forbidden, nonResourceAttributes, RbacIdentity, resourceAttributes } from "./rbac";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, DiscoveryOptions, versionInfo } from "./discovery";
 import { handle, HandlerContext, Reply } from "./handlers";
 import { openapiV3GroupVersion, openapiV3Root } from "./openapi";
@@ -24,6 +25,12 @@ export interface RequestLogEntry {
   time: number;
   verb?: string;
   resource?: string;
+  /** API group of a resource request ("" = core) */
+  apiGroup?: string;
+  /** the restricted RBAC user when it made the request (absent: the admin token) */
+  user?: string;
+  /** the connection was reset by a "reset" fault (status 0) */
+  reset?: boolean;
 }
 
 /** Handler for the simulator's own endpoints under /sim/v1. */
@@ -39,6 +46,8 @@ export interface ApiServerOptions {
   simHandler: SimHandler;
   /** keep at most this many request-log entries (oldest dropped) */
   requestLogLimit?: number;
+  /** a second bearer token whose requests are checked against RBAC rules */
+  rbac?: RbacIdentity & { token: string };
 }
 
 export class ApiServer {
@@ -112,13 +121,25 @@ export class ApiServer {
       return writeHead(status, ...rest);
     };
 
-    if (!isAuthorized(path, req.headers.authorization, this.o.token)) {
+    // The admin token may do anything; the RBAC token only what its rules allow.
+    const rbac = this.o.rbac && tokenMatches(req.headers.authorization, this.o.rbac.token) ? this.o.rbac : undefined;
+    if (!rbac && !isAuthorized(path, req.headers.authorization, this.o.token)) {
       await drain(req);
       return this.sendError(res, unauthorized());
     }
+    if (rbac) entry.user = rbac.user;
     const r = route(method, path, url.searchParams);
     const body = await readBody(req);
     try {
+      if (rbac) {
+        const attrs = r.kind === "resource" ? resourceAttributes(r, url.searchParams, path) : nonResourceAttributes(method, path);
+        if (r.kind === "resource") {
+          entry.verb = r.verb;
+          entry.apiGroup = r.group;
+          entry.resource = r.subresource ? `${r.resource.plural}/${r.subresource}` : r.resource.plural;
+        }
+        if (!authorize(rbac, attrs)) throw forbidden(rbac.user, attrs);
+      }
       switch (r.kind) {
         case "notFound":
           throw pathNotFound();
@@ -138,9 +159,18 @@ export class ApiServer {
         }
         case "resource": {
           entry.verb = r.verb;
+          entry.apiGroup = r.group;
           entry.resource = r.subresource ? `${r.resource.plural}/${r.subresource}` : r.resource.plural;
           const fault = this.o.faults.onRequest(r.verb, entry.resource, r.namespace, r.name);
           if (fault.latencyMs > 0) await new Promise((x) => setTimeout(x, fault.latencyMs));
+          if (fault.reset) {
+            // A connection reset: the socket dies without a response (a load balancer or apiserver restart).
+            entry.reset = true;
+            entry.time = this.o.clock.nowMs();
+            this.log.push(entry);
+            req.socket.destroy();
+            return;
+          }
           if (fault.error) return this.sendFault(res, fault.error);
           const reply: Reply = handle(this.o.ctx, {
             method, info: r, query: url.searchParams, headers: req.headers, body, res, dropWatch: fault.dropWatch,

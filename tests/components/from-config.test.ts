@@ -4,8 +4,8 @@ import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { declaredConfig, stackConfig } from "../helpers/pulumi-config";
-import { fakeCluster, isSecretEnvelope, recordingMocks, stepOutputs, valueOf } from "../helpers/pulumi-mocks";
+import { declaredConfig, isSecretEnvelope, stackConfig } from "../../demo/local-engine";
+import { fakeCluster, recordingMocks, stepOutputs, valueOf } from "../helpers/pulumi-mocks";
 import { startTestCluster, TestCluster } from "../helpers/pulumi-sim";
 import { findPackageRoot } from "../../components/package-root";
 
@@ -99,6 +99,7 @@ describe("components: root program and stack configuration", function () {
             [drain.ignoreDaemonSets, drain.deleteEmptyDirData, drain.timeout, drain.gracePeriodSeconds, drain.force, drain.revision],
             [true, false, "2m", 30, false, "7"],
         );
+        assert.strictEqual(drain.maxUnavailablePerWorkload, 1, "workload pacing is on by default (drainMaxUnavailablePerWorkload)");
         assert.ok(isSecretEnvelope(drain.kubeconfig), "kubeconfig must reach the steps as a secret");
         assert.strictEqual(registered.find((r) => r.name === "roll-worker1-ready")!.inputs.soak, "30s");
 

@@ -2,7 +2,8 @@
 // tokens, parents, the dependency chain across nodes and batches, inputs, secrets, and preview unknowns.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { fakeCluster, isKnown, isSecret, isSecretEnvelope, recordingMocks, RegisteredResource, stepOutputs, urnOf, valueOf } from "../helpers/pulumi-mocks";
+import { fakeCluster, isKnown, isSecret, recordingMocks, RegisteredResource, stepOutputs, urnOf, valueOf } from "../helpers/pulumi-mocks";
+import { isSecretEnvelope } from "../../demo/local-engine";
 
 type Components = typeof import("../../components");
 let c: Components;

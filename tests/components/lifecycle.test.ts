@@ -1,11 +1,9 @@
 // Lifecycle of the root program against the simulated cluster, through the real dynamic-provider host and a
-// miniature engine (tests/helpers/pulumi-engine.ts): first roll, no-op rerun, version bump, failure and
-// resume, destroy. The upgrade "over SSH" is the simulator's upgrade-node command run locally.
+// local engine (demo/local-engine): first roll, no-op rerun, version bump, failure and resume, destroy. The
+// upgrade "over SSH" is the simulator's upgrade-node command run locally.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DynamicProviderHost, REPO_ROOT } from "../helpers/pulumi-host";
-import { MiniEngine, OpRecord } from "../helpers/pulumi-engine";
-import { stackConfig } from "../helpers/pulumi-config";
+import { DynamicProviderHost, LocalEngine, OpRecord, REPO_ROOT, stackConfig } from "../../demo/local-engine";
 import { nodeState, readyPods, sampleEvery, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 
@@ -50,18 +48,13 @@ describe("components: lifecycle against the simulated cluster (real provider hos
 
     describe("seed cluster: master, worker1, worker2 from v1.19.0", () => {
         let cluster: TestCluster;
-        let engine: MiniEngine;
+        let engine: LocalEngine;
         before(async () => {
+            // The seed cluster as it is: http-go (10 replicas, 6 on worker1) has NO PodDisruptionBudget. The drain's
+            // workload-aware pacing (drainMaxUnavailablePerWorkload, default 1) keeps it at ≥ 9 Ready replicas.
             cluster = await startTestCluster("seed");
-            // http-go is protected the way a platform team protects it: at most one replica disrupted at a time.
-            cluster.sim.apply({
-                apiVersion: "policy/v1",
-                kind: "PodDisruptionBudget",
-                metadata: { name: "http-go", namespace: "default" },
-                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "http-go" } } },
-            });
-            await cluster.sim.settle();
-            engine = new MiniEngine(host, { cwd: REPO_ROOT });
+            assert.deepStrictEqual(cluster.sim.list("PodDisruptionBudget"), [], "the seed cluster has no PodDisruptionBudget");
+            engine = new LocalEngine(host, { cwd: REPO_ROOT });
         });
         after(async () => cluster?.stop());
 
@@ -79,6 +72,8 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             assert.ok(result.ok, result.error?.message);
             assert.strictEqual(maxCordoned, 1, "two nodes were cordoned at the same time");
             assert.ok(minHttpGo >= 9, `http-go dropped to ${minHttpGo} Ready replicas`);
+            // It was the drain's pacing that held the line: pods waited for http-go's replacements.
+            await waitFor(() => host.output().some((l) => /waiting for default\/http-go to have 10 Ready replicas \(has 9; maxUnavailablePerWorkload 1\)/.test(l)));
 
             // Dependency order: each node's whole chain, node after node, control plane first.
             const steps = stepsOf(result.ops, "create").sort((a, b) => a.start - b.start);
@@ -132,7 +127,8 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             const blocks = logged.filter((l) => l.startsWith("info: [runtime] ["));
             assert.deepStrictEqual(blocks.map((l) => /^info: \[runtime\] \[(\d\/3)\] (\S+)/.exec(l)!.slice(1).join(" ")), ["1/3 master", "2/3 worker1", "3/3 worker2"]);
             assert.match(blocks[1], /v1\.20\.0 -> v1\.21\.0/);
-            assert.match(blocks[1], /PodDisruptionBudget default\/http-go/);
+            assert.match(blocks[1], /: ok\b/);
+            assert.doesNotMatch(blocks[1], /PodDisruptionBudget/);
             const planned = stepsOf(result.ops);
             assert.strictEqual(planned.length, 15);
             assert.ok(planned.every((o) => o.op === "plan-update"), planned.map((o) => `${o.op} ${o.name}`).join("\n"));
@@ -189,11 +185,11 @@ describe("components: lifecycle against the simulated cluster (real provider hos
 
     describe("pdb cluster: a PodDisruptionBudget blocks worker1", () => {
         let cluster: TestCluster;
-        let engine: MiniEngine;
+        let engine: LocalEngine;
         const nodes = ["control-plane", "worker1", "worker2"];
         before(async () => {
             cluster = await startTestCluster("pdb");
-            engine = new MiniEngine(host, { cwd: REPO_ROOT });
+            engine = new LocalEngine(host, { cwd: REPO_ROOT });
         });
         after(async () => cluster?.stop());
 

@@ -39,6 +39,14 @@ describe("components: step providers against the simulated cluster", function ()
         const bad = await nodeDrainProvider.check!({}, { ...base, timeout: "soon", gracePeriodSeconds: -5, force: "yes" });
         assert.deepStrictEqual(bad.failures!.map((f) => f.property).sort(), ["force", "gracePeriodSeconds", "timeout"]);
         assert.match(bad.failures!.find((f) => f.property === "timeout")!.reason, /NodeDrain: timeout: invalid duration "soon"/);
+        // Workload pacing: a whole number ≥ 0.
+        assert.deepStrictEqual((await nodeDrainProvider.check!({}, { ...base, maxUnavailablePerWorkload: 0 })).failures, []);
+        assert.deepStrictEqual((await nodeDrainProvider.check!({}, { ...base, maxUnavailablePerWorkload: 2 })).failures, []);
+        for (const v of [-1, 1.5, "1"]) {
+            const f = (await nodeDrainProvider.check!({}, { ...base, maxUnavailablePerWorkload: v })).failures!;
+            assert.deepStrictEqual(f.map((x) => x.property), ["maxUnavailablePerWorkload"], String(v));
+            assert.match(f[0].reason, /NodeDrain: maxUnavailablePerWorkload must be a whole number of pods \(0 = no workload pacing, as kubectl\)/);
+        }
         const ready = await nodeReadyProvider.check!({}, { ...base, timeout: "90s", soak: "1m", pollInterval: "250ms" });
         assert.deepStrictEqual(ready.failures, []);
         assert.deepStrictEqual([ready.inputs!.timeoutSeconds, ready.inputs!.soakSeconds, ready.inputs!.pollIntervalSeconds], [90, 60, 0.25]);

@@ -1,0 +1,304 @@
+// Fault suite: full rolls of the root program (rollFromConfig) through the local engine and the real
+// dynamic-provider host, against the simulated cluster while it misbehaves. For every scenario:
+//   - no PodDisruptionBudget is ever violated: every pod that stops being healthy is checked, at that very
+//     moment, against each budget that selects it (harness.ts Invariants);
+//   - no replica is lost: replacements never land on a cordoned node, and once the cluster settles every
+//     Deployment and StatefulSet has spec.replicas Ready pods;
+//   - a roll that cannot finish stops with its node cordoned, later nodes untouched, and an error naming the
+//     cause; a rerun (after the cause is gone) resumes there and completes.
+// Fault decisions use the simulator's seeded PRNG (one seed per scenario), so a run is reproducible. The suite
+// ends by printing `fault suite: scenarios=N faults_injected=N pdb_violations=0 replicas_lost=0`.
+import * as assert from "assert";
+import type { FaultRule, SimCluster } from "../../sim";
+import type { RunResult } from "../../demo/local-engine";
+import {
+    DynamicProviderHost,
+    HardeningCluster,
+    LocalEngine,
+    loadComponents,
+    newEngine,
+    nodeState,
+    REPO_ROOT,
+    rollConfig,
+    runRoll,
+    startHardeningCluster,
+    TARGET_VERSION,
+    UPGRADE_COMMAND,
+    upgraded,
+} from "./harness";
+
+const ROLLED = ["w1", "w2"];
+const totals = { scenarios: 0, faults: 0, pdbViolations: 0, replicasLost: 0, evictions: 0 };
+
+interface Outcome {
+    cluster: HardeningCluster;
+    first: RunResult<unknown>;
+    /** Faults injected outside the simulator's rules (compactions, a killed host, a failing command...). */
+    extraFaults: number | (() => number);
+}
+
+/** Checks the invariants of a finished scenario and adds it to the totals. */
+async function account(name: string, o: Outcome) {
+    const inv = o.cluster.invariants;
+    const lost = await inv.replicasLost(90);
+    totals.scenarios++;
+    totals.faults += o.cluster.sim.faults.injected() + (typeof o.extraFaults === "function" ? o.extraFaults() : o.extraFaults);
+    totals.pdbViolations += inv.violations.length;
+    totals.replicasLost += lost.total;
+    totals.evictions += inv.disruptions.length;
+    const extra = typeof o.extraFaults === "function" ? o.extraFaults() : o.extraFaults;
+    const byType = Object.entries(o.cluster.sim.faults.injectedByType()).map(([k, v]) => `${k}=${v}`);
+    if (extra) byType.push(`other=${extra}`);
+    console.log(`      [${name}] faults: ${byType.join(" ") || "none"}; pods disrupted: ${inv.disruptions.length}; budget checks: ${inv.disruptions.reduce((n, d) => n + d.budgets.length, 0)}`);
+    assert.deepStrictEqual(inv.violations, [], `${name}: PodDisruptionBudget violated`);
+    assert.deepStrictEqual(inv.badBindings, [], `${name}: a replacement landed on a cordoned node`);
+    assert.strictEqual(lost.total, 0, `${name}: replicas lost: ${lost.detail.join("; ")}`);
+    for (const n of ROLLED) assert.ok(upgraded(o.cluster.sim, n), `${name}: ${n} ${JSON.stringify(nodeState(o.cluster.sim, n))}`);
+    for (const n of ["w3", "w4", "cp"]) assert.strictEqual(nodeState(o.cluster.sim, n).unschedulable, false, `${name}: ${n} was cordoned`);
+}
+
+/** The state of a roll stopped at `node`: cordoned by us, not upgraded; every later node untouched. */
+function assertStoppedAt(sim: SimCluster, result: RunResult<unknown>, node: string, later: string[]) {
+    assert.ok(!result.ok, "the roll should have failed");
+    const s = nodeState(sim, node);
+    assert.ok(s.unschedulable && s.cordonedByUs, `${node} should stay cordoned: ${JSON.stringify(s)}`);
+    for (const n of later) {
+        assert.deepStrictEqual(nodeState(sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.28.5", cordonedByUs: false }, `${n} was touched`);
+        assert.ok(!result.registered.some((r) => r.endsWith(`::roll-${n}-cordon`)), `${n}'s chain registered`);
+        assert.ok(!sim.requestLog().some((r) => r.method !== "GET" && r.path.includes(`/nodes/${n}`)), `${n} was written to`);
+    }
+}
+
+describe("hardening: fault suite (full rolls against a misbehaving simulated cluster)", function () {
+    this.timeout(120_000);
+    let host: DynamicProviderHost;
+    let cluster: HardeningCluster | undefined;
+
+    before(async () => {
+        await loadComponents();
+        host = await DynamicProviderHost.start();
+    });
+
+    afterEach(async () => {
+        await cluster?.stop();
+        cluster = undefined;
+    });
+
+    after(async () => {
+        await host?.stop();
+        console.log(
+            `      fault suite: scenarios=${totals.scenarios} faults_injected=${totals.faults} ` +
+                `pdb_violations=${totals.pdbViolations} replicas_lost=${totals.replicasLost}`,
+        );
+        assert.strictEqual(totals.pdbViolations, 0);
+        assert.strictEqual(totals.replicasLost, 0);
+    });
+
+    /** A roll that must succeed despite transient faults (the engine retries; nothing fails). */
+    async function survives(seed: number, faults: FaultRule[], setup?: (c: HardeningCluster) => () => number): Promise<Outcome> {
+        cluster = await startHardeningCluster({ seed });
+        for (const f of faults) cluster.sim.faults.add(f);
+        const extraFaults = setup?.(cluster) ?? 0;
+        const first = await runRoll(newEngine(host), rollConfig(cluster));
+        assert.ok(first.ok, first.error?.message);
+        return { cluster, first, extraFaults };
+    }
+
+    it("bursts of HTTP 500 on evictions, pod lists, node reads, watches and patches: the roll rides them out", async () => {
+        const o = await survives(101, [
+            { verb: "create", resource: "pods/eviction", status: 500, rate: 0.5, count: 6 },
+            { verb: "list", resource: "pods", status: 500, rate: 0.5, count: 4 },
+            { verb: "get", resource: "nodes", status: 500, rate: 0.3, count: 4 },
+            { verb: "watch", resource: "nodes", status: 500, count: 2 },
+            { verb: "patch", resource: "nodes", status: 500, count: 2 },
+        ]);
+        assert.ok(o.cluster.sim.faults.injected() >= 10, `only ${o.cluster.sim.faults.injected()} faults fired`);
+        await account("500 bursts", o);
+    });
+
+    it("bursts of HTTP 503 (apiserver restarting): the roll rides them out", async () => {
+        const o = await survives(102, [
+            { verb: "create", resource: "pods/eviction", status: 503, rate: 0.5, count: 6 },
+            { verb: "list", resource: "pods", status: 503, count: 3 },
+            { verb: "watch", resource: "pods", status: 503, count: 2 },
+            { verb: "get", resource: "nodes", status: 503, rate: 0.3, count: 4 },
+            { verb: "list", resource: "poddisruptionbudgets", status: 503, count: 2 },
+        ]);
+        assert.ok(o.cluster.sim.faults.injected() >= 10);
+        await account("503 bursts", o);
+    });
+
+    it("HTTP 429 with Retry-After (priority and fairness) on evictions, lists and node reads: honoured, not fatal", async () => {
+        const o = await survives(103, [
+            { verb: "create", resource: "pods/eviction", status: 429, retryAfterSeconds: 1, count: 4 },
+            { verb: "list", resource: "pods", status: 429, retryAfterSeconds: 1, count: 2 },
+            { verb: "get", resource: "nodes", status: 429, retryAfterSeconds: 1, plainText: true, count: 2 },
+            { verb: "patch", resource: "nodes", status: 429, retryAfterSeconds: 1, count: 1 },
+        ]);
+        assert.ok(o.cluster.sim.faults.injected() >= 8);
+        await account("429 + Retry-After", o);
+    });
+
+    it("connection resets (the socket dies without an answer) during drains and waits", async () => {
+        const o = await survives(104, [
+            { type: "reset", verb: "create", resource: "pods/eviction", rate: 0.4, count: 5 },
+            { type: "reset", verb: "list", resource: "pods", count: 2 },
+            { type: "reset", verb: "get", resource: "nodes", rate: 0.3, count: 4 },
+            { type: "reset", verb: "watch", resource: "nodes", count: 2 },
+            { type: "reset", verb: "patch", resource: "nodes", count: 1 },
+        ]);
+        assert.ok(o.cluster.sim.requestLog().some((r) => r.reset), "no connection was reset");
+        await account("connection resets", o);
+    });
+
+    it("added latency on every request (and slow evictions): slower, still correct", async () => {
+        const o = await survives(105, [
+            { type: "latency", ms: 60, rate: 0.5 },
+            { type: "latency", verb: "create", resource: "pods/eviction", ms: 400, count: 6 },
+        ]);
+        await account("latency", o);
+    });
+
+    it("dropped watches and 410 Gone (compacted history) during drains and node waits", async () => {
+        const o = await survives(106, [{ type: "dropWatch", verb: "watch", afterEvents: 1, rate: 0.5, count: 12 }], (c) => {
+            // Compact the history and cut every open watch at the worst moments: when a drain is evicting, and
+            // when a node goes NotReady for its upgrade. Clients must re-list (410) instead of missing events.
+            let extra = 0;
+            let evictions = 0;
+            const compacted = new Set<string>();
+            const cut = () => {
+                extra += 2;
+                setImmediate(() => {
+                    c.sim.compactWatchHistory();
+                    c.sim.dropWatches();
+                });
+            };
+            c.sim.subscribe((e) => {
+                if (e.resource === "pods" && e.type === "MODIFIED" && e.object.metadata?.deletionTimestamp && !e.old?.metadata?.deletionTimestamp) {
+                    if (++evictions % 4 === 1) cut();
+                }
+                if (e.resource === "nodes" && ROLLED.includes(e.object.metadata?.name)) {
+                    const ready = (n: any) => (n?.status?.conditions ?? []).some((x: any) => x.type === "Ready" && x.status === "True");
+                    if (ready(e.old) && !ready(e.object) && !compacted.has(e.object.metadata.name)) {
+                        compacted.add(e.object.metadata.name);
+                        cut();
+                    }
+                }
+            });
+            return () => extra;
+        });
+        await account("watch drops + 410", o);
+    });
+
+    it("a node that never comes back Ready: the roll stops at it (cordoned, error names it and what was last seen); a rerun after repair completes", async () => {
+        cluster = await startHardeningCluster({ seed: 107 });
+        cluster.sim.faults.add({ type: "nodeNeverReturns", node: "w1" });
+        const engine = newEngine(host);
+        const first = await runRoll(engine, rollConfig(cluster, { readyTimeout: "3s" }));
+        assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
+        assert.match(first.error!.message, /NodeReady w1: timed out after 3s waiting for node w1: node w1 is NotReady at v1\.28\.5, waiting for Ready at v1\.28\.6/);
+        assert.ok(first.registered.some((r) => r.endsWith("::roll-w1-ready")) && !first.registered.some((r) => r.endsWith("::roll-w1-uncordon")));
+
+        // The operator repairs the node (here: the kubelet is restarted at the target), then runs `pulumi up` again.
+        cluster.sim.faults.clear();
+        await cluster.sim.upgradeNode("w1", TARGET_VERSION, { downSeconds: 1 });
+        const second = await runRoll(engine, rollConfig(cluster, { readyTimeout: "30s" }));
+        assert.ok(second.ok, second.error?.message);
+        const ops = Object.fromEntries(second.ops.map((x) => [x.name, x.op]));
+        assert.strictEqual(ops["roll-w1-cordon"], "same");
+        assert.strictEqual(ops["roll-w1-drain"], "same");
+        assert.strictEqual(ops["roll-w1-upgrade"], "same");
+        assert.strictEqual(ops["roll-w1-ready"], "create");
+        await account("node never Ready", { cluster, first, extraFaults: 1 });
+    });
+
+    it("an upgrade command that fails: the roll stops at that node (cordoned, drained, error carries the command's output); fixed, it resumes", async () => {
+        cluster = await startHardeningCluster({ seed: 108 });
+        const engine = newEngine(host);
+        const failing = `if [ "$NODE_NAME" = w1 ]; then echo "E: Unable to locate package kubelet=$TARGET_SEMVER-1.1" >&2; exit 100; fi; ${UPGRADE_COMMAND}`;
+        const first = await runRoll(engine, rollConfig(cluster, { upgradeCommand: failing }));
+        assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
+        assert.match(first.error!.message, /roll-w1-upgrade: running ".*":\nE: Unable to locate package kubelet=1\.28\.6-1\.1/s);
+        // Drained before the command ran: only the DaemonSet pod is left on it.
+        const left = cluster.sim.list("Pod").filter((p) => p.spec?.nodeName === "w1" && !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
+        assert.deepStrictEqual(left, ["kube-proxy-w1"]);
+
+        const second = await runRoll(engine, rollConfig(cluster));
+        assert.ok(second.ok, second.error?.message);
+        await account("failing upgrade command", { cluster, first, extraFaults: 1 });
+    });
+
+    it("evictions refused for longer than the drain timeout (persistent 503): stops at the node with the cause; resumes once the API recovers", async () => {
+        cluster = await startHardeningCluster({ seed: 109 });
+        const engine = newEngine(host);
+        const rule = cluster.sim.faults.add({ verb: "create", resource: "pods/eviction", status: 503 });
+        const first = await runRoll(engine, rollConfig(cluster, { drainTimeout: "3s" }));
+        assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
+        const message = first.error!.message;
+        assert.match(message, /NodeDrain w1: drain of node "w1" timed out/);
+        assert.match(message, /the server is currently unable to handle the request/);
+        assert.match(message, /The node stays cordoned\..*run `pulumi up` again: the roll resumes at this node\./s);
+        assert.ok(!message.includes(cluster.sim.token), "the error must not contain the token");
+
+        cluster.sim.faults.remove(rule);
+        const second = await runRoll(engine, rollConfig(cluster));
+        assert.ok(second.ok, second.error?.message);
+        await account("persistent 503", { cluster, first, extraFaults: 0 });
+    });
+
+    it("connections reset on every pod list for longer than the drain timeout: stops at the node naming the reset; resumes once the network heals", async () => {
+        cluster = await startHardeningCluster({ seed: 112 });
+        const engine = newEngine(host);
+        const rule = cluster.sim.faults.add({ type: "reset", verb: "list", resource: "pods" });
+        const first = await runRoll(engine, rollConfig(cluster, { drainTimeout: "3s" }));
+        assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
+        assert.match(first.error!.message, /NodeDrain w1: .*(socket hang up|ECONNRESET|reset)/is);
+        assert.match(first.error!.message, /The node stays cordoned\./);
+        cluster.sim.faults.remove(rule);
+        const second = await runRoll(engine, rollConfig(cluster));
+        assert.ok(second.ok, second.error?.message);
+        await account("sustained resets", { cluster, first, extraFaults: 0 });
+    });
+
+    it("a roll interrupted in the middle of a drain (the provider host is killed) resumes on the next run without breaking a budget", async () => {
+        cluster = await startHardeningCluster({ seed: 110 });
+        const doomed = await DynamicProviderHost.start();
+        const engine = newEngine(doomed);
+        let killed = false;
+        let evictionsOnW1 = 0;
+        const stopWatching = cluster.sim.subscribe((e) => {
+            if (killed || e.resource !== "pods" || e.type !== "MODIFIED") return;
+            if (e.object.spec?.nodeName === "w1" && e.object.metadata?.deletionTimestamp && !e.old?.metadata?.deletionTimestamp && ++evictionsOnW1 === 3) {
+                killed = true;
+                setImmediate(() => void doomed.stop());
+            }
+        });
+        const first = await runRoll(engine, rollConfig(cluster));
+        stopWatching();
+        assert.ok(killed, "the drain never got going");
+        // The SDK's words for an engine or provider host that went away mid-operation.
+        assert.match(first.error?.message ?? "", /Resource monitor is terminating|UNAVAILABLE|Connection dropped/);
+        assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
+        assert.ok(!engine.state.has("pulumi-nodejs:dynamic/node-upgrade:NodeDrain::roll-w1-drain"), "the interrupted drain must not be in state");
+        const stillThere = cluster.sim.list("Pod").filter((p) => p.spec?.nodeName === "w1" && !p.metadata.deletionTimestamp && !p.metadata.name.startsWith("kube-proxy"));
+        assert.ok(stillThere.length > 0, "the drain should have been cut short");
+
+        // `pulumi up` again: a new host, the state the engine saved (the cordon, done).
+        const resumed = new LocalEngine(host, { cwd: REPO_ROOT });
+        for (const [k, v] of engine.state) resumed.state.set(k, v);
+        const second = await runRoll(resumed, rollConfig(cluster));
+        assert.ok(second.ok, second.error?.message);
+        const ops = Object.fromEntries(second.ops.map((x) => [x.name, x.op]));
+        assert.strictEqual(ops["roll-w1-cordon"], "same");
+        assert.strictEqual(ops["roll-w1-drain"], "create");
+        await account("interrupted mid-drain", { cluster, first, extraFaults: 1 });
+    });
+
+    it("self-test of the budget audit: a drain that bypasses budgets (disableEviction, no pacing) is caught", async () => {
+        cluster = await startHardeningCluster({ seed: 111 });
+        const r = await runRoll(newEngine(host), rollConfig(cluster, { nodes: ["w1"], drainDisableEviction: true, drainMaxUnavailablePerWorkload: 0 }));
+        assert.ok(r.ok, r.error?.message);
+        assert.ok(cluster.invariants.violations.length > 0, "deleting web's two pods on w1 at once must be reported");
+        assert.match(cluster.invariants.violations.join("\n"), /shop\/web-.* went away leaving 4 healthy pods of budget shop\/web, which needs 5/);
+    });
+});
