@@ -57,6 +57,20 @@ describe("demo: npm run demo", function () {
         assert.doesNotMatch(r.stdout, /━━ master \(1\/3\)/, "the preview must not roll anything");
     });
 
+    it("--scenario pdb --preview: the root program's preview names the blocking budget and its numbers, and where the roll would stop", async () => {
+        const r = await runDemo(["--scenario", "pdb", "--preview", "--time-scale", "60"]);
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+        assertInOrder(r.stdout, [
+            "$ pulumi preview",
+            /\[1\/3\] control-plane \(control plane\) v1\.28\.5 -> v1\.28\.6: ok/,
+            /\[2\/3\] worker1 v1\.28\.5 -> v1\.28\.6: BLOCKED/,
+            /PodDisruptionBudget default\/critical-pdb needs 1 healthy pods and would have 0 \(0 disruptions allowed, minAvailable 1 of 1 replicas\)/,
+            /\[3\/3\] worker2 .*: not reached/,
+            "the roll would stop at worker1",
+            /Nothing was changed: the preview sent \d+ requests to the API server, all of them reads \(GET\)/,
+        ]);
+    });
+
     it("rolls master, worker1, worker2 to v1.20.0 with live progress and kubectl tables, and exits 0", async () => {
         const r = await runDemo(["--time-scale", "60"]);
         assert.strictEqual(r.code, 0, r.stdout + r.stderr);
