@@ -2,6 +2,7 @@
 // resolving NODE arguments or -l/--selector to node names, and the error type that ends a command.
 import type { Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { errorMessage } from "../drain/api-errors";
 import { loadKubeConfig } from "../drain/kube-client";
 import { listNodes, readNode } from "../drain/node-info";
 
@@ -45,6 +46,8 @@ export async function resolveNodes(kc: KubeConfig, names: string[], selector: st
     return names;
 }
 
-export function errorText(err: unknown): string {
-    return err instanceof Error ? err.message : String(err);
-}
+/**
+ * The text of any error the CLI prints: the API server's Status message and a hint for client-node's errors
+ * (never its "HTTP-Code ... Body ... Headers" dump), our own errors' messages as they are.
+ */
+export const errorText = errorMessage;

@@ -47,6 +47,7 @@ export function progressPrinter(p: Printer = stdio, o: ProgressPrinterOptions = 
             case "waiting-on-workload":
             case "pod-failed":
             case "node-waiting":
+            case "warning":
                 p.err(formatProgress(e));
                 return;
             default:

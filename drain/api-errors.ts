@@ -61,6 +61,7 @@ function headerValue(headers: unknown, name: string): string | undefined {
 
 /** Normalises anything thrown by client-node (or our own request timeouts) into an ApiFailure. */
 export function toApiFailure(err: unknown): ApiFailure {
+    if (err instanceof KubeApiError) return err.failure;
     const e = err as any;
     if (e && typeof e === "object" && typeof e.code === "number") {
         // ApiException
@@ -138,8 +139,26 @@ export function isMultiplePdbRefusal(f: ApiFailure): boolean {
 }
 
 /**
+ * 401 (the credentials were not accepted), or a 403 from the authorizer (`<resource> is forbidden: User "x"
+ * cannot <verb> resource ...`): the kubeconfig's user lacks a permission, and retrying cannot help. Other 403s
+ * (a terminating namespace, admission webhooks, a PDB's negative disruptions) are not about permissions.
+ */
+export function isAccessDenied(f: ApiFailure): boolean {
+    if (f.code === 401 || f.reason === "Unauthorized") return true;
+    if (!isForbidden(f) || isNamespaceTerminating(f)) return false;
+    return !f.isStatus || /\bcannot \S+ (resource|path)\b/.test(f.message);
+}
+
+/** What to do about an access-denied failure ("" for any other failure). */
+export function accessHint(f: ApiFailure): string {
+    if (!isAccessDenied(f)) return "";
+    if (f.code === 401 || f.reason === "Unauthorized") return "the API server did not accept the kubeconfig's credentials (expired or revoked token or certificate?)";
+    return "grant the kubeconfig's user this permission: deploy/rbac.yaml has the ClusterRole with every permission node-upgrade needs (kubectl apply -f deploy/rbac.yaml)";
+}
+
+/**
  * Errors worth retrying: no answer at all, 5xx (except the deterministic multi-PDB 500 and 501), 429s
- * (priority & fairness, "still being processed"), 408 and 504 timeouts.
+ * (priority & fairness, "still being processed"), 408 and 504 timeouts. Never 401/403 and other 4xx.
  */
 export function isTransient(f: ApiFailure): boolean {
     if (f.code === 0) return f.reason !== "TLSError";
@@ -149,10 +168,29 @@ export function isTransient(f: ApiFailure): boolean {
     return f.reason === "ServerTimeout" || f.reason === "Timeout" || f.reason === "InternalError";
 }
 
-/** One line describing the failure, e.g. "HTTP 503 (ServiceUnavailable): ..." */
+/**
+ * One line describing the failure: the server's Status message and the HTTP status, e.g. "pods is forbidden:
+ * User "x" cannot watch resource "pods" ... (HTTP 403 Forbidden); grant ...", plus what to do when access was
+ * denied.
+ */
 export function describeFailure(f: ApiFailure): string {
     if (f.code === 0) return f.message;
-    return f.reason ? `${f.message} (HTTP ${f.code} ${f.reason})` : `${f.message} (HTTP ${f.code})`;
+    const text = f.reason ? `${f.message} (HTTP ${f.code} ${f.reason})` : `${f.message} (HTTP ${f.code})`;
+    const hint = accessHint(f);
+    return hint ? `${text}; ${hint}` : text;
+}
+
+/**
+ * A printable message for anything thrown: client-node's own errors (ApiException, whose message embeds the
+ * raw body and headers; FetchError; Watch errors) as describeFailure says them, our errors as they are.
+ * The one error-text function of the CLI.
+ */
+export function errorMessage(err: unknown): string {
+    const e = err as any;
+    const fromClientNode =
+        !!e && typeof e === "object" && ((typeof e.code === "number" && "body" in e) || typeof e.statusCode === "number" || e.name === "FetchError" || e.name === "AbortError");
+    if (fromClientNode) return describeFailure(toApiFailure(err));
+    return err instanceof Error ? err.message : String(err);
 }
 
 /** An error carrying a normalised ApiFailure, for errors we rethrow. */

@@ -2,6 +2,7 @@
 // watch so that a refused eviction is retried the moment the budget allows a disruption again, instead of
 // kubectl's blind 5 s sleep. Budgets are only watched in namespaces where an eviction was refused.
 import type { KubeConfig, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import { describeFailure, isTransient, toApiFailure } from "./api-errors";
 import { clientFor } from "./kube-client";
 import { selectorMatches } from "./label-selector";
 import { listAllPages } from "./list-pods";
@@ -66,6 +67,20 @@ interface NamespaceBudgets {
     ready: Promise<void>;
     byName: Map<string, V1PodDisruptionBudget>;
     loop: WatchLoop<V1PodDisruptionBudget>;
+    /** The server refused the list for good (e.g. 403): kept, so it is not asked again and again. */
+    refused?: boolean;
+}
+
+export interface BudgetTrackerOptions {
+    /** Trouble that is being retried. */
+    onProblem?: (message: string) => void;
+    /**
+     * Budgets that cannot be listed or watched (e.g. RBAC): the drain goes on, since the Eviction API enforces
+     * every budget anyway, but the operator should know. Called once per namespace and refusal.
+     */
+    onWarning?: (message: string) => void;
+    /** Without a watch (refused), budgets are re-listed this often (ms). Default 5000. */
+    pollMs?: number;
 }
 
 /**
@@ -77,13 +92,17 @@ export class BudgetTracker {
     private readonly waiters = new Map<string, Set<() => void>>();
     private stopped = false;
 
-    constructor(private readonly kc: KubeConfig, private readonly onProblem?: (message: string) => void) {}
+    constructor(private readonly kc: KubeConfig, private readonly o: BudgetTrackerOptions = {}) {}
 
-    /** Lists then watches the namespace's budgets (once). Rejects if the first list fails for good. */
+    /**
+     * Lists then watches the namespace's budgets (once). Rejects if the first list fails for good; a list the
+     * server refuses (403) is reported through onWarning and not tried again.
+     */
     track(namespace: string): Promise<void> {
         let entry = this.namespaces.get(namespace);
         if (!entry) {
             const client = clientFor(this.kc);
+            const pollMs = this.o.pollMs ?? 5000;
             const byName = new Map<string, V1PodDisruptionBudget>();
             const loop: WatchLoop<V1PodDisruptionBudget> = new WatchLoop<V1PodDisruptionBudget>(this.kc, {
                 what: `PodDisruptionBudgets in namespace ${namespace}`,
@@ -104,21 +123,36 @@ export class BudgetTracker {
                     else byName.set(pdb.metadata?.name ?? "", pdb);
                     this.notify(namespace);
                 },
-                onProblem: this.onProblem,
+                onProblem: this.o.onProblem,
+                pollMs,
+                fallback: `listing them every ${pollMs / 1000}s instead, so a refused eviction may be retried up to ${pollMs / 1000}s late`,
+                onWatchRefused: (message) => this.o.onWarning?.(message),
             });
-            entry = { byName, loop, ready: loop.start() };
-            this.namespaces.set(namespace, entry);
-            // A failed first list is reported to the caller; forget it so a later call can try again.
-            entry.ready.catch(() => {
+            const created: NamespaceBudgets = { byName, loop, ready: loop.start() };
+            entry = created;
+            this.namespaces.set(namespace, created);
+            created.ready.catch((err) => {
                 loop.stop();
-                if (this.namespaces.get(namespace) === entry) this.namespaces.delete(namespace);
+                const failure = toApiFailure(err);
+                if (!isTransient(failure)) {
+                    created.refused = true;
+                    this.o.onWarning?.(
+                        `cannot list PodDisruptionBudgets in namespace ${namespace}: ${describeFailure(failure)}; the Eviction API still enforces ` +
+                            `every budget, but evictions it refuses are retried on a timer and errors cannot show the budget's numbers`,
+                    );
+                    return;
+                }
+                // Transient trouble that outlasted the retries: forget it so a later call can try again.
+                if (this.namespaces.get(namespace) === created) this.namespaces.delete(namespace);
             });
         }
         return entry.ready;
     }
 
+    /** The namespace's budgets are known (listed, and watched or polled). */
     isTracked(namespace: string): boolean {
-        return this.namespaces.has(namespace);
+        const entry = this.namespaces.get(namespace);
+        return !!entry && !entry.refused;
     }
 
     /** Budgets (known so far) whose selector matches the pod. */

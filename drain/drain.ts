@@ -47,9 +47,11 @@ function remainingLines(remaining: RemainingPod[]): string {
 /** Turns an error from a step before eviction into a DrainError. */
 function stepError(err: unknown, node: string, deadline: Deadline, timeoutSeconds: number, step: string): DrainError {
     if (err instanceof DrainError) return err;
-    if (deadline.over === "cancelled") return new DrainError(`drain of node "${node}" was cancelled while ${step}`, node, [], "cancelled");
+    // The call that ran out of time says what it was retrying (e.g. a reset connection), as evictions do.
+    const last = err instanceof DeadlineExceeded && err.lastError ? `; last error: ${err.lastError}` : "";
+    if (deadline.over === "cancelled") return new DrainError(`drain of node "${node}" was cancelled while ${step}${last}`, node, [], "cancelled");
     if (deadline.over === "timeout" || err instanceof DeadlineExceeded) {
-        return new DrainError(`drain of node "${node}" timed out after ${formatDuration(timeoutSeconds)} while ${step}`, node, [], "timeout");
+        return new DrainError(`drain of node "${node}" timed out after ${formatDuration(timeoutSeconds)} while ${step}${last}`, node, [], "timeout");
     }
     const message = err instanceof KubeApiError ? err.message : describeFailure(toApiFailure(err));
     return new DrainError(message, node, [], "api-error");
@@ -136,7 +138,7 @@ export async function drain(kc: KubeConfig, node: string, opts: DrainCallOptions
             classification.evict.map((e) => e.pod),
         );
         await executor.run(listing.items, listing.resourceVersion);
-        warnings.push(...executor.pacingWarnings);
+        warnings.push(...executor.warnings);
 
         for (const r of executor.runs) {
             if (r.how === "skipped") {

@@ -90,11 +90,13 @@ export class EvictionExecutor {
         this.useDelete = !o.evictionGroupVersion;
         this.pool = new Semaphore(Math.max(1, o.concurrency));
         const problem = (message: string) => o.emit({ type: "retrying", node: o.node, message });
-        this.budgets = new BudgetTracker(o.kc, problem);
+        const warn = (message: string) => this.warn(message);
+        this.budgets = new BudgetTracker(o.kc, { onProblem: problem, onWarning: warn, pollMs: o.safetyRecheckMs });
         this.waiter = new DeletionWaiter(o.kc, o.node, {
             skipWaitSeconds: o.skipWaitSeconds,
             recheckMs: o.safetyRecheckMs,
             onProblem: problem,
+            onWarning: warn,
         });
         const maxUnavailable = Math.max(0, Math.floor(o.maxUnavailablePerWorkload ?? 0));
         if (maxUnavailable > 0) {
@@ -109,6 +111,7 @@ export class EvictionExecutor {
                     safetyRecheckMs: o.safetyRecheckMs,
                     budgets: this.budgets,
                     emit: o.emit,
+                    warn,
                 },
                 pods,
             );
@@ -131,9 +134,16 @@ export class EvictionExecutor {
         return this.runs.filter((r) => r.phase !== "done");
     }
 
-    /** Warnings from workload pacing (workloads that could not be paced). */
-    get pacingWarnings(): string[] {
-        return this.pacer?.warnings ?? [];
+    /**
+     * What the drain worked around and the operator should fix, for the DrainResult (each also emitted once as
+     * a "warning" event): a watch or list of pods or budgets the server refused, workloads that cannot be paced.
+     */
+    readonly warnings: string[] = [];
+
+    private warn(message: string): void {
+        if (this.warnings.includes(message)) return;
+        this.warnings.push(message);
+        this.o.emit({ type: "warning", node: this.o.node, message });
     }
 
     get failed(): PodRun[] {

@@ -6,10 +6,21 @@ import { ApiFailure, KubeApiError, describeFailure, isTransient, toApiFailure } 
 
 /** Thrown when a Deadline passes or its parent signal aborts. */
 export class DeadlineExceeded extends Error {
-    constructor(public readonly cause: "timeout" | "cancelled", message: string) {
+    /**
+     * @param lastError the last transient failure of the call that was being retried when time ran out
+     *   (describeFailure text), so the timeout can say what it was waiting out.
+     */
+    constructor(public readonly cause: "timeout" | "cancelled", message: string, public readonly lastError?: string) {
         super(message);
         this.name = "DeadlineExceeded";
     }
+}
+
+/** The signal's reason; a DeadlineExceeded gets the last transient failure seen (the shared reason is not changed). */
+function abortReason(signal: AbortSignal, last: ApiFailure | undefined): unknown {
+    const reason = signal.reason;
+    if (!last || !(reason instanceof DeadlineExceeded)) return reason;
+    return new DeadlineExceeded(reason.cause, reason.message, describeFailure(last));
 }
 
 /**
@@ -148,21 +159,26 @@ export interface RetryOptions {
 export async function withRetry<T>(what: string, fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
     const backoff = new Backoff(options.backoff);
     const retryable = options.retryable ?? isTransient;
+    const signal = options.signal;
+    let last: ApiFailure | undefined;
     for (;;) {
-        if (options.signal?.aborted) throw options.signal.reason;
+        if (signal?.aborted) throw abortReason(signal, last);
         try {
             return await fn();
         } catch (err) {
-            if (options.signal?.aborted) throw options.signal.reason;
+            if (signal?.aborted) throw abortReason(signal, last);
             if (err instanceof DeadlineExceeded) throw err;
             const failure = toApiFailure(err);
             const attempts = backoff.attempts + 1;
             if (!retryable(failure) || attempts >= (options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)) {
                 throw new KubeApiError(`${what}: ${describeFailure(failure)}`, failure);
             }
+            last = failure;
             const delay = backoff.next(failure.retryAfterSeconds);
             options.onRetry?.(failure, delay, attempts);
-            await sleep(delay, options.signal);
+            await sleep(delay, signal).catch(() => {
+                throw abortReason(signal!, last);
+            });
         }
     }
 }

@@ -116,6 +116,12 @@ export type ProgressEvent =
     | { type: "waiting-on-workload"; node: string; pod: string; workload: WorkloadNumbers; message: string }
     | { type: "retrying"; node: string; pod?: string; message: string; delaySeconds?: number }
     /**
+     * Something the drain or wait works around, once, that the operator should fix: e.g. a watch or list the
+     * kubeconfig's user may not make (the message quotes the server and names the fallback). A drain's
+     * warnings are also in DrainResult.warnings.
+     */
+    | { type: "warning"; node: string; message: string }
+    /**
      * alreadyGone: the eviction answered 404 (kubectl prints nothing then). skipped: skip-wait rule.
      * terminating: accepted while the namespace was being deleted.
      */

@@ -25,6 +25,8 @@ export interface DeletionWaiterOptions {
     recheckMs?: number;
     /** Reports watch/list trouble (being retried). */
     onProblem?: (message: string) => void;
+    /** Reports, once, a watch the server refused (e.g. 403): the safety LIST every recheckMs stands in for it. */
+    onWarning?: (message: string) => void;
     /** Called whenever a tracked pod changes (e.g. gets its deletionTimestamp). */
     onPodChange?: (pod: V1Pod) => void;
 }
@@ -55,6 +57,8 @@ export class DeletionWaiter {
             onReset: (items) => this.reconcile(items),
             onEvent: (type, pod) => this.observe(type, pod),
             onProblem: this.o.onProblem,
+            fallback: `listing the node's pods every ${(this.o.recheckMs ?? 5000) / 1000}s instead`,
+            onWatchRefused: this.o.onWarning,
         });
         void this.loop.start().catch(() => undefined);
         this.scheduleRecheck();
@@ -173,8 +177,8 @@ export class DeletionWaiter {
 
     private scheduleRecheck(): void {
         if (this.stopped) return;
+        // Not unref'd: without a watch (refused) this timer is all that keeps a CLI process waiting; stop() clears it.
         this.recheckTimer = setTimeout(() => void this.recheck(), this.o.recheckMs ?? 5000);
-        this.recheckTimer.unref?.();
     }
 
     /** Safety net behind the watch: one LIST of the node's pods. Failures are ignored (the next tick retries). */

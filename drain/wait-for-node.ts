@@ -3,7 +3,7 @@
 // missing for a while (re-registration), which is reported, not fatal.
 import type { KubeConfig, V1Node } from "@kubernetes/client-node";
 import * as semver from "semver";
-import { isNotFound, toApiFailure } from "./api-errors";
+import { describeFailure, isNotFound, isTransient, toApiFailure } from "./api-errors";
 import { formatDuration } from "./duration";
 import { clientFor } from "./kube-client";
 import { listAllPages } from "./list-pods";
@@ -66,7 +66,19 @@ export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNod
     const client = clientFor(kc);
     const want = [wantReady ? "Ready" : "", target ? `at ${target.startsWith("v") ? target : `v${target}`}` : ""].filter(Boolean).join(" ");
     let latest: V1Node | undefined;
+    /** Whether the node was read at all (else "not registered" would be a guess). */
+    let read = false;
     let lastMessage = "";
+    /** The last failed read of the node (cleared by a good one), for the timeout message. */
+    let lastError: string | undefined;
+    const recheckSeconds = opts.recheckSeconds ?? 5;
+    const emit = (e: Parameters<ProgressListener>[0]) => {
+        try {
+            opts.onProgress?.(e);
+        } catch {
+            /* ignore printer bugs */
+        }
+    };
     const satisfied = (n: V1Node | undefined) =>
         !!n && (!wantReady || isNodeReady(n)) && (!target || kubeletVersionMatches(n.status?.nodeInfo?.kubeletVersion ?? "", target));
 
@@ -87,15 +99,12 @@ export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNod
         const see = (n: V1Node | undefined) => {
             if (finished) return;
             latest = n;
+            read = true;
             if (satisfied(n)) return end();
             const message = `${describe(node, n)}, waiting for ${want || "it"}`;
             if (message !== lastMessage) {
                 lastMessage = message;
-                try {
-                    opts.onProgress?.({ type: "node-waiting", node, message });
-                } catch {
-                    /* ignore printer bugs */
-                }
+                emit({ type: "node-waiting", node, message });
             }
         };
         const loop = new WatchLoop<V1Node>(kc, {
@@ -103,31 +112,49 @@ export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNod
             path: "/api/v1/nodes",
             query: { fieldSelector: `metadata.name=${node}` },
             list: (signal) =>
-                listAllPages(`get node "${node}"`, (token) => client.call((o) => client.core.listNode({ fieldSelector: `metadata.name=${node}`, _continue: token }, o), { signal }), { signal }),
-            onReset: (items) => see(items[0]),
+                listAllPages(`get node "${node}"`, (token) => client.call((o) => client.core.listNode({ fieldSelector: `metadata.name=${node}`, _continue: token }, o), { signal }), {
+                    signal,
+                    onRetry: (f) => (lastError = describeFailure(f)),
+                }),
+            onReset: (items) => {
+                lastError = undefined;
+                see(items[0]);
+            },
             onEvent: (type, n) => see(type === "DELETED" ? undefined : n),
+            // The safety GET below stands in for a refused watch; say once what the role lacks.
+            fallback: `reading the node every ${recheckSeconds}s instead`,
+            onWatchRefused: (message) => emit({ type: "warning", node, message }),
         });
         const safety = async () => {
             if (finished) return;
             try {
-                see(await client.call((o) => client.core.readNode({ name: node }, o), { signal: deadline.signal }));
+                const n = await client.call((o) => client.core.readNode({ name: node }, o), { signal: deadline.signal });
+                lastError = undefined;
+                see(n);
             } catch (err) {
-                if (isNotFound(toApiFailure(err))) see(undefined);
+                const f = toApiFailure(err);
+                if (isNotFound(f)) {
+                    lastError = undefined;
+                    see(undefined);
+                } else if (!deadline.signal.aborted) {
+                    lastError = describeFailure(f);
+                }
             }
             if (!finished) {
-                recheck = setTimeout(safety, (opts.recheckSeconds ?? 5) * 1000);
-                recheck.unref?.();
+                // Not unref'd: without a watch (refused) this timer is all that keeps a CLI process waiting.
+                recheck = setTimeout(safety, recheckSeconds * 1000);
             }
         };
         deadline.signal.addEventListener(
             "abort",
             () => {
-                const seen = describe(node, latest);
+                const seen = read ? describe(node, latest) : `node ${node} could not be read`;
                 const cause = (deadline.signal.reason as DeadlineExceeded)?.cause ?? deadline.over;
+                const last = lastError ? `; last error: ${lastError}` : "";
                 end(
                     cause === "cancelled"
-                        ? new NodeWaitError(`waiting for node ${node} was cancelled; ${seen}`, node, seen, "cancelled")
-                        : new NodeWaitError(`timed out after ${formatDuration(timeoutSeconds)} waiting for node ${node}: ${seen}, waiting for ${want || "it"}`, node, seen, "timeout"),
+                        ? new NodeWaitError(`waiting for node ${node} was cancelled; ${seen}${last}`, node, seen, "cancelled")
+                        : new NodeWaitError(`timed out after ${formatDuration(timeoutSeconds)} waiting for node ${node}: ${seen}, waiting for ${want || "it"}${last}`, node, seen, "timeout"),
                 );
             },
             { once: true },
@@ -135,11 +162,15 @@ export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNod
         if (deadline.signal.aborted) return;
         loop.start().then(
             () => {
-                recheck = setTimeout(safety, (opts.recheckSeconds ?? 5) * 1000);
-                recheck.unref?.();
+                recheck = setTimeout(safety, recheckSeconds * 1000);
             },
-            // The first list failed for good (after retries until the deadline): keep trying by GET.
-            () => void safety(),
+            // The first list failed for good (after its retries): keep trying by GET, and say so if it was refused.
+            (err) => {
+                const f = toApiFailure(err);
+                lastError = describeFailure(f);
+                if (!finished && !isTransient(f)) emit({ type: "warning", node, message: `cannot list node "${node}": ${lastError}; reading it every ${recheckSeconds}s instead` });
+                void safety();
+            },
         );
     });
 }

@@ -110,6 +110,7 @@ class Workload {
         private readonly maxUnavailable: number,
         deadlineSignal: AbortSignal,
         private readonly onProblem: (message: string) => void,
+        private readonly onWarning: (message: string) => void,
     ) {
         this.signal = AbortSignal.any([deadlineSignal, this.controller.signal]);
         this.display = { kind: ref.kind, name: ref.name };
@@ -173,6 +174,9 @@ class Workload {
                 this.notify();
             },
             onProblem: this.onProblem,
+            // Without the watch, a waiting pod still sees its workload through refresh() every safetyRecheckMs.
+            fallback: "re-listing them while a pod waits for a replacement",
+            onWatchRefused: this.onWarning,
         });
         // A failed (re)list is reported through onProblem and retried by the loop; the safety re-check also runs.
         void this.loop.start().catch((err) => this.onProblem(`listing pods of ${this.label} failed (${describeFailure(toApiFailure(err))}); will retry`));
@@ -282,12 +286,12 @@ export interface WorkloadPacerOptions {
     safetyRecheckMs: number;
     budgets: BudgetTracker;
     emit: (e: ProgressEvent) => void;
+    /** Reports, once, what the operator should fix (kept for the DrainResult's warnings). */
+    warn: (message: string) => void;
 }
 
 /** The gate every pod of a drain passes before its eviction when maxUnavailablePerWorkload > 0. */
 export class WorkloadPacer {
-    /** Why some workloads could not be paced, for the DrainResult's warnings. */
-    readonly warnings: string[] = [];
     private readonly workloads = new Map<string, Workload>();
     private readonly pendingCount = new Map<string, number>();
     private readonly admitted = new Map<string, { w: Workload; uid: string }>();
@@ -311,13 +315,9 @@ export class WorkloadPacer {
         const key = workloadKey(ref);
         let w = this.workloads.get(key);
         if (!w) {
-            w = new Workload(this.o.kc, ref, this.o.maxUnavailable, this.o.deadline.signal, (m) => this.problem(m));
+            w = new Workload(this.o.kc, ref, this.o.maxUnavailable, this.o.deadline.signal, (m) => this.problem(m), this.o.warn);
             this.workloads.set(key, w);
-            w.started.catch(() => {
-                const warning = `not pacing pods of ${w!.label}: ${w!.disabled}`;
-                this.warnings.push(warning);
-                this.problem(warning);
-            });
+            w.started.catch(() => this.o.warn(`not pacing pods of ${w!.label}: ${w!.disabled}`));
         }
         return w;
     }
