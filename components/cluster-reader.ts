@@ -37,7 +37,7 @@ export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
             try {
                 snapshot = await planner.snapshotFromCluster(kc());
             } catch (err) {
-                throw new Error(`reading the cluster for the plan: ${kubeErrorText(err)}`);
+                throw new Error(`reading the cluster for the plan: ${engine().errorMessage(err)}`);
             }
             const plan = planner.planRoll(snapshot, {
                 nodes: request.nodes,
@@ -51,26 +51,4 @@ export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
             return request.nodes.filter((n) => byName.has(n)).map((n) => ({ node: n, text: planner.formatNodePlan(byName.get(n)) }));
         },
     };
-}
-
-/**
- * The API server's own message for a @kubernetes/client-node error (whose text is "HTTP-Code: 403\nMessage:
- * Unknown API Status Code!\nBody: <escaped JSON>\nHeaders: ..."), e.g. `deployments.apps is forbidden: User "x"
- * cannot list resource "deployments" in API group "apps" at the cluster scope (HTTP 403)`.
- */
-export function kubeErrorText(err: unknown): string {
-    const e = err as { code?: unknown; body?: unknown; message?: unknown } | undefined;
-    if (e && typeof e.code === "number" && e.body !== undefined) {
-        let status: any = e.body;
-        if (typeof status === "string") {
-            try {
-                status = JSON.parse(status);
-            } catch {
-                status = { message: status };
-            }
-        }
-        if (status && typeof status.message === "string" && status.message) return `${status.message} (HTTP ${e.code})`;
-        return `HTTP ${e.code}`;
-    }
-    return String(e?.message ?? err);
 }

@@ -30,6 +30,8 @@ export interface DrainEngine {
     listNodes(kc: KubeConfig, labelSelector?: string): Promise<NodeInfo[]>;
     formatProgress(event: ProgressEvent): string;
     parseDuration(text: string): number;
+    /** The API server's own message (plus the RBAC fix for a refusal) for an error from a Kubernetes call. */
+    errorMessage(err: unknown): string;
 }
 
 /** The planner (planner/index.ts) is optional: when present, preview logs the roll plan. Typed loosely on purpose. */

@@ -48,6 +48,9 @@ export class DrainStep extends StepLogic {
             s.log(this.step, inputs.nodeName, message);
             return { alreadyAtTarget: true, evictedPods: [], skippedPods: [], warnings: [], drainSeconds: 0, drainedAt, message };
         }
+        // Warnings the engine reports live (e.g. a refused watch) also come back in result.warnings: print each once.
+        const printProgress = s.progressPrinter(this.step, inputs.nodeName);
+        const warnedLive = new Set<string>();
         try {
             const result = await engine.drain(kc, inputs.nodeName, {
                 force: inputs.force,
@@ -60,9 +63,12 @@ export class DrainStep extends StepLogic {
                 skipWaitForDeleteTimeoutSeconds: inputs.skipWaitForDeleteTimeoutSeconds,
                 chunkSize: inputs.chunkSize,
                 maxUnavailablePerWorkload: inputs.maxUnavailablePerWorkload ?? DEFAULT_MAX_UNAVAILABLE_PER_WORKLOAD,
-                onProgress: s.progressPrinter(this.step, inputs.nodeName),
+                onProgress: (event) => {
+                    if (event.type === "warning") warnedLive.add(event.message);
+                    printProgress(event);
+                },
             });
-            for (const w of result.warnings) s.log(this.step, inputs.nodeName, `Warning: ${w}`);
+            for (const w of result.warnings) if (!warnedLive.has(w)) s.log(this.step, inputs.nodeName, `Warning: ${w}`);
             const message = `drained: ${result.evicted.length} pod(s) evicted in ${result.durationSeconds.toFixed(1)}s`;
             s.log(this.step, inputs.nodeName, message);
             return {
