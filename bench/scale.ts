@@ -9,29 +9,14 @@
 // provider_bytes_per_resource: average length of the `__provider` string over the dynamic resources.
 // Targets: construct_s ≤ 10, peak_mb ≤ 500, provider_bytes_per_resource ≤ 20000.
 import * as pulumi from "@pulumi/pulumi";
+// The same plausible step outputs the graph tests use, so every Output downstream resolves as in a real `up`.
+import { stepOutputs } from "../tests/helpers/pulumi-mocks";
 
 const NODES = Number(process.env.NODES ?? 1000);
 const MAX_UNAVAILABLE = Number(process.env.MAX_UNAVAILABLE ?? 1);
 const CONTROL_PLANES = 3;
 const TARGETS = { construct_s: 10, peak_mb: 500, provider_bytes_per_resource: 20000 };
 
-/** Outputs a successful step would report, so every Output downstream resolves as in a real `up`. */
-function stepOutputs(type: string, node: string): Record<string, unknown> {
-    switch (type.split(":").pop()) {
-        case "NodeCordon":
-            return { versionBefore: "v1.29.3", alreadyAtTarget: false, cordoned: true, startedAt: "2024-01-01T00:00:00.000Z", message: "cordoned" };
-        case "NodeDrain":
-            return { alreadyAtTarget: false, evictedPods: [`default/pod-on-${node}`], skippedPods: [], warnings: [], drainSeconds: 1, drainedAt: "x", message: "drained" };
-        case "NodeReady":
-            return { ready: true, kubeletVersion: "v1.30.0", readyAt: "x", waitedSeconds: 3, soakedSeconds: 0, message: "Ready" };
-        case "NodeUncordon":
-            return { uncordoned: true, finishedAt: "2024-01-01T00:01:00.000Z", message: "uncordoned" };
-        case "Command":
-            return { stdout: "upgraded", stderr: "" };
-        default:
-            return {};
-    }
-}
 
 async function main() {
     const gc = (global as any).gc as (() => void) | undefined;
@@ -52,7 +37,7 @@ async function main() {
             }
             lastRegistration = performance.now();
             if (registered === expected) allRegistered();
-            const state = args.custom ? { ...args.inputs, ...stepOutputs(args.type, args.inputs.nodeName) } : {};
+            const state = args.custom ? { ...args.inputs, ...stepOutputs(args) } : {};
             return { id: args.custom ? `${args.name}-id` : (undefined as any), state };
         },
         call(args) {

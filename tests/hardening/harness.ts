@@ -11,6 +11,8 @@ import { Prng } from "../../sim/random";
 import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, buildPod, buildTemplate } from "../../sim/scenarios/builders";
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../demo/local-engine";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
+import { nodeState, type NodeState } from "../helpers/pulumi-sim";
+export { nodeState, type NodeState };
 
 export const FROM_VERSION = "v1.28.5";
 export const TARGET_VERSION = "v1.28.6";
@@ -245,22 +247,6 @@ const isDaemonSetPod = (p: any) => (p.metadata?.ownerReferences ?? []).some((o: 
 
 // ---- node state -------------------------------------------------------------------------------------------
 
-export interface NodeState {
-    unschedulable: boolean;
-    ready: boolean;
-    kubeletVersion: string;
-    cordonedByUs: boolean;
-}
-
-export function nodeState(sim: SimCluster, name: string): NodeState {
-    const n = sim.get("Node", undefined, name);
-    return {
-        unschedulable: !!n?.spec?.unschedulable,
-        ready: (n?.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
-        kubeletVersion: n?.status?.nodeInfo?.kubeletVersion ?? "",
-        cordonedByUs: n?.metadata?.annotations?.["node-upgrade.pulumi.com/cordoned-by"] !== undefined,
-    };
-}
 
 export const upgraded = (sim: SimCluster, n: string) => {
     const s = nodeState(sim, n);
