@@ -14,8 +14,8 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { loadKubeConfig } from "../drain/kube-client";
 import { startCluster, type SimCluster } from "../sim";
-import { Prng } from "../sim/random";
-import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb } from "../sim/scenarios/builders";
+import { buildDeployment, buildPdb } from "../sim/scenarios/builders";
+import { cluster } from "../tests/drain/fixtures";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const KUBECTL_PARALLEL = Number(process.env.BENCH_KUBECTL_PARALLEL ?? 2);
@@ -34,24 +34,10 @@ interface Case {
     target: number;
 }
 
+/** The drain tests' base cluster (Ready workers, a kube-proxy DaemonSet pod on each), with seed 99. */
 function baseCluster(nodeNames: string[]) {
-    const ctx: BuildContext = { rng: new Prng(99), nowMs: Date.now() };
-    const nodes = nodeNames.map((n, i) => buildNode(ctx, { name: n, internalIP: `10.0.0.${i + 1}`, podCIDR: `10.244.${i}.0/24`, version: "v1.28.5", pods: "250", cpu: "64", memory: "256Gi" }));
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-    const items: any[] = [buildNamespace(ctx, "default"), buildNamespace(ctx, "kube-system"), ...nodes];
-    items.push(
-        ...buildDaemonSet(
-            ctx,
-            {
-                namespace: "kube-system",
-                name: "kube-proxy",
-                template: { labels: { "k8s-app": "kube-proxy" }, hostNetwork: true, containers: [{ name: "kube-proxy", image: "kube-proxy:v1.28.5" }] },
-                pods: nodeNames.map((n) => ({ name: `kube-proxy-${n}`, node: n })),
-            },
-            byName,
-        ),
-    );
-    return { ctx, byName, items };
+    const { ctx, nodes, items } = cluster(nodeNames, 99);
+    return { ctx, byName: nodes, items };
 }
 
 const cases: Case[] = [
