@@ -1,7 +1,7 @@
 // `npm run demo`: the node upgrade of the Korean walkthrough (/work/shared/docs/seed), done by the package's
 // root Pulumi program instead of by hand. It starts the simulated "seed" cluster (master, worker1, worker2 at
 // v1.19.0, http-go with 10 replicas) in this process, runs `rollFromConfig` (what index.ts runs under
-// `pulumi up`) through the local engine (./local-engine), and prints kubectl-like tables before, during and
+// `pulumi up`) through the local engine (../local-engine), and prints kubectl-like tables before, during and
 // after the roll.
 //
 //   npm run demo                          roll every node to v1.20.0
@@ -18,7 +18,7 @@ import { Command, InvalidArgumentError } from "commander";
 import * as pulumi from "@pulumi/pulumi";
 import { startCluster, SimCluster } from "../sim";
 import type { RollingNodeUpgradeReport } from "../components/rolling-node-upgrade";
-import { DynamicProviderHost, LocalEngine, REPO_ROOT, StepEvent, stackConfig } from "./local-engine";
+import { DynamicProviderHost, LocalEngine, REPO_ROOT, StepEvent, stackConfig } from "../local-engine";
 import { KubeGet, isReady } from "./kube-get";
 import { ProgressPrinter } from "./progress";
 

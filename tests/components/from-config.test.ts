@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { declaredConfig, isSecretEnvelope, stackConfig } from "../../demo/local-engine";
+import { declaredConfig, isSecretEnvelope, stackConfig } from "../../local-engine";
 import { fakeCluster, recordingMocks, stepOutputs, valueOf } from "../helpers/pulumi-mocks";
 import { startTestCluster, TestCluster } from "../helpers/pulumi-sim";
 import { findPackageRoot } from "../../components/package-root";

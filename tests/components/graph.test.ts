@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { fakeCluster, isKnown, isSecret, recordingMocks, RegisteredResource, stepOutputs, urnOf, valueOf } from "../helpers/pulumi-mocks";
-import { isSecretEnvelope } from "../../demo/local-engine";
+import { isSecretEnvelope } from "../../local-engine";
 
 type Components = typeof import("../../components");
 let c: Components;

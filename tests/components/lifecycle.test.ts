@@ -1,9 +1,9 @@
 // Lifecycle of the root program against the simulated cluster, through the real dynamic-provider host and a
-// local engine (demo/local-engine): first roll, no-op rerun, version bump, failure and resume, destroy. The
+// local engine (local-engine): first roll, no-op rerun, version bump, failure and resume, destroy. The
 // upgrade "over SSH" is the simulator's upgrade-node command run locally.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DynamicProviderHost, LocalEngine, OpRecord, REPO_ROOT, stackConfig } from "../../demo/local-engine";
+import { DynamicProviderHost, LocalEngine, OpRecord, REPO_ROOT, stackConfig } from "../../local-engine";
 import { nodeState, readyPods, sampleEvery, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 

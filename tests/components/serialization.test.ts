@@ -4,7 +4,7 @@
 import * as assert from "assert";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const requireFromString: (code: string) => any = require("require-from-string");
-import { DynamicProviderHost, serializeProvider, UNKNOWN } from "../../demo/local-engine";
+import { DynamicProviderHost, serializeProvider, UNKNOWN } from "../../local-engine";
 import { nodeCordonProvider } from "../../components/node-cordon";
 import { nodeDrainProvider } from "../../components/node-drain";
 import { nodeReadyProvider } from "../../components/node-ready";

@@ -10,7 +10,7 @@
 // ends by printing `fault suite: scenarios=N faults_injected=N pdb_violations=0 replicas_lost=0`.
 import * as assert from "assert";
 import type { FaultRule, SimCluster } from "../../sim";
-import type { RunResult } from "../../demo/local-engine";
+import type { RunResult } from "../../local-engine";
 import {
     DynamicProviderHost,
     HardeningCluster,

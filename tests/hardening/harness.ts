@@ -9,7 +9,7 @@ import { startCluster, SimCluster, StoreEvent } from "../../sim";
 import type { PolicyRule } from "../../sim";
 import { Prng } from "../../sim/random";
 import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, buildPod, buildTemplate } from "../../sim/scenarios/builders";
-import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../demo/local-engine";
+import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../local-engine";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 import { nodeState, type NodeState } from "../helpers/pulumi-sim";
 export { nodeState, type NodeState };

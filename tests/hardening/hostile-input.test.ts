@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Prng } from "../../sim/random";
-import { DynamicProviderHost, serializeProvider, stackConfig } from "../../demo/local-engine";
+import { DynamicProviderHost, serializeProvider, stackConfig } from "../../local-engine";
 import type { ClusterReader } from "../../components/cluster-reader";
 import type { NodeInfo } from "../../components/engine-contract";
 import { loadComponents } from "./harness";

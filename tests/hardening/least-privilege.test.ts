@@ -11,7 +11,7 @@ import * as path from "path";
 import { clusterRoleRules, clusterRoleRulesFromFile, PolicyRule, RequestLogEntry, SimCluster, startCluster } from "../../sim";
 import { forbidden, nonResourceAttributes, RequestAttributes, ruleAllows } from "../../sim/apiserver/rbac";
 import { haveKubectl, KUBECTL } from "../helpers/sim-kubectl";
-import { DynamicProviderHost, REPO_ROOT, stackConfig } from "../../demo/local-engine";
+import { DynamicProviderHost, REPO_ROOT, stackConfig } from "../../local-engine";
 import { Invariants, loadComponents, newEngine } from "./harness";
 
 const USER = "system:serviceaccount:kube-system:node-upgrade";

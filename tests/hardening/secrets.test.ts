@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { startCluster, SimCluster } from "../../sim";
-import { DynamicProviderHost, isSecretEnvelope, LocalEngine, REPO_ROOT, SECRET_SIG, SECRET_VALUE, stackConfig } from "../../demo/local-engine";
+import { DynamicProviderHost, isSecretEnvelope, LocalEngine, REPO_ROOT, SECRET_SIG, SECRET_VALUE, stackConfig } from "../../local-engine";
 import { loadComponents } from "./harness";
 
 const TOKEN = "tok-SECRET-7e1f0c2a9b8d4e6f5a4b3c2d";

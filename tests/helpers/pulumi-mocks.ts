@@ -1,5 +1,5 @@
 // Helpers for component tests under `pulumi.runtime.setMocks`: a recording mock monitor, a fake cluster for
-// the program-time reads, and access to Output values. Secret envelopes: demo/local-engine/secrets.ts.
+// the program-time reads, and access to Output values. Secret envelopes: local-engine/secrets.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterReader, PlanRequest } from "../../components/cluster-reader";
 import type { NodeInfo } from "../../components/engine-contract";

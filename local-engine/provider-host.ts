@@ -6,7 +6,7 @@
 import { spawn, ChildProcess } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { findPackageRoot } from "../../components/package-root";
+import { findPackageRoot } from "../components/package-root";
 
 const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 // The same grpc-js / protobuf copies the SDK uses.

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { findPackageRoot } from "../../components/package-root";
+import { findPackageRoot } from "../components/package-root";
 
 export interface DeclaredKey {
     type: "string" | "integer" | "boolean" | "array";
