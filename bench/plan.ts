@@ -3,7 +3,7 @@
 // batches of 1. Target: planRoll under 5 s.
 //   npm run bench:plan            (NODES=… PODS=… to change the size)
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { formatPlan, planRoll } from "../planner";
+import { emptySnapshot, formatPlan, planRoll } from "../planner";
 import type { ClusterSnapshot } from "../planner/types";
 
 const NODES = Number(process.env.NODES ?? 5000);
@@ -28,16 +28,7 @@ function random(seed: number): () => number {
 
 function buildSnapshot(): ClusterSnapshot {
     const rnd = random(42);
-    const snapshot: ClusterSnapshot = {
-        nodes: [],
-        pods: [],
-        podDisruptionBudgets: [],
-        replicaSets: [],
-        deployments: [],
-        statefulSets: [],
-        daemonSets: [],
-        takenAt: new Date(),
-    };
+    const snapshot: ClusterSnapshot = emptySnapshot();
     const ready = [{ type: "Ready", status: "True" }];
     const workers: string[] = [];
     for (let i = 0; i < NODES; i++) {

@@ -15,7 +15,7 @@ import {
     waitForNode,
     type ProgressEvent,
 } from "../../drain";
-import { asList, barePod, cluster, deployment, namespace, pdb, podsOnNode, sleepMs, startSim } from "./fixtures";
+import { asList, barePod, cluster, deployment, namespace, pdb, podsOnNode, simPerTest, sleepMs, startSim } from "./fixtures";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 
@@ -24,15 +24,7 @@ const accepted = (c: Sim) => evictionPosts(c).filter((r) => r.status >= 200 && r
 
 describe("drain engine against the simulator", function () {
     this.timeout(60_000);
-    const sims: Sim[] = [];
-    async function sim(...args: Parameters<typeof startSim>): Promise<{ c: Sim; kc: KubeConfig }> {
-        const c = await startSim(...args);
-        sims.push(c);
-        return { c, kc: loadKubeConfig({ kubeconfig: c.kubeconfig }) };
-    }
-    afterEach(async () => {
-        for (const c of sims.splice(0)) await c.stop();
-    });
+    const sim = simPerTest();
 
     describe("nodes", () => {
         it("readNode / listNodes give the flat node facts; a missing node is a clear error", async () => {

@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { Prng } from "../../sim/random";
 import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, buildPod, buildTemplate, PlacedPod } from "../../sim/scenarios/builders";
 import { startCluster, type SimCluster, type StartClusterOptions } from "../../sim";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { loadKubeConfig } from "../../drain/kube-client";
 
 export interface Fixture {
     ctx: BuildContext;
@@ -182,4 +184,20 @@ export function podsOnNode(c: SimCluster, node: string): string[] {
 
 export function sleepMs(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Inside a describe(): a function that starts a simulator (with a KubeConfig for it) that is stopped after the
+ * current test.
+ */
+export function simPerTest(): (...args: Parameters<typeof startSim>) => Promise<{ c: SimCluster & { kubeconfigPath: string }; kc: KubeConfig }> {
+    const sims: SimCluster[] = [];
+    afterEach(async () => {
+        for (const c of sims.splice(0)) await c.stop();
+    });
+    return async (...args) => {
+        const c = await startSim(...args);
+        sims.push(c);
+        return { c, kc: loadKubeConfig({ kubeconfig: c.kubeconfig }) };
+    };
 }

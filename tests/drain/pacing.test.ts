@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { DrainError, drain, loadKubeConfig, type ProgressEvent } from "../../drain";
-import { asList, cluster, deployment, pdb, podsOnNode, startSim } from "./fixtures";
+import { asList, cluster, deployment, pdb, podsOnNode, simPerTest, startSim } from "./fixtures";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 type WorkloadWait = Extract<ProgressEvent, { type: "waiting-on-workload" }>;
@@ -29,15 +29,7 @@ function sampleMin(count: () => number, everyMs = 3): () => number {
 
 describe("drain engine: workload-aware pacing (maxUnavailablePerWorkload)", function () {
     this.timeout(120_000);
-    const sims: Sim[] = [];
-    async function sim(...args: Parameters<typeof startSim>): Promise<{ c: Sim; kc: KubeConfig }> {
-        const c = await startSim(...args);
-        sims.push(c);
-        return { c, kc: loadKubeConfig({ kubeconfig: c.kubeconfig }) };
-    }
-    afterEach(async () => {
-        for (const c of sims.splice(0)) await c.stop();
-    });
+    const sim = simPerTest();
 
     const seedFlags = { ignoreDaemonSets: true, deleteEmptyDirData: true, timeoutSeconds: 60 };
 

@@ -2,6 +2,7 @@
 // 8Gi / 110 pods; pods are Running and Ready with 100m cpu / 128Mi memory.
 import type { V1LabelSelector, V1Node, V1NodeSystemInfo, V1Pod, V1PodDisruptionBudget, V1Taint, V1Toleration } from "@kubernetes/client-node";
 import type { ClusterSnapshot } from "../../planner/types";
+import { emptySnapshot } from "../../planner/snapshot";
 
 export interface NodeOptions {
     controlPlane?: boolean;
@@ -40,16 +41,7 @@ let uidCounter = 0;
 const uid = () => `uid-${++uidCounter}`;
 
 export class ClusterBuilder {
-    readonly snapshot: ClusterSnapshot = {
-        nodes: [],
-        pods: [],
-        podDisruptionBudgets: [],
-        replicaSets: [],
-        deployments: [],
-        statefulSets: [],
-        daemonSets: [],
-        takenAt: "2026-01-01T00:00:00Z",
-    };
+    readonly snapshot: ClusterSnapshot = emptySnapshot("2026-01-01T00:00:00Z");
 
     node(name: string, o: NodeOptions = {}): V1Node {
         const labels: Record<string, string> = { "kubernetes.io/hostname": name, ...(o.labels ?? {}) };
