@@ -30,6 +30,8 @@ export interface DrainEngine {
     listNodes(kc: KubeConfig, labelSelector?: string): Promise<NodeInfo[]>;
     formatProgress(event: ProgressEvent): string;
     parseDuration(text: string): number;
+    /** A 404 Status from the API server naming this object (kind "nodes"): the only proof that a node is gone. */
+    isObjectNotFound(err: unknown, kind: string, name: string): boolean;
     /** The API server's own message (plus the RBAC fix for a refusal) for an error from a Kubernetes call. */
     errorMessage(err: unknown): string;
 }

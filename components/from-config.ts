@@ -20,8 +20,11 @@ export interface RollFromConfig {
 /** Builds the roll the stack configuration describes. Every key is documented in Pulumi.yaml. */
 export function rollFromConfig(config: pulumi.Config = new pulumi.Config(), options: RollFromConfigOptions = {}): RollFromConfig {
     const read = new ConfigReader(config);
+    // The steps read the kubeconfig from the stack configuration by its key (never copied into the state, and a
+    // rotated value is used at once, by refresh too); reading it here only checks that it is set as a secret.
+    const kubeconfigSet = read.secret("kubeconfig") !== undefined;
     const args: RollingNodeUpgradeArgs = {
-        kubeconfig: read.secret("kubeconfig"),
+        kubeconfigConfigKey: kubeconfigSet ? `${config.name}:kubeconfig` : undefined,
         kubeconfigPath: read.string("kubeconfigPath"),
         context: read.string("kubeContext"),
         nodes: read.list("nodes"),

@@ -21,5 +21,4 @@ export type { ClusterReader, PlanRequest } from "./cluster-reader";
 export { shellQuote, envPrefix, commandWithEnv } from "./shell-quote";
 export { nodeNameProblem, versionProblem, UNKNOWN } from "./validate";
 export { findPackageRoot, COMPILED_DIR } from "./package-root";
-export { STEPS_MODULE } from "./provider-proxy";
 export type { NodeInfo } from "./engine-contract";

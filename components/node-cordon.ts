@@ -2,11 +2,11 @@
 // NodeUncordon at the end of the chain only ever undoes a cordon node-upgrade made. The work is done in
 // steps/cordon.ts inside the dynamic-provider host.
 import * as pulumi from "@pulumi/pulumi";
-import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
+import nodeCordonProviderModule = require("./providers/cordon");
 import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeCordon provider object (serialized into state). */
-export const nodeCordonProvider = makeStepProvider(STEPS_MODULE, "NodeCordon");
+export const nodeCordonProvider: pulumi.dynamic.ResourceProvider = nodeCordonProviderModule;
 
 export interface NodeCordonArgs extends NodeStepArgs {
     /** When the node already runs the target version and is not cordoned by us, do nothing (default true). */
@@ -25,9 +25,11 @@ export class NodeCordon extends pulumi.dynamic.Resource {
     declare public readonly cordoned: pulumi.Output<boolean>;
     declare public readonly startedAt: pulumi.Output<string>;
     declare public readonly message: pulumi.Output<string>;
+    /** A new value each time the cordon runs: the rest of the chain re-runs exactly when it changes. */
+    declare public readonly runId: pulumi.Output<string>;
 
     constructor(name: string, args: NodeCordonArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = resourceProps(["versionBefore", "alreadyAtTarget", "cordoned", "startedAt", "message"], {
+        const props = resourceProps(["versionBefore", "alreadyAtTarget", "cordoned", "startedAt", "message", "runId"], {
             ...stepProps(args),
             skipIfAtTarget: args.skipIfAtTarget,
         });

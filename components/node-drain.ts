@@ -1,11 +1,11 @@
 // NodeDrain: evicts the node's pods like `kubectl drain`, honouring PodDisruptionBudgets. The work is done in
 // steps/drain.ts inside the dynamic-provider host.
 import * as pulumi from "@pulumi/pulumi";
-import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
+import nodeDrainProviderModule = require("./providers/drain");
 import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeDrain provider object (serialized into state). */
-export const nodeDrainProvider = makeStepProvider(STEPS_MODULE, "NodeDrain");
+export const nodeDrainProvider: pulumi.dynamic.ResourceProvider = nodeDrainProviderModule;
 
 /**
  * Drain options, named after `kubectl drain` flags. Defaults are kubectl's, except the finite timeout and

@@ -1,11 +1,11 @@
 // NodeReady: waits until the node is Ready with its kubelet at the target version, tolerating a restart
 // (NotReady, then back), then optionally soaks. The work is done in steps/ready.ts inside the host.
 import * as pulumi from "@pulumi/pulumi";
-import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
+import nodeReadyProviderModule = require("./providers/ready");
 import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeReady provider object (serialized into state). */
-export const nodeReadyProvider = makeStepProvider(STEPS_MODULE, "NodeReady");
+export const nodeReadyProvider: pulumi.dynamic.ResourceProvider = nodeReadyProviderModule;
 
 export interface NodeReadyArgs extends NodeStepArgs {
     /** How long to wait for Ready at the target version: "15m", "90s" or seconds; 0 = forever. Default 15m. */

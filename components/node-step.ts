@@ -12,12 +12,20 @@ export interface NodeStepArgs {
     commandHash?: pulumi.Input<string>;
     /** Bump to re-run the step at the same version. */
     revision?: pulumi.Input<string>;
-    /** Kubeconfig YAML. Stored as a secret. */
+    /** Kubeconfig YAML. Stored (as a secret) with every step; prefer `kubeconfigConfigKey`. */
     kubeconfig?: pulumi.Input<string>;
+    /**
+     * A stack configuration key holding the kubeconfig, e.g. "my-project:kubeconfig". The steps read it from
+     * the configuration the Pulumi engine gives the provider, so the kubeconfig is never copied into the state,
+     * and `pulumi up` and `pulumi refresh` always use the current value (a rotated token just works).
+     */
+    kubeconfigConfigKey?: pulumi.Input<string>;
     /** Path of a kubeconfig file (relative paths are relative to the Pulumi program directory). */
     kubeconfigPath?: pulumi.Input<string>;
     /** Kubeconfig context to use instead of current-context. */
     context?: pulumi.Input<string>;
+    /** The run id of the node's cordon (NodeCordon.runId): when the cordon runs again, so does this step. */
+    chainRunId?: pulumi.Input<string>;
 }
 
 /** The dynamic-resource props for the shared inputs. The kubeconfig is always wrapped as a secret. */
@@ -28,8 +36,10 @@ export function stepProps(args: NodeStepArgs): Record<string, pulumi.Input<any> 
         commandHash: args.commandHash,
         revision: args.revision,
         kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig),
+        kubeconfigConfigKey: args.kubeconfigConfigKey,
         kubeconfigPath: args.kubeconfigPath,
         context: args.context,
+        chainRunId: args.chainRunId,
     };
 }
 

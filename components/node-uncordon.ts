@@ -1,11 +1,11 @@
 // NodeUncordon: makes the node schedulable again when (and only when) node-upgrade cordoned it. The work is
 // done in steps/uncordon.ts inside the dynamic-provider host.
 import * as pulumi from "@pulumi/pulumi";
-import { makeStepProvider, STEPS_MODULE } from "./provider-proxy";
+import nodeUncordonProviderModule = require("./providers/uncordon");
 import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeUncordon provider object (serialized into state). */
-export const nodeUncordonProvider = makeStepProvider(STEPS_MODULE, "NodeUncordon");
+export const nodeUncordonProvider: pulumi.dynamic.ResourceProvider = nodeUncordonProviderModule;
 
 export interface NodeUncordonArgs extends NodeStepArgs {
     /** Leave a cordon that node-upgrade did not make (default true). */

@@ -12,6 +12,7 @@ import { NodeReady } from "./node-ready";
 import { NodeUncordon } from "./node-uncordon";
 import { NodeStepArgs } from "./node-step";
 import { commandWithEnv, envNameProblem } from "./shell-quote";
+import { stackConfigValue } from "./program-values";
 import { durationSeconds, nodeNameProblem, nulProblem, selectorProblem, throwIfProblems, versionProblem } from "./validate";
 import { parseDuration } from "../drain/duration";
 import { plainValue } from "./program-values";
@@ -65,8 +66,18 @@ export interface NodeUpgradeArgs {
      * run is retried from the start by the next `pulumi up`).
      */
     upgradeCommand: pulumi.Input<string>;
-    /** Kubeconfig YAML (stored as a secret). One of kubeconfig / kubeconfigPath is required. */
+    /**
+     * Kubeconfig YAML (stored as a secret with every step). One of kubeconfig / kubeconfigConfigKey /
+     * kubeconfigPath is required.
+     */
     kubeconfig?: pulumi.Input<string>;
+    /**
+     * The stack configuration key holding the kubeconfig, e.g. "my-project:kubeconfig" (set with
+     * `pulumi config set --secret kubeconfig < ~/.kube/config`). Recommended: the steps read it from the
+     * configuration the engine gives the provider, so the kubeconfig is not copied into the state, and a rotated
+     * kubeconfig is used by the next `pulumi up` or `pulumi refresh` without any update.
+     */
+    kubeconfigConfigKey?: string;
     kubeconfigPath?: pulumi.Input<string>;
     context?: pulumi.Input<string>;
     ssh?: SshArgs;
@@ -90,8 +101,12 @@ export interface NodeUpgradeArgs {
     notReadyTimeout?: pulumi.Input<string | number>;
     /** How often NodeReady polls the node ("2s" default). */
     readyPollInterval?: pulumi.Input<string | number>;
-    /** Pulumi customTimeouts for the upgrade command ("30m"). */
-    upgradeTimeout?: string;
+    /**
+     * Time limit for the upgrade command on the node ("30m"): the script runs under `timeout` (coreutils or
+     * busybox, on the node) and is stopped (TERM, then KILL 30 s later) when it runs longer; the node stays
+     * cordoned. Pulumi's customTimeouts cannot do this: @pulumi/command 1.2.1 bounds only the SSH dial with them.
+     */
+    upgradeTimeout?: pulumi.Input<string | number>;
     /** Resources to run after the cordon and before the drain (silence alerts, snapshot etcd...). */
     beforeDrain?: BeforeDrainHook;
     /** A command run on the node (same connection and variables) after the cordon, before the drain. */
@@ -185,6 +200,7 @@ export function plainArgsProblems(args: Omit<Partial<NodeUpgradeArgs>, "nodeName
         duration("notReadyTimeout", args.notReadyTimeout),
         duration("readyPollInterval", args.readyPollInterval, { positive: true }),
         duration("drain.timeout", args.drain?.timeout),
+        duration("upgradeTimeout", args.upgradeTimeout, { positive: true }),
         podSelector !== undefined && podSelector !== "" ? selectorProblem("drain.podSelector", podSelector) : undefined,
     ];
 }
@@ -225,7 +241,9 @@ export class NodeUpgrade extends pulumi.ComponentResource {
             targetVersion,
             commandHash,
             revision: args.revision,
-            kubeconfig: secretOnce(args.kubeconfig),
+            // With a config key the kubeconfig stays out of the state (the steps read the key from the provider's config).
+            kubeconfig: args.kubeconfigConfigKey ? undefined : secretOnce(args.kubeconfig),
+            kubeconfigConfigKey: args.kubeconfigConfigKey,
             kubeconfigPath: args.kubeconfigPath,
             context: args.context,
         };
@@ -249,8 +267,8 @@ export class NodeUpgrade extends pulumi.ComponentResource {
             hooks.push(
                 new command.remote.Command(
                     `${name}-before-drain`,
-                    { connection, create: hookCreate, addPreviousOutputInEnv: false },
-                    { parent: this, dependsOn: [this.cordon] },
+                    onlyWithTheCordon(connection, hookCreate, this.cordon.runId),
+                    { parent: this, dependsOn: [this.cordon], ignoreChanges: COMMAND_IGNORED_INPUTS },
                 ),
             );
         }
@@ -258,31 +276,34 @@ export class NodeUpgrade extends pulumi.ComponentResource {
 
         this.drain = new NodeDrain(
             `${name}-drain`,
-            { ...step, ...(args.drain ?? {}), skipIfAtTarget: args.skipIfAtTarget },
+            { ...step, ...(args.drain ?? {}), skipIfAtTarget: args.skipIfAtTarget, chainRunId: this.cordon.runId },
             { parent: this, dependsOn: [this.cordon, ...hooks] },
         );
 
         // When the drain found the node already at the target, the command becomes a harmless echo, so a
         // roll over partly-upgraded nodes never re-runs the upgrade on them.
-        const upgradeCreate = applyAll([this.drain.alreadyAtTarget, args.upgradeCommand, reboot, rebootCommand, variables], ([atTarget, cmd, rb, rbCmd, vars]) => {
-            if (atTarget) return commandWithEnv(vars, alreadyAtTargetScript("upgrade"));
-            const upgradeLine = commandWithEnv(vars, cmd);
-            return rb ? `${upgradeLine} && ${commandWithEnv(vars, rbCmd)}` : upgradeLine;
-        });
-        this.upgrade = new command.remote.Command(
-            `${name}-upgrade`,
-            { connection, create: upgradeCreate, addPreviousOutputInEnv: false },
-            {
-                parent: this,
-                dependsOn: [this.drain],
-                customTimeouts: args.upgradeTimeout ? { create: args.upgradeTimeout, update: args.upgradeTimeout } : undefined,
+        const upgradeCreate = applyAll(
+            [this.drain.alreadyAtTarget, args.upgradeCommand, reboot, rebootCommand, variables, args.upgradeTimeout ?? ""],
+            ([atTarget, cmd, rb, rbCmd, vars, limit]) => {
+                if (atTarget) return commandWithEnv(vars, alreadyAtTargetScript("upgrade"));
+                const timeout = limit === "" ? {} : durationSeconds("upgradeTimeout", limit, parseDuration);
+                if (timeout.problem) throw new Error(`NodeUpgrade ${name}: ${timeout.problem}`);
+                const timeoutSeconds = timeout.seconds ? Math.ceil(timeout.seconds) : undefined;
+                const upgradeLine = commandWithEnv(vars, cmd, { timeoutSeconds, what: "upgradeTimeout" });
+                return rb ? `${upgradeLine} && ${commandWithEnv(vars, rbCmd)}` : upgradeLine;
             },
         );
+        this.upgrade = new command.remote.Command(`${name}-upgrade`, onlyWithTheCordon(connection, upgradeCreate, this.cordon.runId), {
+            parent: this,
+            dependsOn: [this.drain],
+            ignoreChanges: COMMAND_IGNORED_INPUTS,
+        });
 
         this.ready = new NodeReady(
             `${name}-ready`,
             {
                 ...step,
+                chainRunId: this.cordon.runId,
                 timeout: args.readyTimeout,
                 soak: args.soak,
                 expectNotReady: applyAll([reboot, this.drain.alreadyAtTarget], ([rb, atTarget]) => !!rb && !atTarget),
@@ -292,7 +313,7 @@ export class NodeUpgrade extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.upgrade] },
         );
 
-        this.uncordon = new NodeUncordon(`${name}-uncordon`, step, { parent: this, dependsOn: [this.ready] });
+        this.uncordon = new NodeUncordon(`${name}-uncordon`, { ...step, chainRunId: this.cordon.runId }, { parent: this, dependsOn: [this.ready] });
 
         this.nodeName = nodeName;
         this.targetVersion = targetVersion;
@@ -307,7 +328,8 @@ export class NodeUpgrade extends pulumi.ComponentResource {
         const host =
             ssh.host ??
             pulumi.all([args.nodeName, args.kubeconfig, args.kubeconfigPath, args.context]).apply(async ([node, kubeconfig, kubeconfigPath, context]) => {
-                const reader = args.clusterReader ?? kubeClusterReader({ kubeconfig, kubeconfigPath, context });
+                const fromConfig = args.kubeconfigConfigKey ? stackConfigValue(`NodeUpgrade ${name}: kubeconfigConfigKey`, args.kubeconfigConfigKey) : undefined;
+                const reader = args.clusterReader ?? kubeClusterReader({ kubeconfig: fromConfig ?? kubeconfig, kubeconfigPath, context });
                 const info = await reader.readNode(node);
                 if (!info.internalIP) {
                     throw new Error(`NodeUpgrade ${name}: node "${node}" reports no InternalIP address; set ssh.host for it`);
@@ -328,6 +350,27 @@ export class NodeUpgrade extends pulumi.ComponentResource {
             proxy: ssh.proxy,
         };
     }
+}
+
+/**
+ * Inputs of the node's commands whose change alone must not run anything. In @pulumi/command 1.2.1 a change of
+ * ANY input is an update, and an update runs `update` or else `create` again over SSH (provider/pkg/provider/
+ * remote/commandController.go Update): rotating an SSH key would re-run the upgrade on every node, undrained.
+ * Ignored inputs keep their stored value (pkg/resource/deploy/step_generator.go processIgnoreChanges), so only
+ * `triggers` can change, and that is a replace, whose create gets the new values: the engine checks the raw
+ * program inputs again for a replacement (step_generator.go, the replace path re-runs Check).
+ */
+const COMMAND_IGNORED_INPUTS = ["connection", "create", "update", "addPreviousOutputInEnv"];
+
+/** Does nothing. Only reachable if an input outside COMMAND_IGNORED_INPUTS ever changes (e.g. a new SDK default). */
+const NO_OP_UPDATE = "true";
+
+/**
+ * A node command that runs only as part of a chain that cordoned (and, for the upgrade, drained) the node in
+ * the same `pulumi up`: its only trigger is the cordon's run id, which changes exactly when the cordon runs.
+ */
+function onlyWithTheCordon(connection: command.types.input.remote.ConnectionArgs, create: pulumi.Input<string>, cordonRunId: pulumi.Output<string>): command.remote.CommandArgs {
+    return { connection, create, update: NO_OP_UPDATE, triggers: [cordonRunId], addPreviousOutputInEnv: false };
 }
 
 /** The script run instead of a command on a node that needs no upgrade (values come from the environment). */

@@ -26,3 +26,16 @@ export function plainValue<T>(input: pulumi.Input<T> | undefined): T | undefined
     if (input === undefined || pulumi.Output.isInstance(input) || input instanceof Promise) return undefined;
     return input as T;
 }
+
+/**
+ * The value of a stack configuration key ("project:kubeconfig"), for reading the cluster at program time. The
+ * steps themselves read the same key from the provider's configuration, so the value never enters the state.
+ */
+export function stackConfigValue(what: string, key: string): string {
+    if (!/^[^:\s]+:[^:\s]+$/.test(key)) throw new Error(`${what} must look like "project:key", got ${JSON.stringify(key)}`);
+    const value = pulumi.runtime.getConfig(key);
+    if (value === undefined || value.trim() === "") {
+        throw new Error(`${what}: the stack configuration has no value for "${key}"; set it with \`pulumi config set --secret ${key.split(":")[1]} < ~/.kube/config\``);
+    }
+    return value;
+}

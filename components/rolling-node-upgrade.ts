@@ -11,7 +11,7 @@ import { NodeUpgrade, NodeUpgradeArgs, NodeUpgradeReport, plainArgsProblems, Ssh
 import { ClusterReader, kubeClusterReader } from "./cluster-reader";
 import { blastRadiusProblem, rollBatches } from "./roll-order";
 import { withoutPromiseStackTraces } from "./construction";
-import { requireKnown, resolveInput, plainValue } from "./program-values";
+import { requireKnown, resolveInput, plainValue, stackConfigValue } from "./program-values";
 import { nodeNameProblem, percentProblem, positiveIntegerProblem, throwIfProblems, versionProblem, selectorProblem } from "./validate";
 import type { DrainOptions } from "../drain/types";
 import { parseDuration } from "../drain/duration";
@@ -97,11 +97,13 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
         await Promise.resolve();
         const label = `RollingNodeUpgrade ${name}`;
 
-        const kubeconfig = await resolveInput(args.kubeconfig);
+        const kubeconfig = args.kubeconfigConfigKey
+            ? { known: true as const, value: stackConfigValue(`${label}: kubeconfigConfigKey`, args.kubeconfigConfigKey) }
+            : await resolveInput(args.kubeconfig);
         const kubeconfigPath = await requireKnown(`${label}: kubeconfigPath`, args.kubeconfigPath);
         const context = await requireKnown(`${label}: context`, args.context);
         if (!kubeconfig.known) throw new Error(`${label}: the kubeconfig must be known when the program runs (nodes are read from the cluster)`);
-        if (!kubeconfig.value && !kubeconfigPath) throw new Error(`${label}: set kubeconfig (YAML text, as a secret) or kubeconfigPath`);
+        if (!kubeconfig.value && !kubeconfigPath) throw new Error(`${label}: set kubeconfigConfigKey (a stack config key), kubeconfig (YAML text, as a secret) or kubeconfigPath`);
         const reader = args.clusterReader ?? kubeClusterReader({ kubeconfig: kubeconfig.value, kubeconfigPath, context });
 
         const wanted = (await requireKnown(`${label}: nodes`, args.nodes)) as string[] | undefined;

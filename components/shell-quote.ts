@@ -33,6 +33,26 @@ export function envPrefix(vars: Record<string, string>): string {
  * login shell (sh, bash, zsh, fish, csh), and `sh -c` gives the script POSIX semantics whatever that shell is,
  * so "$NODE_NAME" inside the script expands to the value set here.
  */
-export function commandWithEnv(vars: Record<string, string>, script: string): string {
-    return `${envPrefix(vars)} sh -c ${shellQuote(script)}`;
+export function commandWithEnv(vars: Record<string, string>, script: string, limit: { timeoutSeconds?: number; what?: string } = {}): string {
+    if (!limit.timeoutSeconds) return `${envPrefix(vars)} sh -c ${shellQuote(script)}`;
+    return `${envPrefix(vars)} sh -c ${shellQuote(timeLimitWrapper(limit.timeoutSeconds, limit.what ?? "the time limit"))} ${shellQuote(script)}`;
+}
+
+/** Seconds between the TERM that `timeout` sends and the KILL that follows if the script is still running. */
+export const KILL_AFTER_SECONDS = 30;
+
+/**
+ * A POSIX sh script that runs its first argument ($0) as a script under `timeout`, and says so when the limit
+ * stopped it (timeout's exit status 124; 137 after the KILL). `timeout` signals the script's whole process group,
+ * so children (apt, sleep) stop too. The values are numbers we formatted, never user text.
+ */
+function timeLimitWrapper(seconds: number, what: string): string {
+    const n = Math.max(1, Math.ceil(seconds));
+    return [
+        `command -v timeout >/dev/null 2>&1 || { echo "node-upgrade: ${what} needs the timeout command (coreutils or busybox) on the node" >&2; exit 127; }`,
+        `timeout -k ${KILL_AFTER_SECONDS} ${n} sh -c "$0"`,
+        `rc=$?`,
+        `if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "node-upgrade: the command ran longer than ${what} (${n}s) and was stopped" >&2; fi`,
+        `exit "$rc"`,
+    ].join("; ");
 }

@@ -25,6 +25,8 @@ export interface ApiFailure {
     retryAfterSeconds?: number;
     /** False when the body was not a JSON Status (e.g. priority-and-fairness 429). */
     isStatus: boolean;
+    /** The object the Status is about (details.kind, details.name), when it names one. */
+    object?: { kind: string; name: string };
 }
 
 const NETWORK_WORDS: Record<string, string> = {
@@ -81,6 +83,7 @@ export function toApiFailure(err: unknown): ApiFailure {
             causes: isStatus && Array.isArray(status.details?.causes) ? status.details.causes : [],
             retryAfterSeconds: retryAfter,
             isStatus,
+            object: isStatus && status.details?.kind && status.details?.name ? { kind: String(status.details.kind), name: String(status.details.name) } : undefined,
         };
     }
     if (e && typeof e === "object" && typeof e.statusCode === "number") {
@@ -105,6 +108,16 @@ export function redactUrl(text: string): string {
 
 export function isNotFound(f: ApiFailure): boolean {
     return f.reason === "NotFound" || (f.code === 404 && (f.reason === "" || !f.isStatus));
+}
+
+/**
+ * The API server says this very object does not exist: a 404 Status naming it. A 404 for a wrong URL (a proxy,
+ * a wrong server path) names nothing, and a missing kubeconfig file or context never reaches the server.
+ */
+export function isObjectNotFound(err: unknown, kind: string, name: string): boolean {
+    if (!err || typeof err !== "object") return false;
+    const f = toApiFailure(err);
+    return f.code === 404 && f.isStatus && f.reason === "NotFound" && f.object?.kind === kind && f.object?.name === name;
 }
 
 export function isTooManyRequests(f: ApiFailure): boolean {

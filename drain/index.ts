@@ -13,4 +13,4 @@ export { parseDuration, formatDuration, DurationError } from "./duration";
 export { parseLabelSelector, selectorMatches } from "./label-selector";
 export { budgetNumbers, describeBudgetBlock, budgetAllowsDisruption } from "./budgets";
 export { decideEviction, describeWorkloadWait, pacedWorkloadOf, readyReplicas as workloadReadyReplicas } from "./workload-pacing";
-export { errorMessage } from "./api-errors";
+export { errorMessage, isObjectNotFound } from "./api-errors";

@@ -7,6 +7,7 @@ import { spawn, ChildProcess } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { findPackageRoot } from "../components/package-root";
+import { SECRET_SIG, SECRET_VALUE } from "./secrets";
 
 const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 // The same grpc-js / protobuf copies the SDK uses.
@@ -47,28 +48,90 @@ export class ProviderHostError extends Error {
 
 const S = (o: object) => Struct.fromJavaScript(JSON.parse(JSON.stringify(o)));
 
+type HostOptions = { cwd?: string; env?: NodeJS.ProcessEnv; onOutput?: (line: string, stream: "stdout" | "stderr") => void };
+
 export class DynamicProviderHost {
     private lines: string[] = [];
     private errLines: string[] = [];
+    private options: HostOptions = {};
 
     private constructor(
-        private readonly child: ChildProcess,
-        private readonly client: any,
-        readonly port: number,
+        private child: ChildProcess,
+        private client: any,
+        public port: number,
     ) {}
+
+    /**
+     * A new host process for the next deployment, as the engine starts one plugin process per deployment
+     * (pkg/resource/deploy/plugins, sdk/go/common/resource/plugin/plugin.go): nothing a provider kept in memory
+     * (its configuration, caches) survives from one `pulumi up` to the next.
+     */
+    async restart(): Promise<void> {
+        await this.stop();
+        const fresh = await DynamicProviderHost.start(this.options);
+        this.child = fresh.child;
+        this.client = fresh.client;
+        this.port = fresh.port;
+        fresh.redirectOutputTo(this);
+    }
+
+    /**
+     * Configure, as the engine sends it to a dynamic-provider host: the WHOLE stack configuration, keys with
+     * their namespace ("project:key"), secrets marked (pkg/resource/deploy/target.go GetPackageConfig: "For
+     * dynamic providers, we always pass the full configuration"). The host unwraps the secrets and gives the
+     * config to each provider's configure() when it first loads it (cmd/dynamic-provider/index.js).
+     */
+    async configure(config: Record<string, string>, secretKeys: string[] = []): Promise<void> {
+        const args: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(config)) {
+            args[k] = secretKeys.includes(k) ? { [SECRET_SIG]: SECRET_VALUE, value: v } : v;
+        }
+        const r = new P.ConfigureRequest();
+        r.setArgs(S(args));
+        r.setAcceptsecrets(true);
+        r.setAcceptresources(true);
+        await this.call("configure", r);
+    }
+
+    /**
+     * What `pulumi up` does to plugins when it is terminated (a second Ctrl-C) or shuts down: SIGINT to the
+     * plugin's whole process group, then SIGKILL after 5 s (sdk/go/common/resource/plugin/plugin.go Kill).
+     */
+    async interrupt(): Promise<void> {
+        if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+        try {
+            process.kill(-this.child.pid!, "SIGINT");
+        } catch {
+            this.child.kill("SIGINT");
+        }
+        const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(timer);
+        this.client.close();
+    }
+
+    private redirectOutputTo(target: DynamicProviderHost): void {
+        this.lines = target.lines;
+        this.errLines = target.errLines;
+        this.sink = target;
+    }
+
+    /** Where output lines go (another host object after restart()). */
+    private sink: DynamicProviderHost = this;
 
     /**
      * Starts the host process (cwd = repo root, like the engine's program directory) and connects to it.
      * `onOutput` receives every line the providers print, as it arrives.
      */
-    static async start(
-        opts: { cwd?: string; env?: NodeJS.ProcessEnv; onOutput?: (line: string, stream: "stdout" | "stderr") => void } = {},
-    ): Promise<DynamicProviderHost> {
+    static async start(opts: HostOptions = {}): Promise<DynamicProviderHost> {
         const script = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
         const child = spawn(process.execPath, [script, "127.0.0.1:1"], {
             cwd: opts.cwd ?? REPO_ROOT,
             env: { ...process.env, ...opts.env },
             stdio: ["ignore", "pipe", "pipe"],
+            // Its own process group, as the engine starts plugins (plugin.go cmdutil.RegisterProcessGroup).
+            detached: true,
         });
         let buffered = "";
         let stderr = "";
@@ -88,6 +151,7 @@ export class DynamicProviderHost {
         });
         const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
         const host = new DynamicProviderHost(child, client, port);
+        host.options = opts;
         // Lines, not chunks: a chunk can end in the middle of a line.
         // (clearOutput replaces the arrays, so they are looked up at each line.)
         const splitter = (stream: "stdout" | "stderr", into: () => string[]) => {
@@ -97,18 +161,23 @@ export class DynamicProviderHost {
                 partial = parts.pop()!;
                 for (const line of parts.filter(Boolean)) {
                     into().push(line);
-                    opts.onOutput?.(line, stream);
+                    host.sink.options.onOutput?.(line, stream);
                 }
             };
         };
-        const onStdout = splitter("stdout", () => host.lines);
+        const onStdout = splitter("stdout", () => host.sink.lines);
         const rest = buffered.slice(buffered.indexOf("\n") + 1);
         if (rest) onStdout(rest);
         child.stdout!.on("data", (d: Buffer) => onStdout(d.toString()));
-        const onStderr = splitter("stderr", () => host.errLines);
+        const onStderr = splitter("stderr", () => host.sink.errLines);
         child.stderr!.on("data", (d: Buffer) => onStderr(d.toString()));
         child.removeAllListeners("exit");
         return host;
+    }
+
+    /** Whether the host process is alive. */
+    isRunning(): boolean {
+        return this.child.exitCode === null && this.child.signalCode === null;
     }
 
     /** Lines the providers printed (console.log inside the host), in order. */
@@ -121,14 +190,19 @@ export class DynamicProviderHost {
     }
 
     clearOutput(): void {
-        this.lines = [];
-        this.errLines = [];
+        this.lines.length = 0;
+        this.errLines.length = 0;
     }
 
-    private call<T>(method: string, request: any, timeoutSeconds = 300): Promise<T> {
+    /**
+     * One RPC. No deadline: the engine runs provider calls on a context that has none (pkg/resource/deploy/
+     * step_executor.go, provider_plugin.go), so a 30-minute drain is one Create call.
+     */
+    private async call<T>(method: string, request: any): Promise<T> {
+        // A host stopped at the end of a deployment comes back for calls made outside one (tests call Read directly).
+        if (!this.isRunning()) await this.restart();
         return new Promise((resolve, reject) => {
-            const deadline = new Date(Date.now() + timeoutSeconds * 1000);
-            this.client[method](request, { deadline }, (err: any, response: T) => {
+            this.client[method](request, (err: any, response: T) => {
                 if (err) reject(new ProviderHostError(err.details || err.message, err.code));
                 else resolve(response);
             });
@@ -163,29 +237,31 @@ export class DynamicProviderHost {
         };
     }
 
-    async create(urn: string, properties: object, timeoutSeconds?: number): Promise<{ id: string; outs: Record<string, any> }> {
+    async create(urn: string, properties: object): Promise<{ id: string; outs: Record<string, any> }> {
         const r = new P.CreateRequest();
         r.setUrn(urn);
         r.setProperties(S(properties));
-        const resp: any = await this.call("create", r, timeoutSeconds);
+        const resp: any = await this.call("create", r);
         return { id: resp.getId(), outs: resp.getProperties()?.toJavaScript() ?? {} };
     }
 
-    async update(urn: string, id: string, olds: object, news: object, timeoutSeconds?: number): Promise<Record<string, any>> {
+    async update(urn: string, id: string, olds: object, news: object): Promise<Record<string, any>> {
         const r = new P.UpdateRequest();
         r.setUrn(urn);
         r.setId(id);
         r.setOlds(S(olds));
         r.setNews(S(news));
-        const resp: any = await this.call("update", r, timeoutSeconds);
+        const resp: any = await this.call("update", r);
         return resp.getProperties()?.toJavaScript() ?? {};
     }
 
-    async read(urn: string, id: string, properties: object): Promise<{ id: string; props: Record<string, any> }> {
+    /** Read, as refresh sends it: the old outputs and the old inputs (provider_plugin.go Read). */
+    async read(urn: string, id: string, properties: object, inputs?: object): Promise<{ id: string; props: Record<string, any> }> {
         const r = new P.ReadRequest();
         r.setUrn(urn);
         r.setId(id);
         r.setProperties(S(properties));
+        if (inputs) r.setInputs(S(inputs));
         const resp: any = await this.call("read", r);
         return { id: resp.getId(), props: resp.getProperties()?.toJavaScript() ?? {} };
     }
@@ -198,12 +274,14 @@ export class DynamicProviderHost {
         await this.call("delete", r);
     }
 
+    /** Ends the host process and waits until everything it printed has been read (its pipes closed). */
     async stop(): Promise<void> {
         this.client.close();
-        if (this.child.exitCode !== null) return;
-        await new Promise<void>((resolve) => {
-            this.child.once("exit", () => resolve());
-            this.child.kill("SIGTERM");
+        const closed = new Promise<void>((resolve) => {
+            if (this.child.stdout!.closed && this.child.stderr!.closed) resolve();
+            else this.child.once("close", () => resolve());
         });
+        if (this.isRunning()) this.child.kill("SIGTERM");
+        await closed;
     }
 }

@@ -93,6 +93,11 @@ export interface SimCluster {
   delete(kind: string, namespace: string | undefined, name: string, opts?: { gracePeriodSeconds?: number }): void;
   requestLog(): RequestLogEntry[];
   clearRequestLog(): void;
+  /**
+   * Expire the admin token and issue a new one (as a short-lived `kubectl create token` does): the old token now
+   * gets 401. Returns the new kubeconfig (also written to kubeconfigPath); `token` and `kubeconfig` change too.
+   */
+  rotateToken(): string;
   waitFor(pred: () => boolean, simTimeoutSeconds?: number): Promise<void>;
   /** pause/resume the disruption controller (PDB status goes stale while paused) */
   pauseDisruption(paused: boolean): void;
@@ -279,6 +284,14 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
       advance: (s: number) => clock.advance(s),
     },
     faults,
+    rotateToken() {
+      const fresh = newToken();
+      server.setToken(fresh);
+      cluster.token = fresh;
+      cluster.kubeconfig = kubeconfigYaml(url, tls.cert, fresh);
+      if (opts.kubeconfigPath) writeFileAtomic(opts.kubeconfigPath, cluster.kubeconfig);
+      return cluster.kubeconfig;
+    },
     async upgradeNode(name, version, o) {
       upgrader.upgrade(name, version, o ?? {});
     },

@@ -17,7 +17,7 @@ export class CordonStep extends StepLogic {
         if (inputs.skipIfAtTarget !== false && atTarget && !node.cordonedByUs) {
             const message = `already at ${node.kubeletVersion}: not cordoning (nothing to upgrade)`;
             s.log(this.step, inputs.nodeName, message);
-            return { versionBefore: node.kubeletVersion, alreadyAtTarget: true, cordoned: false, startedAt, message };
+            return { versionBefore: node.kubeletVersion, alreadyAtTarget: true, cordoned: false, startedAt, message, runId: s.newRunId() };
         }
         const result = await s.withTimeout(
             (signal) => engine.cordon(kc, inputs.nodeName, { onProgress: s.progressPrinter(this.step, inputs.nodeName), signal }),
@@ -30,7 +30,27 @@ export class CordonStep extends StepLogic {
               ? "already cordoned by node-upgrade (resuming)"
               : "already cordoned by someone else: it will be drained and upgraded, and left cordoned afterwards";
         s.log(this.step, inputs.nodeName, message);
-        return { versionBefore: node.kubeletVersion, alreadyAtTarget: false, cordoned: result.changed, startedAt, message };
+        return { versionBefore: node.kubeletVersion, alreadyAtTarget: false, cordoned: result.changed, startedAt, message, runId: s.newRunId() };
+    }
+
+    /**
+     * A node whose chain did not finish (not at the target, or still cordoned by us) goes through the whole chain
+     * again, from this cordon: the new run id re-runs the drain, then the upgrade command (its trigger), so a
+     * command only ever runs right after a cordon and drain of the same `pulumi up`, even if someone uncordoned
+     * the node after a failed run. A finished node (at the target, not cordoned by us) reads "no change".
+     */
+    protected async mustRunAgain(inputs: any): Promise<boolean> {
+        let node: s.NodeInfo;
+        try {
+            node = await s.readNode(inputs);
+        } catch (err: any) {
+            throw new Error(`${this.step} ${inputs.nodeName}: cannot tell whether the node finished its upgrade: ${s.safeMessage(err, inputs)}`);
+        }
+        const unfinished = !s.versionMatches(node.kubeletVersion, inputs.targetVersion) || node.cordonedByUs;
+        if (unfinished) {
+            s.log(this.step, inputs.nodeName, `not finished (kubelet ${node.kubeletVersion}${node.cordonedByUs ? ", cordoned by node-upgrade" : ""}): its chain runs again from the cordon`);
+        }
+        return unfinished;
     }
 
     protected observe(node: s.NodeInfo): Record<string, any> {

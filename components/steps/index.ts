@@ -1,5 +1,5 @@
 // The step implementations by resource type. This compiled module is what the serialized provider proxies
-// `require` inside the dynamic-provider host (see ../provider-proxy.ts).
+// `require` inside the dynamic-provider host (see ../providers/).
 import { CordonStep } from "./cordon";
 import { DrainStep } from "./drain";
 import { ReadyStep } from "./ready";
@@ -14,3 +14,6 @@ export const steps: Record<StepName, StepLogic> = {
 };
 
 export type { StepName };
+
+/** The stack configuration the engine gives the provider (see ../providers/step-provider.ts). */
+export { configure } from "./support";

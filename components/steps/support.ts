@@ -1,5 +1,5 @@
 // Helpers shared by the four steps (NodeCordon, NodeDrain, NodeReady, NodeUncordon). Host-side code: it runs
-// in the Pulumi dynamic-provider host, loaded from dist/ by the provider proxies (see ../provider-proxy.ts).
+// in the Pulumi dynamic-provider host, loaded from dist/ by the provider proxies (see ../providers/).
 import * as path from "path";
 import * as fs from "fs";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -17,19 +17,64 @@ export interface StepInputs {
     commandHash?: string;
     /** Free-form value the user bumps to force a re-run at the same version. */
     revision?: string;
-    /** Kubeconfig YAML (secret) or a path; one of the two is required. */
+    /** Kubeconfig YAML (secret), a stack config key holding it, or a path; one of the three is required. */
     kubeconfig?: string;
+    /** A stack configuration key ("project:kubeconfig") whose value is the kubeconfig; read from the provider's config. */
+    kubeconfigConfigKey?: string;
     kubeconfigPath?: string;
     context?: string;
     /** Seconds between polls of the node (NodeReady). */
     pollIntervalSeconds?: number;
 }
 
-export const TRIGGER_FIELDS = ["nodeName", "targetVersion", "commandHash", "revision"] as const;
+/**
+ * The inputs whose change re-runs a step. `chainRunId` is the run id of the node's cordon: every later step of
+ * the chain (and the upgrade command, through its triggers) runs again exactly when the cordon ran again.
+ */
+export const TRIGGER_FIELDS = ["nodeName", "targetVersion", "commandHash", "revision", "chainRunId"] as const;
+
+/** Inputs that are not settings: compared by the triggers, or owned by Pulumi. */
+const NOT_SETTINGS = new Set<string>([...TRIGGER_FIELDS, "__provider"]);
+
+/** The stack configuration the engine gave the provider (Configure); undefined outside a Pulumi deployment. */
+let stackConfig: { get(key: string): string | undefined } | undefined;
+
+/** Called once per provider process by the providers' `configure` (../providers/step-provider.ts). */
+export function configure(config: { get(key: string): string | undefined } | undefined): void {
+    stackConfig = config;
+}
+
+/** The kubeconfig named by a stack config key, or a clear error saying which key is missing. */
+function kubeconfigFromStackConfig(key: string): string {
+    let value: string | undefined;
+    try {
+        value = stackConfig?.get(key);
+    } catch {
+        value = undefined; // a host that was never sent Configure has no configuration to read
+    }
+    if (typeof value === "string" && value.trim() !== "") return value;
+    throw new Error(
+        stackConfig
+            ? `the stack configuration has no value for "${key}" (the kubeconfig this step reads); set it with \`pulumi config set --secret ${key.replace(/^[^:]*:/, "")} < ~/.kube/config\``
+            : `the kubeconfig comes from the stack configuration key "${key}", but this provider was given no stack configuration`,
+    );
+}
 
 export interface CheckFailure {
     property: string;
     reason: string;
+}
+
+/**
+ * Inputs that can hold a secret. The engine prints a failing property's value in clear, secrets included
+ * ("property kubeconfig value {…} has a problem", pkg/resource/deploy/step_generator.go issueCheckFailures and
+ * sdk/go/common/resource/properties.go PropertyValue.String), so failures about them name no property.
+ */
+const SECRET_PROPERTIES = new Set(["kubeconfig"]);
+
+/** A check failure that never makes the engine print a secret. */
+export function checkFailure(step: string, property: string, reason: string): CheckFailure {
+    return SECRET_PROPERTIES.has(property) ? { property: "", reason: `${step}: ${property}: ${reason}` } : { property, reason: `${step}: ${reason}` };
 }
 
 export interface CheckResult {
@@ -46,6 +91,8 @@ export function engine(): DrainEngine {
 
 /** A KubeConfig from the step's inputs. Errors never contain the kubeconfig itself. */
 export function kube(inputs: StepInputs): KubeConfig {
+    const fromConfig = inputs.kubeconfigConfigKey ? kubeconfigFromStackConfig(inputs.kubeconfigConfigKey) : undefined;
+    if (fromConfig !== undefined) return engine().loadKubeConfig({ kubeconfig: fromConfig, context: inputs.context || undefined });
     return engine().loadKubeConfig({
         kubeconfig: inputs.kubeconfig || undefined,
         kubeconfigPath: inputs.kubeconfig ? undefined : inputs.kubeconfigPath || undefined,
@@ -59,14 +106,24 @@ export function changedTriggers(olds: Record<string, any>, news: Record<string, 
 }
 
 /**
- * diff() for every step: an explicit answer computed only from the trigger fields, so provider code edits,
- * kubeconfig rotation or drain-option tweaks never re-run a finished step. A new node name is a new thing
- * to manage, so it replaces (delete is a no-op anyway).
+ * Which settings (every input that is not a trigger: kubeconfig, context, drain options, timeouts...) differ.
+ * A changed setting is an update that only stores the new value: it never re-runs the step (see StepLogic.update).
+ * Only input keys are compared (`inputKeys`, recorded by echoInputs), never the step's result fields.
+ */
+export function changedSettings(olds: Record<string, any>, news: Record<string, any>): string[] {
+    const keys = new Set<string>([...(olds.inputKeys ?? []), ...Object.keys(news)]);
+    return [...keys].filter((k) => !NOT_SETTINGS.has(k) && (isUnknown(news[k]) || JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)));
+}
+
+/**
+ * diff() for every step: an explicit answer, so provider code edits never cause a diff (pulumi/pulumi#9982). A
+ * changed trigger re-runs the step; a changed setting is an update that stores it; a new node name is a new
+ * thing to manage, so it replaces (delete is a no-op anyway).
  */
 export function diffTriggers(olds: Record<string, any>, news: Record<string, any>) {
     const changed = changedTriggers(olds, news);
     return {
-        changes: changed.length > 0,
+        changes: changed.length > 0 || changedSettings(olds, news).length > 0,
         replaces: changed.includes("nodeName") ? ["nodeName"] : [],
         deleteBeforeReplace: false,
     };
@@ -83,25 +140,24 @@ export async function checkCommon(
     opts: { requireExistingNode: boolean },
 ): Promise<CheckFailure[]> {
     const failures: CheckFailure[] = [];
-    const add = (property: string, reason: string | undefined) => reason && failures.push({ property, reason: `${step}: ${reason}` });
+    const add = (property: string, reason: string | undefined) => reason && failures.push(checkFailure(step, property, reason));
     if (!isUnknown(news.nodeName)) add("nodeName", nodeNameProblem(news.nodeName));
     if (!isUnknown(news.targetVersion)) add("targetVersion", versionProblem(news.targetVersion));
-    for (const k of ["commandHash", "revision", "context", "kubeconfigPath"]) {
-        if (news[k] !== undefined && news[k] !== null && typeof news[k] !== "string") add(k, `${k} must be a string`);
+    for (const k of ["commandHash", "revision", "context", "kubeconfigPath", "kubeconfigConfigKey", "chainRunId"]) {
+        if (news[k] !== undefined && news[k] !== null && !isUnknown(news[k]) && typeof news[k] !== "string") add(k, `${k} must be a string`);
     }
-    const hasKubeconfig = (typeof news.kubeconfig === "string" && news.kubeconfig.trim() !== "") || isUnknown(news.kubeconfig);
-    const hasPath = (typeof news.kubeconfigPath === "string" && news.kubeconfigPath !== "") || isUnknown(news.kubeconfigPath);
-    if (!hasKubeconfig && !hasPath) {
-        add("kubeconfig", "a kubeconfig is required: set `kubeconfig` (YAML text, as a secret) or `kubeconfigPath`");
+    const given = (v: unknown) => (typeof v === "string" && v.trim() !== "") || isUnknown(v);
+    if (!given(news.kubeconfig) && !given(news.kubeconfigPath) && !given(news.kubeconfigConfigKey)) {
+        add("kubeconfig", "a kubeconfig is required: set `kubeconfig` (YAML text, as a secret), `kubeconfigConfigKey` or `kubeconfigPath`");
         return failures;
     }
-    if (failures.length > 0 || [news.kubeconfig, news.kubeconfigPath, news.context, news.nodeName].some(isUnknown)) return failures;
+    if (failures.length > 0 || [news.kubeconfig, news.kubeconfigPath, news.kubeconfigConfigKey, news.context, news.nodeName].some(isUnknown)) return failures;
 
     let kc: KubeConfig;
     try {
         kc = kube(news as StepInputs);
     } catch (err: any) {
-        add(news.kubeconfig ? "kubeconfig" : "kubeconfigPath", safeMessage(err, news));
+        add(news.kubeconfigConfigKey ? "kubeconfigConfigKey" : news.kubeconfig ? "kubeconfig" : "kubeconfigPath", safeMessage(err, news));
         return failures;
     }
     const willRun = Object.keys(olds).length === 0 || changedTriggers(olds, news).length > 0;
@@ -118,14 +174,15 @@ async function nodeExists(kc: KubeConfig, name: string): Promise<boolean | undef
         await withTimeout(engine().readNode(kc, name), 10, `checking that node "${name}" exists`);
         return true;
     } catch (err: any) {
-        if (isNotFoundError(err)) return false;
+        if (isNodeNotFound(err, name)) return false;
         console.log(`node-upgrade: could not check that node "${name}" exists (${safeMessage(err, {})}); continuing`);
         return undefined;
     }
 }
 
-export function isNotFoundError(err: any): boolean {
-    return err?.failure?.code === 404 || /\bnot found\b/.test(String(err?.message ?? ""));
+/** Only the API server saying 404 NotFound for this node: never a missing file, context, config key or a wrong URL. */
+export function isNodeNotFound(err: any, node: string): boolean {
+    return engine().isObjectNotFound(err, "nodes", node);
 }
 
 /** Validates and converts a duration input; adds a failure when it is bad. */
@@ -138,7 +195,7 @@ export function checkDuration(
 ): number | undefined {
     if (value === undefined || value === null || value === "" || isUnknown(value)) return undefined;
     const result = durationSeconds(property, value, (t) => engine().parseDuration(t), opts);
-    if (result.problem) failures.push({ property, reason: `${step}: ${result.problem}` });
+    if (result.problem) failures.push(checkFailure(step, property, result.problem));
     return result.seconds;
 }
 
@@ -202,6 +259,16 @@ export async function withTimeout<T>(work: Promise<T> | ((signal: AbortSignal) =
     }
 }
 
+/** What to do when refresh cannot read the node, depending on where the step's kubeconfig comes from. */
+export function refreshHint(props: Record<string, any>): string {
+    if (props.kubeconfigConfigKey) return `\nThe kubeconfig comes from the stack configuration key "${props.kubeconfigConfigKey}": check that it is set and current, then refresh again.`;
+    if (props.kubeconfig) {
+        return "\nRefresh uses the kubeconfig stored with this step at the last `pulumi up`. If it was rotated (for example a " +
+            "short-lived token), run `pulumi up` first: a new kubeconfig is stored without touching any node. Then refresh again.";
+    }
+    return `\nThe kubeconfig is read from the file "${props.kubeconfigPath}" on the machine that runs refresh: check that it exists there and is current.`;
+}
+
 export async function readNode(inputs: StepInputs): Promise<NodeInfo> {
     return withTimeout(engine().readNode(kube(inputs), inputs.nodeName), API_TIMEOUT_SECONDS, `reading node "${inputs.nodeName}"`);
 }
@@ -214,11 +281,21 @@ export function nowIso(): string {
     return new Date().toISOString();
 }
 
-/** The inputs to echo into the outputs (diff compares outputs with new inputs; read/refresh needs the connection). */
+/**
+ * The inputs to echo into the outputs: diff compares the stored outputs with the new inputs (the host gives
+ * diff only the outputs), and refresh reads the node with the stored connection. `inputKeys` records which
+ * fields were inputs, so a setting that was removed is seen as a change.
+ */
 export function echoInputs(inputs: Record<string, any>): Record<string, any> {
     const out: Record<string, any> = {};
     for (const [k, v] of Object.entries(inputs)) if (k !== "__provider") out[k] = v;
+    out.inputKeys = Object.keys(out).sort();
     return out;
+}
+
+/** A fresh id for one run of a cordon: the later steps and the upgrade command key their re-runs on it. */
+export function newRunId(): string {
+    return require("crypto").randomBytes(8).toString("hex");
 }
 
 export { isUnknown } from "../validate";

@@ -44,7 +44,9 @@ sudo systemctl restart kubelet
 `;
 
 const roll = new RollingNodeUpgrade("kubeadm", {
-    kubeconfig: config.requireSecret("kubeconfig"),
+    // The stack config key of the kubeconfig (`pulumi config set --secret kubeconfig < ~/.kube/config`): the
+    // steps read it from the configuration, so it never enters the state and a rotated one just works.
+    kubeconfigConfigKey: `${pulumi.getProject()}:kubeconfig`,
     // Control-plane nodes go first and one at a time (controlPlaneFirst is the default), in the order given.
     nodes: [...controlPlanes, ...workers],
     targetVersion: config.require("targetVersion"),

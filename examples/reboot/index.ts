@@ -33,7 +33,9 @@ sudo install -m 0755 "$DIR/$BIN" /usr/local/bin/k3s
 `;
 
 const roll = new RollingNodeUpgrade("k3s", {
-    kubeconfig: config.requireSecret("kubeconfig"),
+    // The stack config key of the kubeconfig (`pulumi config set --secret kubeconfig < ~/.kube/config`): the
+    // steps read it from the configuration, so it never enters the state and a rotated one just works.
+    kubeconfigConfigKey: `${pulumi.getProject()}:kubeconfig`,
     // Every Linux node unless a selector narrows it down; rolled in name order, server nodes first.
     selector: selector || "kubernetes.io/os=linux",
     targetVersion: config.require("targetVersion"),

@@ -55,6 +55,11 @@ export class ApiServer {
   private log: RequestLogEntry[] = [];
   private port = 0;
 
+  /** Replace the admin token: requests with the old one get 401 from now on. */
+  setToken(token: string): void {
+    this.o.token = token;
+  }
+
   constructor(private readonly o: ApiServerOptions) {
     this.server = https.createServer({ cert: o.tls.cert, key: o.tls.key }, (req, res) => {
       this.serve(req, res).catch((e) => {

@@ -100,7 +100,9 @@ describe("components: root program and stack configuration", function () {
             [true, false, "2m", 30, false, "7"],
         );
         assert.strictEqual(drain.maxUnavailablePerWorkload, 1, "workload pacing is on by default (drainMaxUnavailablePerWorkload)");
-        assert.ok(isSecretEnvelope(drain.kubeconfig), "kubeconfig must reach the steps as a secret");
+        // The steps name the stack config key; the kubeconfig itself never enters their inputs (or the state).
+        assert.strictEqual(drain.kubeconfigConfigKey, "node-upgrade:kubeconfig");
+        assert.strictEqual(drain.kubeconfig, undefined);
         assert.strictEqual(registered.find((r) => r.name === "roll-worker1-ready")!.inputs.soak, "30s");
 
         const upgrade = (n: string) => registered.find((r) => r.name === `roll-${n}-upgrade`)!.inputs;
@@ -162,7 +164,9 @@ describe("components: root program and stack configuration", function () {
                 delete require.cache[entry];
                 program = require(entry);
                 assert.deepStrictEqual(await valueOf(program.rollBatches), [["master"], ["worker2"], ["worker1"]]);
-                await new Promise((r) => setTimeout(r, 200));
+                // The plan is logged once the planner has read the cluster: wait for those lines (not for a fixed time).
+                const planLines = () => logged.filter((l) => l.startsWith("info: [runtime] [")).length;
+                for (const until = Date.now() + 60_000; planLines() < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
             } finally {
                 console.log = original;
             }

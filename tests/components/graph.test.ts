@@ -247,7 +247,7 @@ describe("components: resource graph (mocks)", function () {
         const both = new c.RollingNodeUpgrade("r4", rollArgs({ selector: "pool" } as any));
         await assert.rejects(both.upgrades, /give either nodes .* or selector .*, not both/);
         const none = new c.RollingNodeUpgrade("r5", rollArgs({ kubeconfig: undefined }));
-        await assert.rejects(none.upgrades, /set kubeconfig .* or kubeconfigPath/);
+        await assert.rejects(none.upgrades, /set kubeconfigConfigKey \(a stack config key\), kubeconfig .* or kubeconfigPath/);
     });
 
     it("lets users hang resources on the steps and run before-drain hooks between cordon and drain", async () => {

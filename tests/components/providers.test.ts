@@ -149,10 +149,8 @@ describe("components: step providers against the simulated cluster", function ()
         assert.strictEqual(gone.id, undefined);
     });
 
-    it("delete never touches the node", async () => {
-        cluster.sim.clearRequestLog();
-        for (const p of [nodeCordonProvider, nodeDrainProvider, nodeReadyProvider, nodeUncordonProvider]) await p.delete!("worker1", base);
-        assert.deepStrictEqual(cluster.sim.requestLog(), []);
+    it("delete never touches the node: the providers have no delete at all (the host then runs no code)", async () => {
+        for (const p of [nodeCordonProvider, nodeDrainProvider, nodeReadyProvider, nodeUncordonProvider]) assert.strictEqual(p.delete, undefined);
     });
 });
 

@@ -9,7 +9,11 @@ import { nodeCordonProvider } from "../../components/node-cordon";
 import { nodeDrainProvider } from "../../components/node-drain";
 import { nodeReadyProvider } from "../../components/node-ready";
 import { nodeUncordonProvider } from "../../components/node-uncordon";
-import { makeStepProvider, STEPS_MODULE } from "../../components/provider-proxy";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { REPO_ROOT } from "../../local-engine";
+import { makeInstalledProgram, requireInstalled } from "../../local-engine/installed-package";
 
 const PROVIDERS = {
     NodeCordon: nodeCordonProvider,
@@ -43,12 +47,14 @@ describe("components: providers through serialization and the real dynamic-provi
 
     for (const type of Object.keys(PROVIDERS) as (keyof typeof PROVIDERS)[]) {
         describe(type, () => {
-            it("serializes small, capturing only the compiled-module path and its step name", async () => {
+            it("serializes without any path of this machine, capturing only its step name", async () => {
                 const text = texts[type];
                 serializedSizes[type] = text.length;
-                assert.ok(text.length < 3000, `${type} provider text is ${text.length} bytes`);
-                assert.ok(text.includes(JSON.stringify(STEPS_MODULE)), "the compiled steps module path is captured");
-                assert.ok(text.includes(`step: "${type}"`));
+                // From a checkout the provider is stored by value (a user who installs the package stores ~300 bytes: below).
+                assert.ok(text.length < 4000, `${type} provider text is ${text.length} bytes`);
+                assert.ok(text.includes(`"${type}"`), "the step name is captured");
+                // State written here must work from another checkout or machine, and must not hold the user's home.
+                for (const local of [REPO_ROOT, os.homedir(), os.tmpdir()]) assert.ok(!text.includes(local), `${type} provider text contains ${local}`);
                 // No local module was copied in by value, and no client object.
                 for (const leaked of ["checkCommon", "KubeConfig", "loadKubeConfig", "__awaiter", "require(\"@kubernetes"]) {
                     assert.ok(!text.includes(leaked), `${type} provider text contains ${leaked}`);
@@ -65,33 +71,42 @@ describe("components: providers through serialization and the real dynamic-provi
                 const byProp = Object.fromEntries(r.failures.map((f) => [f.property, f.reason]));
                 assert.match(byProp.nodeName, new RegExp(`^${type}: node name "Worker_1" is not a valid DNS-1123 subdomain`));
                 assert.match(byProp.targetVersion, /target version "1.20" is not a semantic version/);
-                assert.match(byProp.kubeconfig, /a kubeconfig is required/);
+                // A failure about the kubeconfig names no property: the engine would print the property's value.
+                assert.match(byProp[""], new RegExp(`^${type}: kubeconfig: a kubeconfig is required`));
+                assert.ok(!("kubeconfig" in byProp));
 
                 const unknowns = await host.check(urn(type, "x"), {}, { nodeName: UNKNOWN, targetVersion: UNKNOWN, kubeconfig: UNKNOWN, __provider: texts[type] });
                 assert.deepStrictEqual(unknowns.failures, []);
 
                 const badConfig = await host.check(urn(type, "x"), {}, { ...base, kubeconfig: BAD_KUBECONFIG, __provider: texts[type] });
                 assert.strictEqual(badConfig.failures.length, 1);
-                assert.match(badConfig.failures[0].reason, /the kubeconfig text is not valid YAML/);
+                assert.strictEqual(badConfig.failures[0].property, "");
+                assert.match(badConfig.failures[0].reason, /kubeconfig: the kubeconfig text is not valid YAML/);
                 assert.ok(!badConfig.failures[0].reason.includes("SECRET-TOKEN"));
                 assert.strictEqual(badConfig.inputs.__provider, texts[type]);
             });
 
-            it("diff says 'changes' exactly when a trigger changes (never for other inputs or provider edits)", async () => {
-                const olds = { ...base, kubeconfig: "a", timeout: "5m", message: "done", __provider: texts[type] };
-                const same = await host.diff(urn(type, "x"), "worker1", olds, { ...base, kubeconfig: "rotated", timeout: "9m", __provider: texts[type] + "\n// edited" });
-                assert.deepStrictEqual(same, { changes: "none", replaces: [], deleteBeforeReplace: false });
-                for (const field of ["targetVersion", "commandHash", "revision"]) {
-                    const d = await host.diff(urn(type, "x"), "worker1", olds, { ...base, [field]: "v9.9.9", __provider: texts[type] });
+            it("diff: a trigger or a setting changes it, a provider edit never does; only a new node name replaces", async () => {
+                const stored = { ...base, kubeconfig: "a", timeout: "5m" };
+                const olds = { ...stored, inputKeys: Object.keys(stored).sort(), message: "done", __provider: texts[type] };
+                const edit = host.diff(urn(type, "x"), "worker1", olds, { ...stored, __provider: texts[type] + "\n// edited" });
+                if (type === "NodeCordon") {
+                    // With the same inputs the cordon asks the node whether its chain finished (here: no cluster).
+                    await assert.rejects(edit, /NodeCordon worker1: cannot tell whether the node finished its upgrade/);
+                } else {
+                    assert.deepStrictEqual(await edit, { changes: "none", replaces: [], deleteBeforeReplace: false });
+                }
+                for (const [field, value] of [["targetVersion", "v9.9.9"], ["commandHash", "def"], ["revision", "2"], ["chainRunId", "r2"], ["kubeconfig", "rotated"], ["timeout", "9m"]]) {
+                    const d = await host.diff(urn(type, "x"), "worker1", olds, { ...stored, [field]: value, __provider: texts[type] });
                     assert.deepStrictEqual(d, { changes: "some", replaces: [], deleteBeforeReplace: false }, field);
                 }
-                const unknown = await host.diff(urn(type, "x"), "worker1", olds, { ...base, targetVersion: UNKNOWN, __provider: texts[type] });
+                const unknown = await host.diff(urn(type, "x"), "worker1", olds, { ...stored, targetVersion: UNKNOWN, __provider: texts[type] });
                 assert.strictEqual(unknown.changes, "some");
-                const renamed = await host.diff(urn(type, "x"), "worker1", olds, { ...base, nodeName: "worker2", __provider: texts[type] });
+                const renamed = await host.diff(urn(type, "x"), "worker1", olds, { ...stored, nodeName: "worker2", __provider: texts[type] });
                 assert.deepStrictEqual(renamed, { changes: "some", replaces: ["nodeName"], deleteBeforeReplace: false });
-                // Outputs written by an older version without a revision field still compare equal.
-                const { revision: _r, ...older } = olds;
-                assert.strictEqual((await host.diff(urn(type, "x"), "worker1", older, { ...base, __provider: texts[type] })).changes, "none");
+                // Outputs written by an older version (no revision, no inputKeys) still compare equal.
+                const { revision: _r, ...older } = { ...stored, message: "done", __provider: texts[type] };
+                if (type !== "NodeCordon") assert.strictEqual((await host.diff(urn(type, "x"), "worker1", older, { ...stored, __provider: texts[type] })).changes, "none");
             });
 
             it("create fails with a message naming the step and node, without the kubeconfig", async () => {
@@ -102,30 +117,57 @@ describe("components: providers through serialization and the real dynamic-provi
                 });
             });
 
-            it("delete is a no-op that says so, even for state written by a moved package", async () => {
+            it("delete runs no code at all: removing a step never touches the node", async () => {
                 host.clearOutput();
                 await host.delete(urn(type, "x"), "worker1", { ...base, kubeconfig: BAD_KUBECONFIG, __provider: texts[type] });
-                const moved = await serializeProvider(makeStepProvider("/nonexistent/dist/components/steps/index.js", type));
-                await host.delete(urn(type, "y"), "worker1", { ...base, __provider: moved });
-                await waitFor(() => host.output().filter((l) => l.includes(`[${type} worker1] delete does nothing`)).length === 2);
+                assert.deepStrictEqual(host.output(), []);
             });
         });
     }
 
-    it("a provider whose compiled code is missing fails with 'run npm run build'", async () => {
-        const text = await serializeProvider(makeStepProvider("/nonexistent/dist/components/steps/index.js", "NodeCordon"));
-        await assert.rejects(host.check(urn("NodeCordon", "x"), {}, { ...base, __provider: text }), /steps\/index\.js does not exist; run `npm run build`/);
+    it("a program directory without the package fails with what to do, naming the directory", async () => {
+        const empty = fs.mkdtempSync(path.join(os.tmpdir(), "no-package-"));
+        const elsewhere = await DynamicProviderHost.start({ cwd: empty });
+        try {
+            await assert.rejects(elsewhere.check(urn("NodeCordon", "x"), {}, { ...base, __provider: texts.NodeCordon }), (err: Error) => {
+                assert.match(err.message, /cannot find the pulumi-node-upgrade package from /);
+                assert.ok(err.message.includes(empty), err.message);
+                assert.match(err.message, /npm install/);
+                return true;
+            });
+        } finally {
+            await elsewhere.stop();
+        }
+    });
+
+    it("installed from npm, each provider is stored as a require() by package name and loads from another directory", async () => {
+        const laptop = makeInstalledProgram("laptop");
+        const ci = makeInstalledProgram("ci");
+        const installed = requireInstalled<typeof import("../../components")>(laptop, "components/index.js");
+        const ciHost = await DynamicProviderHost.start({ cwd: ci });
+        try {
+            for (const [type, provider] of Object.entries({
+                NodeCordon: installed.nodeCordonProvider,
+                NodeDrain: installed.nodeDrainProvider,
+                NodeReady: installed.nodeReadyProvider,
+                NodeUncordon: installed.nodeUncordonProvider,
+            })) {
+                const text = await serializeProvider(provider);
+                const file = { NodeCordon: "cordon", NodeDrain: "drain", NodeReady: "ready", NodeUncordon: "uncordon" }[type];
+                assert.ok(text.includes(`require("pulumi-node-upgrade/dist/components/providers/${file}.js")`), text);
+                assert.ok(text.length < 400, `${type}: ${text.length} bytes`);
+                assert.ok(!text.includes(laptop) && !text.includes(REPO_ROOT), text);
+                serializedSizes[`${type} (installed)`] = text.length;
+                // The "CI" program directory resolves it by name to its own copy of the package.
+                const r = await ciHost.check(urn(type, "x"), {}, { ...base, nodeName: "Bad_Name", kubeconfig: "x", __provider: text });
+                assert.ok(r.failures.some((f) => f.property === "nodeName"), JSON.stringify(r.failures));
+            }
+        } finally {
+            await ciHost.stop();
+        }
     });
 
     it("the same provider object serializes to the same text every time (state does not churn)", async () => {
         for (const [type, provider] of Object.entries(PROVIDERS)) assert.strictEqual(await serializeProvider(provider), texts[type]);
     });
 });
-
-async function waitFor(pred: () => boolean, ms = 5000) {
-    const until = Date.now() + ms;
-    while (!pred()) {
-        if (Date.now() > until) throw new Error("condition not met in time");
-        await new Promise((r) => setTimeout(r, 20));
-    }
-}
