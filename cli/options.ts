@@ -4,6 +4,7 @@ import { InvalidArgumentError } from "commander";
 import { DurationError, parseDuration } from "../drain/duration";
 import { parseLabelSelector } from "../drain/label-selector";
 import type { DrainOptions } from "../drain/types";
+import { targetVersionProblem } from "../kube-rules";
 
 const DURATION_FORM = "a Go duration such as 30s, 5m or 1h2m; 0 means no limit";
 
@@ -29,6 +30,18 @@ export function intFlag(flag: string, min?: number) {
         const n = Number(value);
         if (min !== undefined && n < min) throw new InvalidArgumentError(`${flag} must be at least ${min}`);
         return n;
+    };
+}
+
+/** Target-version flags (plan --target-version, wait --version): kube-rules' one rule, checked before any request. */
+export function targetVersionFlag(flag: string) {
+    return (value: string): string => {
+        const problem = targetVersionProblem(value);
+        if (!problem) return value;
+        // "v1.2O.0": a letter O typed for a zero.
+        const zeroed = value.replace(/[oO]/g, "0");
+        const fix = zeroed !== value && !targetVersionProblem(zeroed) ? `did you mean ${flag} ${zeroed}?` : `pass one, e.g. ${flag} v1.29.3`;
+        throw new InvalidArgumentError(`${problem}; ${fix}`);
     };
 }
 

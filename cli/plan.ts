@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { formatPlan, planRoll, snapshotFromCluster, snapshotFromFile } from "../planner";
 import { PlanInputError, type ClusterSnapshot, type RollPlan, type RollSpec } from "../planner/types";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, type GlobalFlags } from "./common";
-import { durationFlag, intFlag, podSelectorFlag, selectorFlag } from "./options";
+import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag } from "./options";
 
 export interface PlanFlags extends GlobalFlags {
     all?: boolean;
@@ -68,6 +68,13 @@ async function loadSnapshot(flags: PlanFlags): Promise<ClusterSnapshot> {
 export async function runPlan(names: string[], flags: PlanFlags, load = loadSnapshot): Promise<{ plan: RollPlan; output: string; exitCode: number }> {
     const spec = rollSpecFrom(names, flags); // cheap checks first, before any request
     if (!spec.nodes && !spec.selector && !spec.all) throw new CliError("name the nodes to plan, or give -l/--selector, or --all");
+    if (flags.targetVersion !== undefined) {
+        try {
+            targetVersionFlag("--target-version")(flags.targetVersion); // for callers that skip commander
+        } catch (err) {
+            throw new CliError((err as Error).message);
+        }
+    }
     const snapshot = await load(flags);
     let plan: RollPlan;
     try {
@@ -92,7 +99,7 @@ export function registerPlanCommand(program: Command): void {
         .option("--all", "plan every node of the cluster")
         .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag)
         .option("--snapshot <file>", "plan from a file (kubectl get nodes,pods,deploy,rs,ds,sts,pdb -A -o json) instead of the cluster")
-        .option("--target-version <version>", "kubelet version to upgrade to, e.g. v1.30.2 (checks version skew; nodes already there are skipped)")
+        .option("--target-version <version>", "kubelet version to upgrade to, e.g. v1.30.2 (checks version skew; nodes already there are skipped)", targetVersionFlag("--target-version"))
         .option("--batch-size <n>", "nodes drained at once (maxUnavailable)", intFlag("--batch-size", 1), 1)
         .option("--no-control-plane-first", "keep the given order instead of putting control-plane nodes first")
         .option("--force", "continue even if there are pods that do not declare a controller")

@@ -1,10 +1,13 @@
 // node-upgrade wait NODE... [--version v1.20.0] [--timeout 10m]: wait until nodes are Ready (and run the
 // wanted kubelet version).
 import type { Command } from "commander";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { isObjectNotFound } from "../drain/api-errors";
 import { formatDuration } from "../drain/duration";
+import { clientFor } from "../drain/kube-client";
 import { DEFAULT_NODE_WAIT_TIMEOUT_SECONDS, waitForNode } from "../drain/wait-for-node";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
-import { durationFlag, selectorFlag } from "./options";
+import { durationFlag, selectorFlag, targetVersionFlag } from "./options";
 import { progressPrinter, stdio } from "./output";
 
 interface Flags extends GlobalFlags {
@@ -13,17 +16,40 @@ interface Flags extends GlobalFlags {
     selector?: string;
 }
 
+/**
+ * Named nodes the API server says it does not have (one GET each, no retries). Any other error is left to
+ * waitForNode, which keeps trying until its timeout.
+ */
+async function missingNodes(kc: KubeConfig, names: string[], timeoutSeconds: number | undefined): Promise<string[]> {
+    const client = clientFor(kc);
+    const timeoutMs = timeoutSeconds ? Math.min(timeoutSeconds * 1000, 30_000) : undefined;
+    const missing: string[] = [];
+    for (const name of names) {
+        try {
+            await client.call((o) => client.core.readNode({ name }, o), { timeoutMs });
+        } catch (err) {
+            if (isObjectNotFound(err, "nodes", name)) missing.push(name);
+        }
+    }
+    return missing;
+}
+
 export function registerWaitCommand(program: Command): void {
     const cmd = program
         .command("wait [nodes...]")
         .description("Wait until nodes are Ready and (with --version) run the given kubelet version")
-        .option("--version <version>", "kubelet version to wait for, e.g. v1.20.0")
+        .option("--version <version>", "kubelet version to wait for, e.g. v1.20.0", targetVersionFlag("--version"))
         .option("--timeout <duration>", `how long to wait per node, as a Go duration; 0 = forever (default ${formatDuration(DEFAULT_NODE_WAIT_TIMEOUT_SECONDS)})`, durationFlag("--timeout"))
         .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag);
     addGlobalFlags(cmd).action(async (names: string[], flags: Flags) => {
         const kc = kubeConfigFrom(flags);
-        // A node may be missing while it re-registers, so names are not checked up front here.
         const nodes = flags.selector || names.length === 0 ? await resolveNodes(kc, names, flags.selector, "wait NODE [flags]") : names;
+        if (!flags.selector && names.length > 0) {
+            // A node the cluster does not have (a typo) fails now rather than at the timeout, as in kubectl wait.
+            const missing = await missingNodes(kc, names, flags.timeout);
+            for (const node of missing) stdio.err(`error: node "${node}" not found`);
+            if (missing.length > 0) throw new CliError(`nodes not found: ${missing.join(", ")}`, 1, true);
+        }
         const failed: string[] = [];
         for (const node of nodes) {
             try {

@@ -9,6 +9,9 @@ export interface PlanRequest {
     /** Nodes in roll order. */
     nodes: string[];
     batchSize: number;
+    /** As RollingNodeUpgrade's option: the planner batches with the same rule (kube-rules' rollBatches). */
+    controlPlaneFirst?: boolean;
+    skipNodesAtTarget?: boolean;
     targetVersion: string;
     drain: DrainOptions;
 }
@@ -20,7 +23,7 @@ export interface ClusterReader {
      * Text blocks describing what the roll will do to each node, in roll order (read-only). Undefined when
      * no planner is available.
      */
-    planRoll?(request: PlanRequest): Promise<{ node: string; text: string }[] | undefined>;
+    planRoll?(request: PlanRequest): Promise<{ node: string; text: string; verdict?: string }[] | undefined>;
 }
 
 /** A ClusterReader backed by the compiled drain engine (and planner, when built). */
@@ -42,13 +45,13 @@ export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
             const plan = planner.planRoll(snapshot, {
                 nodes: request.nodes,
                 batchSize: request.batchSize,
-                controlPlaneFirst: true,
+                controlPlaneFirst: request.controlPlaneFirst ?? true,
                 targetVersion: request.targetVersion,
                 drain: request.drain,
-                skipNodesAtTarget: true,
-            }) as { nodes: { node: string }[] };
+                skipNodesAtTarget: request.skipNodesAtTarget ?? true,
+            }) as { nodes: { node: string; verdict: string }[] };
             const byName = new Map(plan.nodes.map((p) => [p.node, p]));
-            return request.nodes.filter((n) => byName.has(n)).map((n) => ({ node: n, text: planner.formatNodePlan(byName.get(n)) }));
+            return request.nodes.filter((n) => byName.has(n)).map((n) => ({ node: n, text: planner.formatNodePlan(byName.get(n)), verdict: byName.get(n)!.verdict }));
         },
     };
 }

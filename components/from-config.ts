@@ -62,6 +62,7 @@ export function rollFromConfig(config: pulumi.Config = new pulumi.Config(), opti
         maxNodesDownAtOnce: read.limit("maxNodesDownAtOnce"),
         maxNodesDownPercent: read.limit("maxNodesDownPercent"),
         controlPlaneFirst: read.boolean("controlPlaneFirst"),
+        failOnBlockedPlan: read.boolean("failOnBlockedPlan"),
         soak: read.string("soak"),
         readyTimeout: read.string("readyTimeout"),
         notReadyTimeout: read.string("notReadyTimeout"),

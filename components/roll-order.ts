@@ -1,35 +1,5 @@
-// The order of a roll: control-plane nodes first, one at a time (never two control-plane nodes down, never
-// together with workers), then workers in batches of maxUnavailable. Pure functions, no I/O.
-
-export interface RollNode {
-    name: string;
-    controlPlane: boolean;
-}
-
-export interface RollOrderOptions {
-    /** Workers upgraded at once. */
-    maxUnavailable: number;
-    /** Control-plane nodes first and alone in their batch (default true). */
-    controlPlaneFirst?: boolean;
-    /** "declared": keep the given order (within each group); "name": sort by name. */
-    order: "declared" | "name";
-}
-
-/** Batches of node names, in roll order. Duplicate names are dropped. */
-export function rollBatches(nodes: RollNode[], opts: RollOrderOptions): string[][] {
-    const seen = new Set<string>();
-    let list = nodes.filter((n) => !seen.has(n.name) && seen.add(n.name));
-    if (opts.order === "name") list = [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const chunk = (names: string[], size: number) => {
-        const out: string[][] = [];
-        for (let i = 0; i < names.length; i += size) out.push(names.slice(i, i + size));
-        return out;
-    };
-    if (opts.controlPlaneFirst === false) return chunk(list.map((n) => n.name), opts.maxUnavailable);
-    const controlPlane = list.filter((n) => n.controlPlane).map((n) => n.name);
-    const workers = list.filter((n) => !n.controlPlane).map((n) => n.name);
-    return [...chunk(controlPlane, 1), ...chunk(workers, opts.maxUnavailable)];
-}
+// The blast-radius guard of a roll. (The order and batches themselves come from kube-rules' rollBatches, shared
+// with the planner.) Pure functions, no I/O.
 
 export interface BlastRadius {
     maxUnavailable: number;

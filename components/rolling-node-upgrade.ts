@@ -9,7 +9,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeUpgrade, NodeUpgradeArgs, NodeUpgradeReport, plainArgsProblems, SshArgs } from "./node-upgrade";
 import { ClusterReader, kubeClusterReader } from "./cluster-reader";
-import { blastRadiusProblem, rollBatches } from "./roll-order";
+import { blastRadiusProblem } from "./roll-order";
+import { rollBatches } from "../kube-rules";
 import { withoutPromiseStackTraces } from "./construction";
 import { requireKnown, resolveInput, plainValue, stackConfigValue } from "./program-values";
 import { nodeNameProblem, percentProblem, positiveIntegerProblem, throwIfProblems, versionProblem, selectorProblem } from "./validate";
@@ -36,6 +37,13 @@ export interface RollingNodeUpgradeArgs extends Omit<NodeUpgradeArgs, "nodeName"
     ssh?: Omit<SshArgs, "host"> & { hosts?: Record<string, pulumi.Input<string>> };
     /** In preview, log the planner's per-node plan (when the planner is built). Default true. */
     logPlan?: boolean;
+    /**
+     * Make `pulumi preview` (and the preview step of `pulumi up`) fail when the plan says a node is BLOCKED.
+     * Default false: a BLOCKED node is a warning on that node in the preview, and `up` rolls the nodes before it
+     * and stops, cordoned, at it (the plan is a prediction from a snapshot; a budget may allow the eviction by
+     * then). Set it where a CI job should refuse a roll that is predicted to stop.
+     */
+    failOnBlockedPlan?: boolean;
     /** Program-time cluster access. Default: the drain engine with the kubeconfig. Tests inject a fake. */
     clusterReader?: ClusterReader;
 }
@@ -136,23 +144,31 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
             maxNodesDownPercent: args.maxNodesDownPercent,
         });
         if (problem) throw new Error(`${label}: ${problem}`);
-        const batches = rollBatches(picked, {
+        // The same batches the plan shows (kube-rules' rollBatches): nodes that need nothing are in no batch; their
+        // (no-op) chains come last, together, so a finished roll keeps every node's resources in the stack.
+        const targetVersion = await requireKnown(`${label}: targetVersion`, args.targetVersion);
+        const skipAtTarget = await requireKnown(`${label}: skipIfAtTarget`, args.skipIfAtTarget);
+        const planned = rollBatches(picked, {
             maxUnavailable,
             controlPlaneFirst: args.controlPlaneFirst ?? true,
             order: useList ? (args.order ?? "declared") : "name",
+            targetVersion,
+            skipNodesAtTarget: skipAtTarget !== false,
         });
+        const batches = planned.batches;
+        const chains = planned.skipped.length ? [...batches, planned.skipped.map((s) => s.name)] : batches;
 
         carrier[ON_BATCHES](batches);
 
         // The chains: every node of batch i+1 depends on every uncordon of batch i.
-        const { nodes: _n, selector: _s, maxUnavailable: _m, maxNodesDownAtOnce: _a, maxNodesDownPercent: _p, controlPlaneFirst: _c, order: _o, logPlan: _l, ssh, clusterReader: _r, ...common } = args;
+        const { nodes: _n, selector: _s, maxUnavailable: _m, maxNodesDownAtOnce: _a, maxNodesDownPercent: _p, controlPlaneFirst: _c, order: _o, logPlan: _l, failOnBlockedPlan: _f, ssh, clusterReader: _r, ...common } = args;
         const upgrades: NodeUpgrade[] = [];
         const { hosts, ...connection } = ssh ?? {};
         // Batches whose chains are constructed but not yet finished by the engine (their uncordons' URNs).
         const inFlight: { nodes: number; done: Promise<unknown> }[] = [];
         let inFlightNodes = 0;
         let previous: pulumi.Resource[] = [];
-        for (const batch of batches) {
+        for (const batch of chains) {
             // Whole batches, at most LOOKAHEAD_NODES nodes ahead (but always the next batch): a batch starts only
             // once the previous one is done anyway. A failed node's uncordon never finishes, so nothing after the
             // window is constructed, just as nothing after it would be registered.
@@ -179,7 +195,7 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
             inFlightNodes += current.length;
         }
 
-        if (pulumi.runtime.isDryRun() && args.logPlan !== false) await this.logPlan(reader, args, batches, upgrades, maxUnavailable);
+        if (pulumi.runtime.isDryRun() && args.logPlan !== false) await this.logPlan(reader, args, chains, upgrades, maxUnavailable);
 
         const report = pulumi.output({
             targetVersion: pulumi.output(args.targetVersion),
@@ -192,20 +208,31 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
     /** Preview only: the planner's read-only verdict per node, logged on that node's component in roll order. */
     private async logPlan(reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][], upgrades: NodeUpgrade[], batchSize: number) {
         if (!reader.planRoll) return;
+        let blocked: string[] = [];
         try {
             const target = await resolveInput(args.targetVersion);
             if (!target.known || !target.value) return;
             const plan = await reader.planRoll({
                 nodes: batches.flat(),
                 batchSize,
+                controlPlaneFirst: args.controlPlaneFirst ?? true,
+                skipNodesAtTarget: (await resolveInput(args.skipIfAtTarget)).known ? (await resolveInput(args.skipIfAtTarget) as any).value !== false : true,
                 targetVersion: target.value,
                 drain: await drainOptionsForPlan(args),
             });
             if (!plan) return;
             const byNode = new Map(upgrades.map((u, i) => [batches.flat()[i], u]));
-            for (const p of plan) pulumi.log.info(p.text, byNode.get(p.node) ?? this);
+            // A BLOCKED node is a warning on its own row, so a reviewer of the preview cannot miss it.
+            for (const p of plan) (p.verdict === "blocked" ? pulumi.log.warn : pulumi.log.info)(p.text, byNode.get(p.node) ?? this);
+            blocked = plan.filter((p) => p.verdict === "blocked").map((p) => p.node);
         } catch (err: any) {
             pulumi.log.warn(`could not compute the roll plan: ${err?.message ?? err}`, this);
+        }
+        if (blocked.length > 0 && args.failOnBlockedPlan) {
+            throw new Error(
+                `the roll plan is BLOCKED at ${blocked.join(", ")} (see the warnings above); failOnBlockedPlan is set, so the preview fails. ` +
+                    "Fix what blocks (the warning says what), or unset failOnBlockedPlan to roll up to the blocked node and stop there.",
+            );
         }
     }
 }

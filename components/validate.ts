@@ -1,6 +1,7 @@
 // Input validation shared by the components (program side, for plain values) and by the providers' check()
 // (host side, loaded from dist/components/validate.js). Every function returns a problem text or undefined,
 // so callers can turn problems into Pulumi check failures or thrown errors.
+import { targetVersionProblem } from "../kube-rules";
 import * as semver from "semver";
 import { parseLabelSelector } from "../drain/label-selector";
 
@@ -25,13 +26,9 @@ export function nodeNameProblem(name: unknown): string | undefined {
 }
 
 /** Target versions are semantic versions, with or without a leading "v" ("v1.29.3", "1.29.3+k3s1"). */
+/** Why a target version is unusable (the product's one rule, kube-rules/version.ts). */
 export function versionProblem(version: unknown): string | undefined {
-    if (typeof version !== "string" || version === "") return "a target version is required";
-    const bare = stripV(version);
-    if (bare !== version.replace(/^v/i, "") || !/^\d/.test(bare) || !semver.valid(bare)) {
-        return `target version ${JSON.stringify(version)} is not a semantic version like v1.29.3 (major.minor.patch)`;
-    }
-    return undefined;
+    return targetVersionProblem(version);
 }
 
 function stripV(version: string): string {

@@ -351,22 +351,27 @@ class Demo {
         this.sim.clearRequestLog();
         out("$ pulumi preview   (local engine: the program reads the cluster, the planner simulates the roll; nothing is changed)");
         const logged: string[] = [];
-        const original = console.log;
+        const original = { log: console.log, warn: console.warn, error: console.error };
+        // Under the local engine pulumi.log.info/warn print "info: [runtime] …" / "warning: [runtime] …".
         console.log = (...a: any[]) => logged.push(a.map(String).join(" "));
+        console.warn = (...a: any[]) => logged.push(a.map(String).join(" "));
+        console.error = (...a: any[]) => logged.push(a.map(String).join(" "));
         let result;
         try {
             result = await engine.run(roll, { config: stackConfig(this.config()), secretKeys: ["kubeconfig"], preview: true });
         } finally {
-            console.log = original;
+            Object.assign(console, original);
         }
         if (!result.ok) {
             out(`error: the preview failed: ${result.error?.message}`);
             return 1;
         }
-        const blocks = logged.filter((l) => l.startsWith("info: [runtime] ")).map((l) => l.slice("info: [runtime] ".length));
-        for (const l of logged.filter((x) => !x.startsWith("info: [runtime] "))) out(indent(l));
+        const PLAN = /^(info|warning): \[runtime\] (\[\d+\/\d+\] [\s\S]*)$/;
+        // A BLOCKED node's block is a warning in `pulumi preview` (the others are info messages): marked as such.
+        const blocks = logged.map((l) => PLAN.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => (m[1] === "warning" ? `warning: ${m[2]}` : m[2]));
+        for (const l of logged.filter((x) => !PLAN.test(x))) out(indent(l));
         out();
-        out("The plan, node by node (RollingNodeUpgrade logs one block per node during `pulumi preview`):");
+        out("The plan, node by node (RollingNodeUpgrade logs one block per node during `pulumi preview`; a BLOCKED node's as a warning):");
         out();
         for (const b of blocks) {
             out(indent(b));
@@ -386,7 +391,7 @@ class Demo {
             return 1;
         }
         const versions = (await this.api.nodes()).map((n) => n.status?.nodeInfo?.kubeletVersion);
-        const blocked = blocks.map((b) => /^\[\d+\/\d+\] (\S+).*: BLOCKED/.exec(b)?.[1]).find(Boolean);
+        const blocked = blocks.map((b) => /^(?:warning: )?\[\d+\/\d+\] (\S+).*: BLOCKED/.exec(b)?.[1]).find(Boolean);
         if (blocked) out(`The plan says the roll would stop at ${blocked}: \`pulumi up\` would stop there, with ${blocked} cordoned.`);
         out(`Nothing was changed: the preview sent ${plural(requests.length, "request")} to the API server, all of them reads (GET),`);
         out(`and every node still runs ${[...new Set(versions)].join(", ")}. Run \`${this.command(false)}\` to roll the nodes.`);

@@ -1,4 +1,5 @@
 // Reading nodes: the few facts cordon/drain/upgrade decisions need, in one flat shape.
+import { isControlPlaneLabels } from "../kube-rules";
 import type { KubeConfig, V1Node } from "@kubernetes/client-node";
 import { KubeApiError, isNotFound } from "./api-errors";
 import { clientFor } from "./kube-client";
@@ -33,7 +34,7 @@ export function summarizeNode(node: V1Node): NodeInfo {
         ready: isNodeReady(node),
         kubeletVersion: node.status?.nodeInfo?.kubeletVersion ?? "",
         internalIP: node.status?.addresses?.find((a) => a.type === "InternalIP")?.address,
-        controlPlane: "node-role.kubernetes.io/control-plane" in labels || "node-role.kubernetes.io/master" in labels,
+        controlPlane: isControlPlaneLabels(labels),
         labels,
     };
 }

@@ -2,7 +2,7 @@
 // target version. A watch on the single node reacts at once; a slow GET backs it up. The node may even be
 // missing for a while (re-registration), which is reported, not fatal.
 import type { KubeConfig, V1Node } from "@kubernetes/client-node";
-import * as semver from "semver";
+import { versionSatisfiesTarget } from "../kube-rules";
 import { describeFailure, isNotFound, isTransient, toApiFailure } from "./api-errors";
 import { formatDuration } from "./duration";
 import { clientFor } from "./kube-client";
@@ -35,21 +35,12 @@ export class NodeWaitError extends Error {
     }
 }
 
-function clean(v: string): string | null {
-    return semver.valid(semver.clean(v, { loose: true }) ?? "") ?? semver.valid(semver.coerce(v)?.version ?? "");
-}
-
 /**
- * Whether a kubelet version satisfies a target. "v1.20.0" equals "1.20.0"; a target without a pre-release
- * part matches any distribution build of that patch release ("v1.20.0+k3s1", "v1.20.0-eks-1a2b").
+ * Whether a kubelet version satisfies a target: the product's one rule (kube-rules/version.ts). "v1.20.0" equals
+ * "1.20.0"; a target without a pre-release part matches any distribution build of that patch release.
  */
 export function kubeletVersionMatches(actual: string, target: string): boolean {
-    if (!actual || !target) return false;
-    const a = clean(actual);
-    const t = clean(target);
-    if (!a || !t) return actual.replace(/^v/, "") === target.replace(/^v/, "");
-    if (semver.prerelease(semver.clean(target, { loose: true }) ?? "")?.length) return semver.eq(a, t) && actual.replace(/^v/, "") === target.replace(/^v/, "");
-    return semver.major(a) === semver.major(t) && semver.minor(a) === semver.minor(t) && semver.patch(a) === semver.patch(t);
+    return versionSatisfiesTarget(actual, target);
 }
 
 function describe(node: string, n: V1Node | undefined): string {

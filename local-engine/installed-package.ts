@@ -8,7 +8,7 @@ import * as path from "path";
 import { REPO_ROOT } from "./provider-host";
 
 /** The compiled folders a user's install holds (package.json "files"). */
-const SHIPPED = ["components", "drain", "planner"];
+const SHIPPED = ["components", "kube-rules", "drain", "planner"];
 
 /**
  * Makes `<tmp>/<name>/node_modules/pulumi-node-upgrade` with a copy of dist/{components,drain,planner} and this

@@ -4,7 +4,8 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { parseSelectorText } from "./label-selector";
 import { isControlPlane } from "./scheduling";
-import { displayVersion, parseVersion, sameVersion } from "./version-skew";
+import { displayVersion, rollBatches, targetVersionProblem } from "../kube-rules";
+import { CORDONED_BY_ANNOTATION } from "../drain/node-info";
 import { PlanInputError, type ClusterSnapshot, type RollSpec } from "./types";
 
 export interface OrderedNode {
@@ -41,11 +42,17 @@ function selectNodes(snapshot: ClusterSnapshot, roll: RollSpec): V1Node[] {
     return picked;
 }
 
+/**
+ * The nodes of the roll in roll order, each with its batch: the batches come from kube-rules' rollBatches, the
+ * function RollingNodeUpgrade uses for `pulumi up`, so the plan's batches are the ones `up` runs. Nodes that need
+ * nothing (already at the target, not cordoned by node-upgrade) come last, skipped.
+ */
 export function rollOrder(snapshot: ClusterSnapshot, roll: RollSpec): OrderedNode[] {
     const batchSize = roll.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new PlanInputError(`batch size must be a positive integer, got ${roll.batchSize}`);
-    if (roll.targetVersion !== undefined && !parseVersion(roll.targetVersion)) {
-        throw new PlanInputError(`target version "${roll.targetVersion}" is not a version`);
+    if (roll.targetVersion !== undefined) {
+        const problem = targetVersionProblem(roll.targetVersion);
+        if (problem) throw new PlanInputError(problem);
     }
     const selected = selectNodes(snapshot, roll).map(
         (node): OrderedNode => ({
@@ -56,28 +63,18 @@ export function rollOrder(snapshot: ClusterSnapshot, roll: RollSpec): OrderedNod
             batch: 0,
         }),
     );
-    const controlPlaneFirst = roll.controlPlaneFirst ?? true;
-    const groups = controlPlaneFirst
-        ? [selected.filter((n) => n.controlPlane), selected.filter((n) => !n.controlPlane)]
-        : [selected];
-    const skipAtTarget = roll.skipNodesAtTarget ?? true;
-    let batch = 0;
+    const { batches, skipped } = rollBatches(
+        selected.map((n) => ({
+            name: n.name,
+            controlPlane: n.controlPlane,
+            kubeletVersion: n.kubeletVersion,
+            cordonedByUs: CORDONED_BY_ANNOTATION in (n.node.metadata?.annotations ?? {}),
+        })),
+        { maxUnavailable: batchSize, controlPlaneFirst: roll.controlPlaneFirst ?? true, targetVersion: roll.targetVersion, skipNodesAtTarget: roll.skipNodesAtTarget ?? true },
+    );
+    const byName = new Map(selected.map((n) => [n.name, n]));
     const ordered: OrderedNode[] = [];
-    for (const group of groups) {
-        let inBatch = batchSize; // forces a new batch at the start of each group
-        for (const n of group) {
-            if (skipAtTarget && roll.targetVersion && sameVersion(n.kubeletVersion, roll.targetVersion)) {
-                n.skipReason = `already at ${displayVersion(roll.targetVersion)}`;
-            } else {
-                if (inBatch === batchSize) {
-                    batch++;
-                    inBatch = 0;
-                }
-                inBatch++;
-                n.batch = batch;
-            }
-            ordered.push(n);
-        }
-    }
+    batches.forEach((names, i) => names.forEach((name) => ordered.push({ ...byName.get(name)!, batch: i + 1 })));
+    for (const s of skipped) ordered.push({ ...byName.get(s.name)!, skipReason: `already at ${displayVersion(roll.targetVersion)}` });
     return ordered;
 }

@@ -1,13 +1,13 @@
 // Rough scheduler predicates for replacement pods: node readiness, taints vs tolerations, nodeSelector
 // and required node affinity. Resources are handled by capacity.ts; pod (anti-)affinity and topology
 // spread are not modelled (the plan says so).
+import { isControlPlaneLabels } from "../kube-rules";
 import type { V1Node, V1NodeSelectorRequirement, V1Pod, V1Taint, V1Toleration } from "@kubernetes/client-node";
 
-const CONTROL_PLANE_LABELS = ["node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"];
+
 
 export function isControlPlane(node: V1Node): boolean {
-    const labels = node.metadata?.labels ?? {};
-    return CONTROL_PLANE_LABELS.some((l) => l in labels);
+    return isControlPlaneLabels(node.metadata?.labels);
 }
 
 export function isNodeReady(node: V1Node): boolean {

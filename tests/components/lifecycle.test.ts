@@ -204,6 +204,24 @@ describe("components: lifecycle against the simulated cluster (real provider hos
         });
         after(async () => cluster?.stop());
 
+        it("preview warns on the BLOCKED node; with failOnBlockedPlan the preview fails naming it, and writes nothing", async () => {
+            cluster.sim.clearRequestLog();
+            const logged: string[] = [];
+            const original = console.warn;
+            console.warn = (...a: any[]) => logged.push(a.join(" "));
+            try {
+                const warned = await engine.run(roll, { config: configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s" }), secretKeys: ["kubeconfig"], preview: true });
+                assert.ok(warned.ok, warned.error?.message);
+                assert.ok(logged.some((l) => /^warning: \[runtime\] \[2\/3\] worker1 v1\.28\.5 -> v1\.28\.6: BLOCKED/.test(l)), logged.join("\n"));
+                const failed = await engine.run(roll, { config: configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s", failOnBlockedPlan: true }), secretKeys: ["kubeconfig"], preview: true });
+                assert.ok(!failed.ok);
+                assert.match(failed.error!.message, /the roll plan is BLOCKED at worker1 \(see the warnings above\); failOnBlockedPlan is set, so the preview fails/);
+            } finally {
+                console.warn = original;
+            }
+            assert.deepStrictEqual(writeRequests(cluster.sim), []);
+        });
+
         it("stops at the blocked node: it stays cordoned, the error names the pod and the budget, later nodes are untouched", async () => {
             const config = configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s" });
             const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });

@@ -162,18 +162,18 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
     const used = new Map<Consumer, Set<Permission>>();
 
     /** Runs a consumer; `failure` is its error ("" when it succeeded), `output` what it printed. */
-    async function run(consumer: Consumer, c: Lp, nodes = NODES): Promise<{ failure: string; output: string }> {
+    async function run(consumer: Consumer, c: Lp, nodes = NODES, extra: Record<string, unknown> = {}): Promise<{ failure: string; output: string }> {
         host.clearOutput();
-        const r = await runConsumer(consumer, c, nodes);
+        const r = await runConsumer(consumer, c, nodes, extra);
         return { failure: r.failure, output: [...host.output(), ...host.stderr(), r.output ?? ""].join("\n") };
     }
 
-    async function runConsumer(consumer: Consumer, c: Lp, nodes: string[]): Promise<{ failure: string; output?: string }> {
+    async function runConsumer(consumer: Consumer, c: Lp, nodes: string[], extra: Record<string, unknown> = {}): Promise<{ failure: string; output?: string }> {
         const c2 = await loadComponents();
         const outcome = (code: number, out: string) => ({ failure: code === 0 ? "" : out || `exit code ${code}`, output: out });
         switch (consumer) {
             case "roll": {
-                const r = await newEngine(host).run(() => c2.rollFromConfig().report, { config: rollConfig(c, nodes), secretKeys: ["kubeconfig"] });
+                const r = await newEngine(host).run(() => c2.rollFromConfig().report, { config: rollConfig(c, nodes, extra), secretKeys: ["kubeconfig"] });
                 return { failure: r.ok ? "" : r.error!.message };
             }
             case "preview plan": {
@@ -265,7 +265,10 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
             const c = await seedCluster(without(role, need.permission));
             const audit = new Invariants(c.sim);
             try {
-                const { failure, output } = await run(need.consumer, c, need.consumer === "preview plan" ? NODES : ["master"]);
+                // The Ready wait watches the node only while it is down: keep it down for 4 real seconds (240 simulated),
+                // so a busy machine cannot start the wait after the node is already back.
+                const slowReturn = need.permission === "watch /nodes" ? { upgradeCommand: 'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_ADMIN" --node "$NODE_NAME" --version "$TARGET_VERSION" --down-seconds 240' } : {};
+                const { failure, output } = await run(need.consumer, c, need.consumer === "preview plan" ? NODES : ["master"], slowReturn);
                 if (need.kind === "required") {
                     assert.ok(failure, `${need.consumer} succeeded without ${need.permission}`);
                     assert.match(failure, forbiddenPattern(need.permission), `${need.consumer} failed, but its message does not name the missing permission:\n${failure}`);
