@@ -40,9 +40,32 @@ function safeEmitter(listener?: ProgressListener): (e: ProgressEvent) => void {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-function remainingLines(remaining: RemainingPod[]): string {
-    return remaining.map((r) => `\n  pod ${r.pod}: ${r.reason}`).join("");
+/**
+ * The pods left on the node, grouped by cause and capped as Cluster API's drain reports them: at most
+ * MAX_CAUSES causes, MAX_PODS_PER_CAUSE pods named for each, "and N more" for the rest. So 200 pods behind one
+ * budget are one line with a count, and a long error never hides the other causes. (The full list stays on
+ * DrainError.remaining.)
+ */
+export function remainingLines(remaining: RemainingPod[]): string {
+    const byCause = new Map<string, string[]>();
+    for (const r of remaining) byCause.set(r.reason, [...(byCause.get(r.reason) ?? []), r.pod]);
+    const causes = [...byCause.entries()];
+    const lines = causes.slice(0, MAX_CAUSES).map(([reason, pods]) => {
+        if (pods.length === 1) return `\n  pod ${pods[0]}: ${reason}`;
+        const named = pods.slice(0, MAX_PODS_PER_CAUSE).join(", ");
+        const more = pods.length > MAX_PODS_PER_CAUSE ? ` and ${pods.length - MAX_PODS_PER_CAUSE} more` : "";
+        return `\n  ${pods.length} pods (${named}${more}): ${reason}`;
+    });
+    const rest = causes.slice(MAX_CAUSES);
+    if (rest.length > 0) {
+        const pods = rest.reduce((n, [, p]) => n + p.length, 0);
+        lines.push(`\n  and ${plural(rest.length, "more cause")} (${plural(pods, "pod")})`);
+    }
+    return lines.join("");
 }
+
+const MAX_CAUSES = 5;
+const MAX_PODS_PER_CAUSE = 3;
 
 /** Turns an error from a step before eviction into a DrainError. */
 function stepError(err: unknown, node: string, deadline: Deadline, timeoutSeconds: number, step: string): DrainError {
