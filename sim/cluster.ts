@@ -350,7 +350,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
       else disruption.resume();
     },
     compactWatchHistory: () => watchHub.compact(),
-    dropWatches: () => watchHub.closeAll(),
+    dropWatches: () => void watchHub.closeAll("dropped"),
     subscribe: (listener) => store.subscribe(listener),
     settle,
     controllerErrors: () => controllers.flatMap((c) => c.errors),

@@ -2,7 +2,21 @@
 // watch drops, discovery), or consulted by controllers (stuck terminating,
 // never ready, node never returns after upgrade). Decisions use a seeded PRNG
 // so a run with the same seed and request sequence injects the same faults.
-// Every injection is counted, so test suites can report them.
+//
+// Counters count faults that actually took effect, not how often a rule was
+// consulted:
+//   error, reset, latency  once per request answered with it (latency: once per request
+//                          held back, however many latency rules added to its delay)
+//   dropWatch              once per watch stream really cut: by a dropWatch rule
+//                          (only when its afterEvents/afterMs is reached before the
+//                          watch ends otherwise) or by cluster.dropWatches()
+//   expired                once per 410 Gone served because compactWatchHistory()
+//                          dropped the resourceVersion the client asked for
+//   hideEviction           once per /api/v1 discovery document served without pods/eviction
+//   stuckTerminating, neverReady  once per pod that got the fault (a controller
+//                          asks about the same pod many times; a pod keeps its fault)
+//   nodeNeverReturns       once per upgrade whose node then stayed NotReady
+// A rule's `count` limits those same injections.
 
 import { Prng } from "./random";
 import { matchLabels, parseLabelSelector } from "./apiserver/selectors";
@@ -52,11 +66,21 @@ export interface StoredRule extends FaultRule {
   injected: number;
 }
 
+/** A watch that a dropWatch rule will cut, if it lasts long enough. */
+export interface DropWatchDecision {
+  afterEvents?: number;
+  afterMs?: number;
+  /** the watch was cut by this decision: count the injection */
+  fired(): void;
+  /** the watch ended for another reason first: nothing was injected */
+  release(): void;
+}
+
 export interface FaultDecision {
   latencyMs: number;
   reset?: boolean;
   error?: { status: number; message?: string; retryAfterSeconds?: number; plainText?: boolean };
-  dropWatch?: { afterEvents?: number; afterMs?: number };
+  dropWatch?: DropWatchDecision;
 }
 
 export class FaultInjector {
@@ -64,6 +88,10 @@ export class FaultInjector {
   private nextId = 1;
   private total = 0;
   private byType: Record<string, number> = {};
+  /** dropWatch decisions handed out whose watch has not ended yet, per rule */
+  private pending = new Map<number, number>();
+  /** "ruleId/podUid" → whether that pod got the rule's pod-level fault (decided once per pod) */
+  private podFaults = new Map<string, boolean>();
 
   constructor(private rng: Prng) {}
 
@@ -105,18 +133,51 @@ export class FaultInjector {
     for (const r of this.rules) r.injected = 0;
   }
 
+  /**
+   * Count a fault injected outside the rules, where it took effect: a watch cut by
+   * cluster.dropWatches() ("dropWatch"), a 410 served after compactWatchHistory() ("expired").
+   */
+  record(type: string, n = 1): void {
+    if (!(n > 0)) return;
+    this.total += n;
+    this.byType[type] = (this.byType[type] ?? 0) + n;
+  }
+
   stats(): { injected: number; byType: Record<string, number>; rules: StoredRule[] } {
     return { injected: this.total, byType: this.injectedByType(), rules: this.list() };
   }
 
-  private fire(r: StoredRule): boolean {
-    if (r.count !== undefined && r.injected >= r.count) return false;
+  /** The rule's count is not spent (pending dropWatch decisions included) and the rate says yes. */
+  private decide(r: StoredRule): boolean {
+    if (r.count !== undefined && r.injected + (this.pending.get(r.id) ?? 0) >= r.count) return false;
     const rate = r.rate ?? 1;
     if (rate < 1 && this.rng.next() >= rate) return false;
-    r.injected++;
-    this.total++;
-    this.byType[r.type!] = (this.byType[r.type!] ?? 0) + 1;
     return true;
+  }
+
+  private count(r: StoredRule, totals = true): void {
+    r.injected++;
+    if (totals) this.record(r.type!);
+  }
+
+  /** Decide and, when the fault is applied right away, count it (`totals`: in the totals too). */
+  private fire(r: StoredRule, totals = true): boolean {
+    if (!this.decide(r)) return false;
+    this.count(r, totals);
+    return true;
+  }
+
+  private armDropWatch(r: StoredRule): DropWatchDecision {
+    this.pending.set(r.id, (this.pending.get(r.id) ?? 0) + 1);
+    let done = false;
+    const settle = (fired: boolean) => {
+      if (done) return;
+      done = true;
+      this.pending.set(r.id, (this.pending.get(r.id) ?? 1) - 1);
+      // a rule removed meanwhile still counts towards the totals
+      if (fired) this.count(r);
+    };
+    return { afterEvents: r.afterEvents, afterMs: r.afterMs, fired: () => settle(true), release: () => settle(false) };
   }
 
   private matchesRequest(r: StoredRule, verb: string, resource: string, namespace?: string, name?: string): boolean {
@@ -132,14 +193,15 @@ export class FaultInjector {
     const d: FaultDecision = { latencyMs: 0 };
     for (const r of this.rules) {
       if (!this.matchesRequest(r, verb, resource, namespace, name)) continue;
-      if (r.type === "latency" && this.fire(r)) d.latencyMs += r.ms ?? 0;
+      if (r.type === "latency" && (r.ms ?? 0) > 0 && this.fire(r, false)) d.latencyMs += r.ms!;
       else if (r.type === "reset" && !d.reset && !d.error && this.fire(r)) d.reset = true;
       else if (r.type === "error" && !d.error && !d.reset && this.fire(r)) {
         d.error = { status: r.status ?? 500, message: r.message, retryAfterSeconds: r.retryAfterSeconds, plainText: r.plainText };
-      } else if (r.type === "dropWatch" && verb === "watch" && !d.dropWatch && this.fire(r)) {
-        d.dropWatch = { afterEvents: r.afterEvents, afterMs: r.afterMs };
+      } else if (r.type === "dropWatch" && verb === "watch" && !d.dropWatch && this.decide(r)) {
+        d.dropWatch = this.armDropWatch(r);
       }
     }
+    if (d.latencyMs > 0) this.record("latency"); // one request held back once, by the sum of the delays
     return d;
   }
 
@@ -149,15 +211,23 @@ export class FaultInjector {
     return r ? this.fire(r) : false;
   }
 
-  /** Pod-level faults for controllers (no rate: a pod either has the fault or not). */
+  /**
+   * Pod-level faults for controllers. Controllers ask about the same pod on every
+   * sync; a pod that got the fault keeps it and is counted once (`count` limits how
+   * many pods get it; `rate` is drawn once per pod).
+   */
   podHas(type: "stuckTerminating" | "neverReady", pod: any): boolean {
+    const uid = pod.metadata?.uid ?? `${pod.metadata?.namespace}/${pod.metadata?.name}`;
     for (const r of this.rules) {
       if (r.type !== type) continue;
       if (r.namespace && r.namespace !== pod.metadata?.namespace) continue;
       if (r.name && r.name !== pod.metadata?.name) continue;
       if (r.labelSelector && !matchLabels(parseLabelSelector(r.labelSelector), pod.metadata?.labels)) continue;
       if (r.node && r.node !== pod.spec?.nodeName) continue;
-      if (this.fire(r)) return true;
+      const key = `${r.id}/${uid}`;
+      let has = this.podFaults.get(key);
+      if (has === undefined) this.podFaults.set(key, (has = this.fire(r)));
+      if (has) return true;
     }
     return false;
   }

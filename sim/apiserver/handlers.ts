@@ -16,6 +16,7 @@ import { ApiError, badRequest, expired, methodNotAllowed, notFound, pathNotFound
 import { K8sObject, clone, jsonOf, keyOf } from "./store";
 import { buildTable, IncludeObject, wantsTable } from "./tables";
 import { ExpiredError, WatchHub, Watcher, WatchEventType } from "./watch";
+import type { DropWatchDecision } from "../faults";
 
 export interface HandlerContext {
   registry: Registry;
@@ -41,7 +42,11 @@ export interface IncomingRequest {
   body: Buffer;
   res: ServerResponse;
   /** fault decision for watches */
-  dropWatch?: { afterEvents?: number; afterMs?: number };
+  dropWatch?: DropWatchDecision;
+  /** the watch was cut by a fault: by the dropWatch decision ("rule") or by cluster.dropWatches() */
+  onDropped?: (by: "rule" | "dropWatches") => void;
+  /** a 410 Expired was served; `compacted`: because compactWatchHistory() dropped that resourceVersion */
+  onExpired?: (compacted: boolean) => void;
 }
 
 function isDryRun(q: URLSearchParams): boolean {
@@ -219,7 +224,10 @@ function list(ctx: HandlerContext, req: IncomingRequest): Reply {
   const cont = req.query.get("continue");
   if (cont) {
     const tok = decodeContinue(cont);
-    if (tok.rv < ctx.watchHub.oldestValidRv()) throw expired(CONTINUE_EXPIRED);
+    if (tok.rv < ctx.watchHub.oldestValidRv()) {
+      req.onExpired?.(ctx.watchHub.compactedAway(tok.rv));
+      throw expired(CONTINUE_EXPIRED);
+    }
     listRv = tok.rv;
     items = items.filter((o) => keyOf(o) > tok.start);
   }
@@ -273,13 +281,23 @@ function watch(ctx: HandlerContext, req: IncomingRequest): Reply {
     }
     return `{"type":"${type}","object":${jsonOf(o)}}\n`;
   };
+  // A dropWatch fault cuts the stream after N events and/or N ms; it counts only if it really cuts it.
+  let cutByRule = false;
+  const cut = () => {
+    if (watcher.closed) return;
+    cutByRule = true;
+    watcher.close("dropped");
+  };
   const watcher = new Watcher({ resource: r.plural, namespace: q.namespace, labels: q.labels, fields: q.fields }, (type, obj) => {
     if (!res.writableEnded) res.write(encode(type, obj));
-    if (req.dropWatch?.afterEvents !== undefined && watcher.sent >= req.dropWatch.afterEvents) watcher.close();
+    if (req.dropWatch?.afterEvents !== undefined && watcher.sent >= req.dropWatch.afterEvents) cut();
   });
   const timers: NodeJS.Timeout[] = [];
   watcher.onClose(() => {
     for (const x of timers) clearTimeout(x), clearInterval(x);
+    if (watcher.closeReason === "dropped") req.onDropped?.(cutByRule ? "rule" : "dropWatches");
+    if (cutByRule) req.dropWatch?.fired();
+    else req.dropWatch?.release();
     if (!res.writableEnded) res.end();
   });
   res.on("close", () => watcher.close());
@@ -288,6 +306,7 @@ function watch(ctx: HandlerContext, req: IncomingRequest): Reply {
     ctx.watchHub.start(watcher, fromRv, () => ctx.registry.list(r, { namespace: q.namespace }));
   } catch (e) {
     if (e instanceof ExpiredError) {
+      req.onExpired?.(e.compacted);
       res.write(`{"type":"ERROR","object":${JSON.stringify({
         kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: e.message, reason: "Expired", code: 410,
       })}}\n`);
@@ -304,7 +323,7 @@ function watch(ctx: HandlerContext, req: IncomingRequest): Reply {
   }
   const timeout = Number(query.get("timeoutSeconds") ?? 0);
   if (timeout > 0) timers.push(setTimeout(() => watcher.close(), timeout * 1000));
-  if (req.dropWatch?.afterMs !== undefined) timers.push(setTimeout(() => watcher.close(), req.dropWatch.afterMs));
+  if (req.dropWatch?.afterMs !== undefined) timers.push(setTimeout(cut, req.dropWatch.afterMs));
   if (bookmarks) {
     const iv = setInterval(() => {
       const rv = Math.max(watcher.lastRv, ctx.registry.store.currentRv());

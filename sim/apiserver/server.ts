@@ -31,6 +31,18 @@ export interface RequestLogEntry {
   user?: string;
   /** the connection was reset by a "reset" fault (status 0) */
   reset?: boolean;
+  /** simulated epoch ms when the request arrived (before any injected latency) */
+  received?: number;
+  /** real milliseconds of latency a "latency" fault added before the answer */
+  latencyMs?: number;
+  /** the watch stream was cut by a fault (a dropWatch rule or cluster.dropWatches()) */
+  dropped?: boolean;
+  /** answered 410 Expired (a watch's ERROR event, or a list's stale continue token) */
+  expired?: boolean;
+  /** the answer was an injected "error" fault (its status is `status`) */
+  injected?: boolean;
+  /** the Retry-After (seconds) sent with an injected error */
+  retryAfterSeconds?: number;
 }
 
 /** Handler for the simulator's own endpoints under /sim/v1. */
@@ -112,7 +124,7 @@ export class ApiServer {
     const url = new URL(req.url ?? "/", "https://localhost");
     const path = url.pathname;
     const method = (req.method ?? "GET").toUpperCase();
-    const entry: RequestLogEntry = { method, path, query: url.search.replace(/^\?/, ""), status: 0, time: 0 };
+    const entry: RequestLogEntry = { method, path, query: url.search.replace(/^\?/, ""), status: 0, time: 0, received: this.o.clock.nowMs() };
     // log when the status line is written, so watches show up while they are open
     const writeHead = res.writeHead.bind(res);
     (res as any).writeHead = (status: number, ...rest: any[]) => {
@@ -167,20 +179,46 @@ export class ApiServer {
           entry.apiGroup = r.group;
           entry.resource = r.subresource ? `${r.resource.plural}/${r.subresource}` : r.resource.plural;
           const fault = this.o.faults.onRequest(r.verb, entry.resource, r.namespace, r.name);
-          if (fault.latencyMs > 0) await new Promise((x) => setTimeout(x, fault.latencyMs));
+          // a dropWatch decision the watch handler does not take over injects nothing
+          const unusedDrop = () => fault.dropWatch?.release();
+          if (fault.latencyMs > 0) {
+            entry.latencyMs = fault.latencyMs;
+            await new Promise((x) => setTimeout(x, fault.latencyMs));
+          }
           if (fault.reset) {
             // A connection reset: the socket dies without a response (a load balancer or apiserver restart).
+            unusedDrop();
             entry.reset = true;
             entry.time = this.o.clock.nowMs();
             this.log.push(entry);
             req.socket.destroy();
             return;
           }
-          if (fault.error) return this.sendFault(res, fault.error);
-          const reply: Reply = handle(this.o.ctx, {
-            method, info: r, query: url.searchParams, headers: req.headers, body, res, dropWatch: fault.dropWatch,
-          });
+          if (fault.error) {
+            unusedDrop();
+            entry.injected = true;
+            if (fault.error.retryAfterSeconds) entry.retryAfterSeconds = fault.error.retryAfterSeconds;
+            return this.sendFault(res, fault.error);
+          }
+          let reply: Reply;
+          try {
+            reply = handle(this.o.ctx, {
+              method, info: r, query: url.searchParams, headers: req.headers, body, res, dropWatch: fault.dropWatch,
+              onDropped: (by) => {
+                entry.dropped = true;
+                if (by === "dropWatches") this.o.faults.record("dropWatch");
+              },
+              onExpired: (compacted) => {
+                entry.expired = true;
+                if (compacted) this.o.faults.record("expired");
+              },
+            });
+          } catch (e) {
+            unusedDrop();
+            throw e;
+          }
           if (reply.streaming) return;
+          unusedDrop();
           if (reply.raw !== undefined) return this.sendRaw(res, reply.status, reply.raw, reply.headers);
           return this.sendJson(res, reply.status, reply.body, reply.headers);
         }

@@ -15,8 +15,12 @@ export interface WatchFilter {
   fields?: FieldRequirement[];
 }
 
+/** Why a watch stream ended on the server side: a fault ("dropped"), shutdown, or the handler's own reasons. */
+export type WatchCloseReason = "dropped" | "shutdown" | "other";
+
 export class Watcher {
   closed = false;
+  closeReason: WatchCloseReason | undefined;
   sent = 0;
   lastRv = 0;
   private onCloseFns: (() => void)[] = [];
@@ -59,9 +63,10 @@ export class Watcher {
     this.onCloseFns.push(fn);
   }
 
-  close(): void {
+  close(reason: WatchCloseReason = "other"): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeReason = reason;
     for (const fn of this.onCloseFns) fn();
   }
 }
@@ -71,6 +76,8 @@ export class WatchHub {
   private head = 0; // index of the oldest retained event in `history` (ring buffer)
   /** every event with rv > horizon is still in the history */
   private horizon: number;
+  /** the horizon the last compact() set: older resourceVersions are gone because of it */
+  private compactedRv = 0;
   private watchers = new Map<string, Set<Watcher>>();
 
   constructor(
@@ -83,6 +90,11 @@ export class WatchHub {
 
   /** Forget the history (like an etcd compaction): older resourceVersions get 410. */
   compact(): void {
+    this.forget();
+    this.compactedRv = this.horizon;
+  }
+
+  private forget(): void {
     this.history = [];
     this.head = 0;
     this.horizon = this.store.currentRv();
@@ -90,7 +102,12 @@ export class WatchHub {
 
   /** Called after a bulk (quiet) scenario load: history starts here. */
   resetHorizon(): void {
-    this.compact();
+    this.forget();
+  }
+
+  /** True when `rv` is too old because of a compact() (not because the history filled up). */
+  compactedAway(rv: number): boolean {
+    return rv < this.compactedRv;
   }
 
   oldestValidRv(): number {
@@ -127,7 +144,7 @@ export class WatchHub {
     if (fromRv === undefined) {
       for (const o of initial()) if (w.matches(o)) w.send("ADDED", o);
     } else {
-      if (fromRv < this.horizon) throw new ExpiredError(fromRv, this.horizon);
+      if (fromRv < this.horizon) throw new ExpiredError(fromRv, this.horizon, this.compactedAway(fromRv));
       for (let i = this.head; i < this.history.length; i++) {
         const e = this.history[i];
         if (e.rv > fromRv && e.resource === w.filter.resource) w.deliver(e);
@@ -140,8 +157,17 @@ export class WatchHub {
     w.onClose(() => set!.delete(w));
   }
 
-  closeAll(): void {
-    for (const s of this.watchers.values()) for (const w of [...s]) w.close();
+  /** Ends every open watch; returns how many were open. */
+  closeAll(reason: WatchCloseReason = "shutdown"): number {
+    let n = 0;
+    for (const s of this.watchers.values()) {
+      for (const w of [...s]) {
+        if (w.closed) continue;
+        w.close(reason);
+        n++;
+      }
+    }
+    return n;
   }
 }
 
@@ -149,6 +175,8 @@ export class ExpiredError extends Error {
   constructor(
     readonly requested: number,
     readonly oldest: number,
+    /** the resourceVersion was dropped by an explicit compaction */
+    readonly compacted = false,
   ) {
     super(`too old resource version: ${requested} (${oldest})`);
   }

@@ -126,29 +126,3 @@ describe("cli: node-upgrade against the simulator", function () {
         assert.equal(!!c.get("Node", undefined, "w1").spec.unschedulable, false);
     });
 });
-
-describe("cli: fallback plan command (used when the planner's cli/plan.ts is missing)", function () {
-    this.timeout(30_000);
-    it("prints per node what a drain would evict, keep and be blocked by", async () => {
-        const c = await startSim("seed", { timeScale: 30 });
-        try {
-            const script = `
-                const { Command } = require("commander");
-                const { registerFallbackPlanCommand } = require(${JSON.stringify(require.resolve("../../cli/plan-fallback"))});
-                const program = new Command("node-upgrade").exitOverride();
-                registerFallbackPlanCommand(program);
-                program.parseAsync(["plan", "worker1", "--ignore-daemonsets", "--kubeconfig", ${JSON.stringify(c.kubeconfigPath)}], { from: "user" })
-                    .then(() => process.exit(0), (e) => process.exit(e.code ?? 1));`;
-            const { runProcess } = await import("./fixtures");
-            const r = await runProcess(process.execPath, ["-e", script]);
-            assert.equal(r.code, 1, "blocked by emptyDir pods");
-            assert.match(r.stdout, /^node\/worker1: 9 to evict, 2 left in place, 6 blocking$/m);
-            assert.match(r.stdout, /^  keep   kube-system\/kube-proxy-587jv  \(ignoring DaemonSet-managed Pods\)$/m);
-            assert.match(r.stdout, /^  BLOCK  default\/ratings-v1-7d99676f7f-7x8nl  \(cannot delete Pods with local storage/m);
-            assert.match(r.stderr, /^error: cannot delete Pods with local storage/m);
-            assert.equal(c.requestLog().filter((e) => e.method !== "GET").length, 0, "read-only");
-        } finally {
-            await c.stop();
-        }
-    });
-});

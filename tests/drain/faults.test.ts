@@ -1,37 +1,27 @@
 // Acceptance 3: under injected API faults (5xx/429 on evictions, gets, lists and watches, dropped watches,
 // latency) a drain never evicts a pod whose PodDisruptionBudget allows no disruption, and either completes or
-// fails naming what blocks. The invariant is sampled from the simulator every few milliseconds: the healthy
-// (Ready, not terminating) pods of every budget never fall below what the budget requires.
+// fails naming what blocks. The invariant is checked after every change of the simulator's store (the budget
+// audit subscribes to it, tests/helpers/budget-invariants.ts): the healthy (Ready, not terminating) pods of
+// every budget never fall below what the budget requires after any write (and nothing changes between writes).
 import assert from "node:assert/strict";
 import { DrainError, drain, loadKubeConfig, type ProgressEvent } from "../../drain";
+import { BudgetInvariants } from "../helpers/budget-invariants";
 import { asList, cluster, deployment, pdb, podsOnNode, startSim, type Fixture } from "./fixtures";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 
 interface Budget {
     name: string;
-    app: string;
     required: number;
 }
 
-/** Starts sampling; returns a stop function giving the violations seen and the number of samples. */
-function watchInvariant(c: Sim, budgets: Budget[]): () => { violations: string[]; samples: number } {
-    const violations: string[] = [];
-    let samples = 0;
-    const timer = setInterval(() => {
-        samples++;
-        const pods = c.list("Pod", "default");
-        for (const b of budgets) {
-            const healthy = pods.filter(
-                (p: any) => p.metadata.labels?.app === b.app && !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((x: any) => x.type === "Ready" && x.status === "True"),
-            ).length;
-            if (healthy < b.required) violations.push(`${c.clock.now().toISOString()} ${b.name}: ${healthy} healthy < ${b.required} required`);
-        }
-    }, 3);
-    return () => {
-        clearInterval(timer);
-        return { violations, samples };
-    };
+/** The budgets the audit read from the cluster must be the ones the test expects (names and requirements). */
+function assertBudgetsAudited(audit: BudgetInvariants, budgets: Budget[]): void {
+    const seen = audit.floorsSeen();
+    assert.deepEqual(
+        Object.entries(seen).map(([name, f]) => [name, f.desired]).sort(),
+        budgets.map((b) => [b.name, b.required]).sort(),
+    );
 }
 
 function faultyCluster(withBlocker: boolean): { f: Fixture; budgets: Budget[] } {
@@ -42,13 +32,13 @@ function faultyCluster(withBlocker: boolean): { f: Fixture; budgets: Budget[] } 
     pdb(f, "api-pdb", "api", { minAvailable: 4 });
     deployment(f, "free", ["w1", "w1", "w1", "w1", "w1"], { grace: 2 }); // no budget
     const budgets: Budget[] = [
-        { name: "default/web-pdb", app: "web", required: 9 },
-        { name: "default/api-pdb", app: "api", required: 4 },
+        { name: "default/web-pdb", required: 9 },
+        { name: "default/api-pdb", required: 4 },
     ];
     if (withBlocker) {
         deployment(f, "critical", ["w1"], { grace: 2 });
         pdb(f, "critical-pdb", "critical", { minAvailable: 1 });
-        budgets.push({ name: "default/critical-pdb", app: "critical", required: 1 });
+        budgets.push({ name: "default/critical-pdb", required: 1 });
     }
     return { f, budgets };
 }
@@ -83,30 +73,42 @@ describe("faults: drains under injected API faults never violate a budget", func
             sims.push(c);
             await c.settle();
             injectFaults(c);
-            const stop = watchInvariant(c, budgets);
+            const audit = new BudgetInvariants(c);
             const kc = loadKubeConfig({ kubeconfig: c.kubeconfig });
             const events: ProgressEvent[] = [];
             const result = await drain(kc, "w1", { ignoreDaemonSets: true, timeoutSeconds: 90, safetyRecheckSeconds: 2, onProgress: (e) => events.push(e) });
-            const { violations, samples } = stop();
+            audit.stop();
             console.log(
-                `      faults injected: ${c.faults.injected()} ${JSON.stringify(c.faults.injectedByType())}; retries reported: ${events.filter((e) => e.type === "retrying").length}; budget waits: ${events.filter((e) => e.type === "waiting-on-budget").length}; invariant samples: ${samples}`,
+                `      faults injected: ${c.faults.injected()} ${JSON.stringify(c.faults.injectedByType())}; retries reported: ${events.filter((e) => e.type === "retrying").length}; budget waits: ${events.filter((e) => e.type === "waiting-on-budget").length}; budget checks: ${audit.checks()} after ${audit.changes} changes`,
             );
-            assert.deepEqual(violations, []);
+            assert.deepEqual(audit.belowBudget, []);
+            assert.deepEqual(audit.violations, []);
+            assertBudgetsAudited(audit, budgets);
+            const floors = audit.floorsSeen();
+            // 4 of web's 10 pods were on w1 and the budget lets 1 go at a time: every eviction took it to exactly 9.
+            assert.equal(floors["default/web-pdb"].minHealthy, 9);
+            // api (6 pods, 3 on w1, minAvailable 4) went down to 4 or 5, never below.
+            assert.ok([4, 5].includes(floors["default/api-pdb"].minHealthy), JSON.stringify(floors));
             assert.equal(result.evicted.length, 12);
             assert.deepEqual(podsOnNode(c, "w1"), ["kube-system/kube-proxy-w1"]);
             assert.ok(c.faults.injected() > 10, "faults were really injected");
         });
     }
 
-    it("control: the sampler does see a violation when budgets are bypassed (--disable-eviction)", async () => {
+    it("control: the audit does see the budgets broken when they are bypassed (--disable-eviction)", async () => {
         const { f, budgets } = faultyCluster(false);
         const c = await startSim(asList(f), { timeScale: 20, seed: 5, startupDelaySeconds: 3 });
         sims.push(c);
         await c.settle();
-        const stop = watchInvariant(c, budgets);
+        const audit = new BudgetInvariants(c);
         await drain(loadKubeConfig({ kubeconfig: c.kubeconfig }), "w1", { ignoreDaemonSets: true, disableEviction: true, timeoutSeconds: 60 });
-        const { violations } = stop();
-        assert.ok(violations.length > 0, "deleting 4 web pods at once must break web-pdb");
+        audit.stop();
+        assertBudgetsAudited(audit, budgets);
+        // deleting w1's 4 web pods and 3 api pods at once leaves 6 of web (needs 9) and 3 of api (needs 4)
+        assert.deepEqual(audit.floorsSeen(), { "default/web-pdb": { desired: 9, minHealthy: 6 }, "default/api-pdb": { desired: 4, minHealthy: 3 } });
+        assert.ok(audit.belowBudget.some((v) => v.startsWith("default/web-pdb: ")), audit.belowBudget.join("\n"));
+        assert.ok(audit.belowBudget.some((v) => v.startsWith("default/api-pdb: ")), audit.belowBudget.join("\n"));
+        assert.ok(audit.violations.length > 0, "the deletions themselves are reported");
     });
 
     it("fails under faults naming the budget that blocks, without touching it", async () => {
@@ -115,16 +117,19 @@ describe("faults: drains under injected API faults never violate a budget", func
         sims.push(c);
         await c.settle();
         injectFaults(c);
-        const stop = watchInvariant(c, budgets);
+        const audit = new BudgetInvariants(c);
         const kc = loadKubeConfig({ kubeconfig: c.kubeconfig });
         const critical = podsOnNode(c, "w1").find((p) => p.includes("critical"))!;
         const err: DrainError = await drain(kc, "w1", { ignoreDaemonSets: true, timeoutSeconds: 15, safetyRecheckSeconds: 2 }).then(
             () => assert.fail("should time out"),
             (e) => e,
         );
-        const { violations } = stop();
-        console.log(`      faults injected: ${c.faults.injected()} ${JSON.stringify(c.faults.injectedByType())}`);
-        assert.deepEqual(violations, []);
+        audit.stop();
+        console.log(`      faults injected: ${c.faults.injected()} ${JSON.stringify(c.faults.injectedByType())}; budget checks: ${audit.checks()} after ${audit.changes} changes`);
+        assert.deepEqual(audit.belowBudget, []);
+        assert.deepEqual(audit.violations, []);
+        assertBudgetsAudited(audit, budgets);
+        assert.equal(audit.floorsSeen()["default/critical-pdb"].minHealthy, 1, "the blocking budget's pod was never disrupted");
         assert.ok(err instanceof DrainError);
         assert.equal(err.kind, "timeout");
         assert.deepEqual(err.remaining.map((r) => r.pod), [critical]);

@@ -1,8 +1,28 @@
 // kubectl's filter chain (drain-spec §3) under every flag combination.
 import assert from "node:assert/strict";
 import type { V1Pod } from "@kubernetes/client-node";
-import { classifyPod, classifyPods, MESSAGES } from "../../drain/filters";
+import * as fs from "node:fs";
+import { classifyPod, classifyPods } from "../../drain/filters";
 import type { DrainOptions, FilterContext } from "../../drain/types";
+import { KUBECTL, requireKubectl } from "../helpers/sim-kubectl";
+
+/**
+ * kubectl's own words, copied from k8s.io/kubectl/pkg/drain/filters.go (the constants daemonSetFatal,
+ * daemonSetWarning, localStorageFatal, unmanagedWarning), not from our code. kubectl prints an error as
+ * `cannot delete <constant>: ns/pod, ...` and a warning as `<constant>: ns/pod, ...`.
+ * The unmanaged error is the one whose text depends on the version (drain-spec §3.2): kubectl 1.30–1.35 have
+ * unmanagedFatal = "cannot delete Pods that declare no controller (use --force to override)" and so print
+ * "cannot delete cannot delete Pods that ..." (the real kubectl 1.32 output); 1.36 prints it once. The drain
+ * follows 1.36: `cannot delete ${UNMANAGED_FATAL_1_36}`.
+ */
+const KUBECTL_TEXT = {
+    daemonSetFatal: "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)",
+    daemonSetWarning: "ignoring DaemonSet-managed Pods",
+    localStorageFatal: "Pods with local storage (use --delete-emptydir-data to override)",
+    unmanagedFatal_1_30: "cannot delete Pods that declare no controller (use --force to override)",
+    unmanagedWarning: "deleting Pods that declare no controller",
+};
+const UNMANAGED_FATAL_1_36 = KUBECTL_TEXT.unmanagedFatal_1_30.replace(/^cannot delete /, "");
 
 interface PodSpec {
     name: string;
@@ -58,13 +78,13 @@ type Expect = { action: "evict" | "skip" | "block"; text?: string };
 function expected(which: keyof typeof node, o: DrainOptions): Expect {
     switch (which) {
         case "daemonSet":
-            return o.ignoreDaemonSets ? { action: "skip", text: MESSAGES.daemonSetWarning } : { action: "block", text: `cannot delete ${MESSAGES.daemonSet}` };
+            return o.ignoreDaemonSets ? { action: "skip", text: KUBECTL_TEXT.daemonSetWarning } : { action: "block", text: `cannot delete ${KUBECTL_TEXT.daemonSetFatal}` };
         case "mirror":
             return { action: "skip" };
         case "emptyDir":
-            return o.deleteEmptyDirData ? { action: "evict" } : { action: "block", text: `cannot delete ${MESSAGES.localStorage}` };
+            return o.deleteEmptyDirData ? { action: "evict" } : { action: "block", text: `cannot delete ${KUBECTL_TEXT.localStorageFatal}` };
         case "bare":
-            return o.force ? { action: "evict", text: MESSAGES.unmanagedWarning } : { action: "block", text: `cannot delete ${MESSAGES.unmanaged}` };
+            return o.force ? { action: "evict", text: KUBECTL_TEXT.unmanagedWarning } : { action: "block", text: `cannot delete ${UNMANAGED_FATAL_1_36}` };
         case "completed":
             return { action: "evict" };
         case "orphanDs":
@@ -130,10 +150,10 @@ describe("drain filters: classifyPod", () => {
 
     it("bare pod with emptyDir: local storage is checked first, then the controller", () => {
         const p = pod({ name: "p", emptyDir: true });
-        assert.deepEqual(classifyPod(p, {}, ctx), { action: "block", reason: `cannot delete ${MESSAGES.localStorage}` });
-        assert.deepEqual(classifyPod(p, { force: true }, ctx), { action: "block", reason: `cannot delete ${MESSAGES.localStorage}` });
-        assert.deepEqual(classifyPod(p, { deleteEmptyDirData: true }, ctx), { action: "block", reason: `cannot delete ${MESSAGES.unmanaged}` });
-        assert.deepEqual(classifyPod(p, { deleteEmptyDirData: true, force: true }, ctx), { action: "evict", warning: MESSAGES.unmanagedWarning });
+        assert.deepEqual(classifyPod(p, {}, ctx), { action: "block", reason: `cannot delete ${KUBECTL_TEXT.localStorageFatal}` });
+        assert.deepEqual(classifyPod(p, { force: true }, ctx), { action: "block", reason: `cannot delete ${KUBECTL_TEXT.localStorageFatal}` });
+        assert.deepEqual(classifyPod(p, { deleteEmptyDirData: true }, ctx), { action: "block", reason: `cannot delete ${UNMANAGED_FATAL_1_36}` });
+        assert.deepEqual(classifyPod(p, { deleteEmptyDirData: true, force: true }, ctx), { action: "evict", warning: KUBECTL_TEXT.unmanagedWarning });
     });
 
     it("a mirror pod is skipped silently whatever the flags", () => {
@@ -178,9 +198,9 @@ describe("drain filters: classifyPods aggregation", () => {
     it("no flags: errors grouped per message, kubectl's text, nothing evictable counts as blocked", () => {
         const c = classifyPods("worker1", [...all, extraDs, extraBare], {}, ctx);
         assert.deepEqual(c.errors, [
-            `cannot delete ${MESSAGES.daemonSet}: kube-system/kube-proxy-1, kube-system/kube-proxy-2`,
-            `cannot delete ${MESSAGES.localStorage}: default/cache-1`,
-            `cannot delete ${MESSAGES.unmanaged}: default/bare, other/bare-2`,
+            `cannot delete ${KUBECTL_TEXT.daemonSetFatal}: kube-system/kube-proxy-1, kube-system/kube-proxy-2`,
+            `cannot delete ${KUBECTL_TEXT.localStorageFatal}: default/cache-1`,
+            `cannot delete ${UNMANAGED_FATAL_1_36}: default/bare, other/bare-2`,
             'cannot delete daemonsets.apps "gone" not found: kube-system/orphan-1',
         ]);
         assert.deepEqual(c.warnings, []);
@@ -195,8 +215,8 @@ describe("drain filters: classifyPods aggregation", () => {
         assert.deepEqual(c.errors, []);
         assert.deepEqual(c.blocked, []);
         assert.deepEqual(c.warnings, [
-            `${MESSAGES.daemonSetWarning}: kube-system/kube-proxy-1, kube-system/kube-proxy-2`,
-            `${MESSAGES.unmanagedWarning}: default/bare, other/bare-2`,
+            `${KUBECTL_TEXT.daemonSetWarning}: kube-system/kube-proxy-1, kube-system/kube-proxy-2`,
+            `${KUBECTL_TEXT.unmanagedWarning}: default/bare, other/bare-2`,
         ]);
         assert.deepEqual(
             c.evict.map((e) => e.key),
@@ -207,5 +227,13 @@ describe("drain filters: classifyPods aggregation", () => {
 
     it("an empty node classifies to nothing", () => {
         assert.deepEqual(classifyPods("n", [], {}, ctx), { node: "n", evict: [], skip: [], blocked: [], warnings: [], errors: [] });
+    });
+});
+
+describe("drain filters: the expected texts above are kubectl's", () => {
+    it("every one is in the installed kubectl binary, verbatim", function () {
+        requireKubectl(this);
+        const binary = fs.readFileSync(fs.realpathSync(KUBECTL));
+        for (const [name, text] of Object.entries(KUBECTL_TEXT)) assert.ok(binary.includes(text), `${name}: ${JSON.stringify(text)} is not in ${KUBECTL}`);
     });
 });

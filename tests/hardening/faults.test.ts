@@ -1,7 +1,11 @@
 // Fault suite: full rolls of the root program (rollFromConfig) through the local engine and the real
 // dynamic-provider host, against the simulated cluster while it misbehaves. For every scenario:
-//   - no PodDisruptionBudget is ever violated: every pod that stops being healthy is checked, at that very
-//     moment, against each budget that selects it (harness.ts Invariants);
+//   - no PodDisruptionBudget is ever violated: after every change of the simulator's store, every budget the
+//     change can affect is checked (harness.ts Invariants, tests/helpers/budget-invariants.ts), and every pod
+//     that stops being healthy is checked, at that very moment, against each budget that selects it;
+//   - the faults of the scenario really fired: the simulator counts a fault only where it took effect (an
+//     answer sent, a watch really cut, a 410 really served), and each scenario checks its own kind of fault in
+//     the request log (e.g. the client waited out every Retry-After, latency really held answers back);
 //   - no replica is lost: replacements never land on a cordoned node, and once the cluster settles every
 //     Deployment and StatefulSet has spec.replicas Ready pods;
 //   - a roll that cannot finish stops with its node cordoned, later nodes untouched, and an error naming the
@@ -9,7 +13,7 @@
 // Fault decisions use the simulator's seeded PRNG (one seed per scenario), so a run is reproducible. The suite
 // ends by printing `fault suite: scenarios=N faults_injected=N pdb_violations=0 replicas_lost=0`.
 import * as assert from "assert";
-import type { FaultRule, SimCluster } from "../../sim";
+import type { FaultRule, RequestLogEntry, SimCluster } from "../../sim";
 import type { RunResult } from "../../local-engine";
 import {
     DynamicProviderHost,
@@ -33,8 +37,11 @@ const totals = { scenarios: 0, faults: 0, pdbViolations: 0, replicasLost: 0, evi
 interface Outcome {
     cluster: HardeningCluster;
     first: RunResult<unknown>;
-    /** Faults injected outside the simulator's rules (compactions, a killed host, a failing command...). */
-    extraFaults: number | (() => number);
+    /**
+     * Faults injected outside the simulator (a killed provider host, a failing upgrade command): each one that
+     * the test saw take effect. Everything injected through the simulator is counted by it, where it fired.
+     */
+    extraFaults: number;
 }
 
 /** Checks the invariants of a finished scenario and adds it to the totals. */
@@ -42,20 +49,39 @@ async function account(name: string, o: Outcome) {
     const inv = o.cluster.invariants;
     const lost = await inv.replicasLost(90);
     totals.scenarios++;
-    totals.faults += o.cluster.sim.faults.injected() + (typeof o.extraFaults === "function" ? o.extraFaults() : o.extraFaults);
-    totals.pdbViolations += inv.violations.length;
+    totals.faults += o.cluster.sim.faults.injected() + o.extraFaults;
+    totals.pdbViolations += inv.violations.length + inv.belowBudget.length;
     totals.replicasLost += lost.total;
     totals.evictions += inv.disruptions.length;
-    const extra = typeof o.extraFaults === "function" ? o.extraFaults() : o.extraFaults;
     const byType = Object.entries(o.cluster.sim.faults.injectedByType()).map(([k, v]) => `${k}=${v}`);
-    if (extra) byType.push(`other=${extra}`);
-    console.log(`      [${name}] faults: ${byType.join(" ") || "none"}; pods disrupted: ${inv.disruptions.length}; budget checks: ${inv.disruptions.reduce((n, d) => n + d.budgets.length, 0)}`);
+    if (o.extraFaults) byType.push(`other=${o.extraFaults}`);
+    console.log(`      [${name}] faults: ${byType.join(" ") || "none"}; pods disrupted: ${inv.disruptions.length}; budget checks: ${inv.checks()} after ${inv.changes} changes`);
+    assert.deepStrictEqual(inv.belowBudget, [], `${name}: a PodDisruptionBudget fell below what it needs`);
     assert.deepStrictEqual(inv.violations, [], `${name}: PodDisruptionBudget violated`);
     assert.deepStrictEqual(inv.badBindings, [], `${name}: a replacement landed on a cordoned node`);
     assert.strictEqual(lost.total, 0, `${name}: replicas lost: ${lost.detail.join("; ")}`);
     for (const n of ROLLED) assert.ok(upgraded(o.cluster.sim, n), `${name}: ${n} ${JSON.stringify(nodeState(o.cluster.sim, n))}`);
     for (const n of ["w3", "w4", "cp"]) assert.strictEqual(nodeState(o.cluster.sim, n).unschedulable, false, `${name}: ${n} was cordoned`);
 }
+
+/** Every rule really fired, none more often than its `count` allows. */
+function assertRulesFired(sim: SimCluster) {
+    for (const r of sim.faults.list()) {
+        const rule = JSON.stringify({ ...r, injected: undefined });
+        assert.ok(r.injected >= 1, `rule ${rule} never fired`);
+        if (r.count !== undefined) assert.ok(r.injected <= r.count, `rule ${rule} fired ${r.injected} times`);
+    }
+}
+
+/** The answers the simulator sent from its error rules (status per injected answer). */
+function injectedAnswers(sim: SimCluster): RequestLogEntry[] {
+    return sim.requestLog().filter((e) => e.injected);
+}
+
+const selectorsOf = (e: RequestLogEntry) => {
+    const q = new URLSearchParams(e.query);
+    return `${q.get("labelSelector") ?? ""}|${q.get("fieldSelector") ?? ""}`;
+};
 
 /** The state of a roll stopped at `node`: cordoned by us, not upgraded; every later node untouched. */
 function assertStoppedAt(sim: SimCluster, result: RunResult<unknown>, node: string, later: string[]) {
@@ -95,13 +121,13 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
     });
 
     /** A roll that must succeed despite transient faults (the engine retries; nothing fails). */
-    async function survives(seed: number, faults: FaultRule[], setup?: (c: HardeningCluster) => () => number): Promise<Outcome> {
+    async function survives(seed: number, faults: FaultRule[], setup?: (c: HardeningCluster) => void): Promise<Outcome> {
         cluster = await startHardeningCluster({ seed });
         for (const f of faults) cluster.sim.faults.add(f);
-        const extraFaults = setup?.(cluster) ?? 0;
+        setup?.(cluster);
         const first = await runRoll(newEngine(host), rollConfig(cluster));
         assert.ok(first.ok, first.error?.message);
-        return { cluster, first, extraFaults };
+        return { cluster, first, extraFaults: 0 };
     }
 
     it("bursts of HTTP 500 on evictions, pod lists, node reads, watches and patches: the roll rides them out", async () => {
@@ -112,7 +138,11 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
             { verb: "watch", resource: "nodes", status: 500, count: 2 },
             { verb: "patch", resource: "nodes", status: 500, count: 2 },
         ]);
-        assert.ok(o.cluster.sim.faults.injected() >= 10, `only ${o.cluster.sim.faults.injected()} faults fired`);
+        const sim = o.cluster.sim;
+        assertRulesFired(sim);
+        assert.ok(sim.faults.injected() >= 10, `only ${sim.faults.injected()} faults fired`);
+        // every counted fault is an answer the client really got
+        assert.deepStrictEqual(injectedAnswers(sim).map((e) => e.status), Array(sim.faults.injected()).fill(500));
         await account("500 bursts", o);
     });
 
@@ -124,7 +154,10 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
             { verb: "get", resource: "nodes", status: 503, rate: 0.3, count: 4 },
             { verb: "list", resource: "poddisruptionbudgets", status: 503, count: 2 },
         ]);
-        assert.ok(o.cluster.sim.faults.injected() >= 10);
+        const sim = o.cluster.sim;
+        assertRulesFired(sim);
+        assert.ok(sim.faults.injected() >= 10, `only ${sim.faults.injected()} faults fired`);
+        assert.deepStrictEqual(injectedAnswers(sim).map((e) => e.status), Array(sim.faults.injected()).fill(503));
         await account("503 bursts", o);
     });
 
@@ -135,7 +168,24 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
             { verb: "get", resource: "nodes", status: 429, retryAfterSeconds: 1, plainText: true, count: 2 },
             { verb: "patch", resource: "nodes", status: 429, retryAfterSeconds: 1, count: 1 },
         ]);
-        assert.ok(o.cluster.sim.faults.injected() >= 8);
+        const sim = o.cluster.sim;
+        assertRulesFired(sim);
+        const answered = injectedAnswers(sim);
+        assert.deepStrictEqual(answered.map((e) => [e.status, e.retryAfterSeconds]), Array(sim.faults.injected()).fill([429, 1]));
+        // Retry-After is in real seconds (the client cannot know the simulator runs 60× faster): after each 429 on
+        // an eviction or a node patch, the same request came again no earlier than 1 s × timeScale of simulated
+        // time after the 429 was sent (the log's times are simulated ms; 1 real ms of clock rounding allowed).
+        const scale = sim.clock.timeScale;
+        const waited: string[] = [];
+        for (const e of answered.filter((x) => x.method === "POST" || x.method === "PATCH")) {
+            const again = sim.requestLog().find((x) => x !== e && x.method === e.method && x.path === e.path && x.received! >= e.time);
+            assert.ok(again, `${e.method} ${e.path} was never retried after its 429`);
+            const gap = again.received! - e.time;
+            assert.ok(gap >= e.retryAfterSeconds! * 1000 * scale - scale, `${e.method} ${e.path}: retried ${gap / scale} real ms after a 429 with Retry-After: ${e.retryAfterSeconds}`);
+            waited.push(`${(gap / scale / 1000).toFixed(2)}s`);
+        }
+        assert.ok(waited.length >= 2, `only ${waited.length} evictions or node patches got a 429`);
+        console.log(`      [429 + Retry-After] retried after (real): ${waited.join(" ")}`);
         await account("429 + Retry-After", o);
     });
 
@@ -147,15 +197,29 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
             { type: "reset", verb: "watch", resource: "nodes", count: 2 },
             { type: "reset", verb: "patch", resource: "nodes", count: 1 },
         ]);
-        assert.ok(o.cluster.sim.requestLog().some((r) => r.reset), "no connection was reset");
+        const sim = o.cluster.sim;
+        const resets = sim.requestLog().filter((r) => r.reset);
+        assert.ok(resets.length > 0, "no connection was reset");
+        assert.deepStrictEqual(sim.faults.injectedByType(), { reset: resets.length }, "every counted reset is a socket really destroyed");
         await account("connection resets", o);
     });
 
-    it("added latency on every request (and slow evictions): slower, still correct", async () => {
+    it("added latency on every request (and slow evictions): answers really held back, budgets still kept", async () => {
         const o = await survives(105, [
             { type: "latency", ms: 60, rate: 0.5 },
             { type: "latency", verb: "create", resource: "pods/eviction", ms: 400, count: 6 },
         ]);
+        const sim = o.cluster.sim;
+        const scale = sim.clock.timeScale;
+        const delayed = sim.requestLog().filter((e) => e.latencyMs);
+        assert.strictEqual(delayed.length, sim.faults.injectedByType().latency, "every counted delay is a request that was held back");
+        // Each delayed request was answered no sooner than its delay (real ms; the log's times are simulated ms).
+        for (const e of delayed) {
+            assert.ok(e.time - e.received! >= (e.latencyMs! - 1) * scale, `${e.method} ${e.path}${e.query ? `?${e.query}` : ""}: held ${(e.time - e.received!) / scale} ms, not ${e.latencyMs}`);
+        }
+        const slowEvictions = delayed.filter((e) => e.verb === "create" && e.resource === "pods/eviction" && e.latencyMs! >= 400);
+        assert.strictEqual(slowEvictions.length, 6);
+        assert.ok(delayed.length > slowEvictions.length + 20, `only ${delayed.length} requests were delayed`);
         await account("latency", o);
     });
 
@@ -163,16 +227,13 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         const o = await survives(106, [{ type: "dropWatch", verb: "watch", afterEvents: 1, rate: 0.5, count: 12 }], (c) => {
             // Compact the history and cut every open watch at the worst moments: when a drain is evicting, and
             // when a node goes NotReady for its upgrade. Clients must re-list (410) instead of missing events.
-            let extra = 0;
             let evictions = 0;
             const compacted = new Set<string>();
-            const cut = () => {
-                extra += 2;
+            const cut = () =>
                 setImmediate(() => {
                     c.sim.compactWatchHistory();
                     c.sim.dropWatches();
                 });
-            };
             c.sim.subscribe((e) => {
                 if (e.resource === "pods" && e.type === "MODIFIED" && e.object.metadata?.deletionTimestamp && !e.old?.metadata?.deletionTimestamp) {
                     if (++evictions % 4 === 1) cut();
@@ -185,8 +246,29 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
                     }
                 }
             });
-            return () => extra;
         });
+        const sim = o.cluster.sim;
+        const log = sim.requestLog();
+        const byType = sim.faults.injectedByType();
+        // Watches were really cut (by the rule and by the cuts above) ...
+        const dropped = log.filter((e) => e.dropped);
+        assert.ok(dropped.length > 0, "no watch was cut");
+        assert.strictEqual(byType.dropWatch, dropped.length, "every counted drop is a watch that was really cut");
+        // ... 410s were really served ...
+        const gone = log.filter((e) => e.expired);
+        assert.ok(gone.length > 0, "no 410 was served: the compactions never reached a client");
+        assert.strictEqual(byType.expired, gone.length);
+        // ... and each client that got one recovered: it listed again (the roll then completed, above), and it
+        // never asked for the expired resourceVersion again.
+        const rvOf = (x: RequestLogEntry) => new URLSearchParams(x.query).get("resourceVersion");
+        for (const e of gone) {
+            const same = (x: RequestLogEntry) => x.path === e.path && selectorsOf(x) === selectorsOf(e) && x.received! >= e.time;
+            const relist = log.find((x) => same(x) && x.verb === "list" && x.status === 200);
+            assert.ok(relist, `no list of ${e.path} (${selectorsOf(e)}) after its 410`);
+            const stale = log.filter((x) => x !== e && same(x) && x.verb === "watch" && rvOf(x) === rvOf(e));
+            assert.deepStrictEqual(stale, [], `${e.path} (${selectorsOf(e)}) watched again from the expired resourceVersion ${rvOf(e)}`);
+        }
+        console.log(`      [watch drops + 410] watches cut: ${dropped.length}; 410s served: ${gone.length} (${[...new Set(gone.map((e) => e.path))].join(", ")})`);
         await account("watch drops + 410", o);
     });
 
@@ -198,6 +280,7 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
         assert.match(first.error!.message, /NodeReady w1: timed out after 3s waiting for node w1: node w1 is NotReady at v1\.28\.5, waiting for Ready at v1\.28\.6/);
         assert.ok(first.registered.some((r) => r.endsWith("::roll-w1-ready")) && !first.registered.some((r) => r.endsWith("::roll-w1-uncordon")));
+        assert.deepStrictEqual(cluster.sim.faults.injectedByType(), { nodeNeverReturns: 1 }, "one upgrade, one node that stayed down");
 
         // The operator repairs the node (here: the kubelet is restarted at the target), then runs `pulumi up` again.
         cluster.sim.faults.clear();
@@ -211,7 +294,7 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         assert.strictEqual(ops["roll-w1-drain"], "update");
         assert.strictEqual(ops["roll-w1-upgrade"], "replace");
         assert.strictEqual(ops["roll-w1-ready"], "create");
-        await account("node never Ready", { cluster, first, extraFaults: 1 });
+        await account("node never Ready", { cluster, first, extraFaults: 0 });
     });
 
     it("an upgrade command that fails: the roll stops at that node (cordoned, drained, error carries the command's output); fixed, it resumes", async () => {
@@ -303,5 +386,8 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         assert.ok(r.ok, r.error?.message);
         assert.ok(cluster.invariants.violations.length > 0, "deleting web's two pods on w1 at once must be reported");
         assert.match(cluster.invariants.violations.join("\n"), /shop\/web-.* went away leaving 4 healthy pods of budget shop\/web, which needs 5/);
+        // the change-by-change check sees the same dip, and how low it went
+        assert.match(cluster.invariants.belowBudget.join("\n"), /^shop\/web: 4 healthy pods, needs 5 \(after pods shop\/web-\S+ started terminating\)$/m);
+        assert.deepStrictEqual(cluster.invariants.floorsSeen()["shop/web"], { desired: 5, minHealthy: 4 });
     });
 });

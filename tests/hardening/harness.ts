@@ -5,13 +5,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { startCluster, SimCluster, StoreEvent } from "../../sim";
+import { startCluster, SimCluster } from "../../sim";
 import type { PolicyRule } from "../../sim";
 import { Prng } from "../../sim/random";
 import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, buildPod, buildTemplate } from "../../sim/scenarios/builders";
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../local-engine";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 import { nodeState, type NodeState } from "../helpers/pulumi-sim";
+import { BudgetInvariants, type Disruption } from "../helpers/budget-invariants";
 export { nodeState, type NodeState };
 
 export const FROM_VERSION = "v1.28.5";
@@ -125,111 +126,14 @@ export async function startHardeningCluster(
 
 // ---- invariants -------------------------------------------------------------------------------------------
 
-const isReady = (p: any) => (p?.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
-const alive = (p: any) => !!p && !p.metadata?.deletionTimestamp;
-
-function selectorMatches(selector: any, labels: Record<string, string> | undefined): boolean {
-    if (!selector) return false; // a null selector matches nothing (policy/v1)
-    const l = labels ?? {};
-    for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (l[k] !== v) return false;
-    for (const e of selector.matchExpressions ?? []) {
-        const has = e.key in l;
-        if (e.operator === "In" && !(has && e.values.includes(l[e.key]))) return false;
-        if (e.operator === "NotIn" && has && e.values.includes(l[e.key])) return false;
-        if (e.operator === "Exists" && !has) return false;
-        if (e.operator === "DoesNotExist" && has) return false;
-    }
-    return true;
-}
-
-/** An independent reading of a budget (drain-spec §6.1): how many matching pods must stay healthy. */
-function desiredHealthy(pdb: any, expected: number, matching: number): number {
-    const scaled = (v: number | string, base: number, up: boolean) => {
-        if (typeof v === "number") return v;
-        const pct = Number(String(v).replace(/%$/, ""));
-        return up ? Math.ceil((pct * base) / 100) : Math.floor((pct * base) / 100);
-    };
-    const s = pdb.spec ?? {};
-    if (s.minAvailable !== undefined) return typeof s.minAvailable === "number" ? s.minAvailable : scaled(s.minAvailable, expected, true);
-    if (s.maxUnavailable !== undefined) return Math.max(0, expected - (typeof s.maxUnavailable === "number" ? s.maxUnavailable : Math.ceil((Number(String(s.maxUnavailable).replace(/%$/, "")) * expected) / 100)));
-    return matching; // neither set: nothing may be disrupted
-}
-
-export interface Disruption {
-    pod: string;
-    node: string;
-    /** Budget verdicts at that moment: "ns/pdb healthy=N desired=M". */
-    budgets: string[];
-}
-
 /**
- * Watches the simulated cluster's store synchronously (every write, as it happens):
- *  - every healthy pod that starts terminating (an accepted eviction) is checked against each budget that
- *    selects it: the healthy pods left must still satisfy the budget at that moment;
- *  - every pod bound to a node is checked: the node must be schedulable (a replacement never lands on the
- *    node being drained).
+ * The exact budget audit (tests/helpers/budget-invariants.ts: every store change, every budget it can affect),
+ * for the hardening cluster: replicas are counted in namespace "shop".
  */
-export class Invariants {
-    readonly disruptions: Disruption[] = [];
-    readonly violations: string[] = [];
-    readonly badBindings: string[] = [];
-    private readonly unsubscribe: () => void;
-
-    constructor(private readonly sim: SimCluster) {
-        this.unsubscribe = sim.subscribe((e) => this.onEvent(e));
-    }
-
-    stop(): void {
-        this.unsubscribe();
-    }
-
-    private onEvent(e: StoreEvent): void {
-        if (e.resource !== "pods" || !e.old) return;
-        const before = e.old;
-        const now = e.type === "DELETED" ? undefined : e.object;
-        if (alive(before) && !alive(now)) this.onDisruption(before);
-        if (now && !before.spec?.nodeName && now.spec?.nodeName) {
-            const node = this.sim.get("Node", undefined, now.spec.nodeName);
-            if (node?.spec?.unschedulable && !isDaemonSetPod(now)) this.badBindings.push(`${now.metadata.namespace}/${now.metadata.name} bound to cordoned node ${now.spec.nodeName}`);
-        }
-    }
-
-    private onDisruption(pod: any): void {
-        const ns = pod.metadata.namespace;
-        const d: Disruption = { pod: `${ns}/${pod.metadata.name}`, node: pod.spec?.nodeName ?? "", budgets: [] };
-        this.disruptions.push(d);
-        if (!isReady(pod)) return; // an unhealthy pod does not count against a budget
-        const pods = this.sim.list("Pod", ns);
-        const workloads = [...this.sim.list("Deployment", ns), ...this.sim.list("StatefulSet", ns)];
-        for (const pdb of this.sim.list("PodDisruptionBudget", ns)) {
-            if (!selectorMatches(pdb.spec?.selector, pod.metadata.labels)) continue;
-            const matching = pods.filter((p) => selectorMatches(pdb.spec.selector, p.metadata.labels));
-            const healthy = matching.filter((p) => alive(p) && isReady(p)).length;
-            const expected = workloads
-                .filter((w) => selectorMatches(pdb.spec.selector, w.spec?.template?.metadata?.labels))
-                .reduce((n, w) => n + (w.spec?.replicas ?? 1), 0);
-            const desired = desiredHealthy(pdb, expected, matching.length);
-            d.budgets.push(`${ns}/${pdb.metadata.name} healthy=${healthy} desired=${desired}`);
-            if (healthy < desired) {
-                this.violations.push(`${d.pod} on ${d.node} went away leaving ${healthy} healthy pods of budget ${ns}/${pdb.metadata.name}, which needs ${desired}`);
-            }
-        }
-    }
-
+export class Invariants extends BudgetInvariants {
     /** Replicas missing now: Σ over Deployments and StatefulSets of spec.replicas − Ready pods. */
-    missingReplicas(): { total: number; detail: string[] } {
-        const detail: string[] = [];
-        let total = 0;
-        const pods = this.sim.list("Pod", NAMESPACE).filter((p) => alive(p) && isReady(p));
-        for (const w of [...this.sim.list("Deployment", NAMESPACE), ...this.sim.list("StatefulSet", NAMESPACE)]) {
-            const ready = pods.filter((p) => selectorMatches(w.spec.selector, p.metadata.labels)).length;
-            const want = w.spec.replicas ?? 1;
-            if (ready < want) {
-                total += want - ready;
-                detail.push(`${w.kind} ${w.metadata.name}: ${ready}/${want} Ready`);
-            }
-        }
-        return { total, detail };
+    missingReplicas(namespace = NAMESPACE): { total: number; detail: string[] } {
+        return super.missingReplicas(namespace);
     }
 
     /** Waits (simulated time) until every workload has all its replicas Ready; returns how many are missing. */
@@ -243,7 +147,7 @@ export class Invariants {
     }
 }
 
-const isDaemonSetPod = (p: any) => (p.metadata?.ownerReferences ?? []).some((o: any) => o.kind === "DaemonSet");
+export type { Disruption };
 
 // ---- node state -------------------------------------------------------------------------------------------
 

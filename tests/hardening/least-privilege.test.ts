@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { clusterRoleRules, clusterRoleRulesFromFile, PolicyRule, RequestLogEntry, SimCluster, startCluster } from "../../sim";
 import { forbidden, nonResourceAttributes, RequestAttributes, ruleAllows } from "../../sim/apiserver/rbac";
-import { haveKubectl, KUBECTL } from "../helpers/sim-kubectl";
+import { KUBECTL, requireKubectl } from "../helpers/sim-kubectl";
 import { DynamicProviderHost, REPO_ROOT, stackConfig } from "../../local-engine";
 import { Invariants, loadComponents, newEngine } from "./harness";
 
@@ -275,6 +275,7 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
                 } else {
                     assert.strictEqual(failure, "", failure);
                     assert.deepStrictEqual(audit.violations, []);
+                    assert.deepStrictEqual(audit.belowBudget, []);
                     assert.match(output, forbiddenPattern(need.permission), `nothing in the output says that ${need.permission} is forbidden:\n${output.slice(-3000)}`);
                 }
             } finally {
@@ -329,15 +330,21 @@ describe("hardening: the simulated RBAC authorizer", function () {
     });
 
     it("the sim CLI's --rbac flag: real kubectl gets the shipped role's rights and kube-apiserver's refusals", async function () {
-        if (!haveKubectl()) this.skip();
+        requireKubectl(this);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-rbac-cli-"));
         const admin = path.join(dir, "admin");
         const restricted = path.join(dir, "restricted");
         const child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "sim", "cli.js"), "--scenario", "seed", "--kubeconfig", admin, "--rbac", ROLE_FILE, "--rbac-kubeconfig", restricted], { stdio: ["ignore", "pipe", "pipe"] });
         try {
             let out = "";
-            child.stdout.on("data", (d) => (out += d));
-            for (let i = 0; i < 200 && !/restricted user/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+            // wait for the line that says the restricted user is set up (or for the process to end)
+            await new Promise<void>((resolve) => {
+                child.stdout.on("data", (d) => {
+                    out += d;
+                    if (/restricted user/.test(out)) resolve();
+                });
+                child.on("exit", () => resolve());
+            });
             assert.match(out, /restricted user "system:serviceaccount:kube-system:node-upgrade" with \d+ RBAC rule\(s\)/);
             const k = (args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
                 const p = spawn(KUBECTL, ["--kubeconfig", restricted, ...args]);

@@ -108,12 +108,16 @@ export function api(
   });
 }
 
-/** Open a watch and collect events until `until` returns true or the stream ends. */
+/**
+ * Open a watch and collect events until `until` returns true or the stream ends. `onOpen` is called when the
+ * status line arrives (the simulator registers the watch before it sends it).
+ */
 export function watchEvents(
   t: Target,
   urlPath: string,
   until: (events: any[]) => boolean,
   timeoutMs = 10_000,
+  onOpen?: (status: number) => void,
 ): Promise<{ status: number; events: any[]; ended: boolean }> {
   const url = new URL(urlPath, t.url);
   return new Promise((resolve, reject) => {
@@ -121,6 +125,7 @@ export function watchEvents(
     let buf = "";
     let done = false;
     const req = https.request(url, { method: "GET", ca: caOf(t), headers: { Authorization: `Bearer ${t.token}` }, agent: false }, (res) => {
+      onOpen?.(res.statusCode ?? 0);
       const finish = (ended: boolean) => {
         if (done) return;
         done = true;
@@ -153,6 +158,16 @@ export function watchEvents(
     });
     req.end();
   });
+}
+
+/**
+ * For a test that needs the real kubectl: when it is not installed, say so where the test output shows it and
+ * mark the test pending (mocha counts it as pending, not as passed).
+ */
+export function requireKubectl(ctx: Mocha.Context): void {
+  if (haveKubectl()) return;
+  console.log(`      skipped: kubectl not found at ${KUBECTL} (install it, or set KUBECTL to its path, to run this test)`);
+  ctx.skip();
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -3,7 +3,8 @@
 
 import assert from "node:assert/strict";
 import { startCluster, SimCluster } from "../../sim";
-import { api, sleep, watchEvents } from "../helpers/sim-kubectl";
+import { api, watchEvents } from "../helpers/sim-kubectl";
+import { whenStore } from "../helpers/sim-events";
 import { addBarePod, addDeployment, baseCluster, list } from "./fixtures";
 
 describe("sim: API server", function () {
@@ -117,10 +118,12 @@ describe("sim: API server", function () {
   describe("watch", () => {
     it("streams ADDED/MODIFIED/DELETED from a resourceVersion", async () => {
       const rv = (await api(c, "GET", "/api/v1/namespaces/default/pods")).json.metadata.resourceVersion;
-      const w = watchEvents(c, `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&labelSelector=app%3Dwatched`, (ev) => ev.some((e) => e.type === "DELETED"));
-      await sleep(50);
+      let opened!: () => void;
+      const open = new Promise<void>((resolve) => (opened = resolve));
+      const w = watchEvents(c, `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&labelSelector=app%3Dwatched`, (ev) => ev.some((e) => e.type === "DELETED"), 10_000, () => opened());
+      await open;
       await api(c, "POST", "/api/v1/namespaces/default/pods", { body: { metadata: { name: "watched", labels: { app: "watched" } }, spec: { nodeName: "w1", containers: [{ name: "c", image: "x" }] } } });
-      await sleep(50);
+      await whenStore(c, () => !!c.get("pods", "default", "watched")?.status?.phase); // the kubelet has written its status
       await api(c, "DELETE", "/api/v1/namespaces/default/pods/watched?gracePeriodSeconds=0");
       const r = await w;
       assert.equal(r.status, 200);

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { startCluster, SimCluster } from "../../sim";
-import { haveKubectl, kubectl } from "../helpers/sim-kubectl";
+import { kubectl, requireKubectl } from "../helpers/sim-kubectl";
 
 function rows(out: string): string[][] {
   return out.trim().split("\n").slice(1).map((l) => l.trim().split(/\s{2,}/));
@@ -14,10 +14,7 @@ describe("sim: seed walkthrough with real kubectl", function () {
   let c: SimCluster;
 
   before(async function () {
-    if (!haveKubectl()) {
-      console.log("    (skipped: /usr/bin/kubectl not installed)");
-      this.skip();
-    }
+    requireKubectl(this);
     c = await startCluster({ scenario: "seed", timeScale: 60 });
   });
   after(async () => {
