@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // node-upgrade: kubectl-compatible cordon / uncordon / drain on the native drain engine, plus `wait` for a node
-// to come back after its upgrade and `plan` (from the planner when present).
+// to come back after its upgrade and `plan` (the planner's roll plan).
 import { Command, CommanderError } from "commander";
 import { CliError, errorText } from "./common";
 import { registerCordonCommands } from "./cordon-command";
 import { registerDrainCommand } from "./drain-command";
 import { normaliseBooleanFlags } from "./options";
-import { registerFallbackPlanCommand } from "./plan-fallback";
+import { registerPlanCommand } from "./plan";
 import { registerWaitCommand } from "./wait-command";
 
 export function buildProgram(): Command {
@@ -18,16 +18,7 @@ export function buildProgram(): Command {
     registerCordonCommands(program);
     registerDrainCommand(program);
     registerWaitCommand(program);
-    try {
-        // The planner owns cli/plan.ts; until it exists, a basic plan based on planDrain is used.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require("./plan").registerPlanCommand(program);
-    } catch (err: any) {
-        if (!(err?.code === "MODULE_NOT_FOUND" && /\.\/plan\b|cli[\\/]plan/.test(String(err?.message))) && process.argv[2] === "plan") {
-            process.stderr.write(`Warning: the planner's plan command could not be loaded (${errorText(err).split("\n")[0]}); using the basic plan\n`);
-        }
-        if (!program.commands.some((c) => c.name() === "plan")) registerFallbackPlanCommand(program);
-    }
+    registerPlanCommand(program);
     for (const c of program.commands) c.exitOverride();
     return program;
 }

@@ -1,9 +1,9 @@
 // Reads the cluster at program time (also in preview): listing nodes for a selector, finding control-plane
-// nodes and InternalIPs, and the optional roll plan shown in preview. It goes through the compiled drain
-// engine and planner. Tests inject their own reader instead (mocks cannot intercept these calls).
+// nodes and InternalIPs, and the roll plan shown in preview. It goes through the compiled drain engine and
+// planner (both ship in the package). Tests inject their own reader instead (mocks cannot intercept these calls).
 import type { KubeConfigSource, NodeInfo, DrainEngine, PlannerModule } from "./engine-contract";
 import type { DrainOptions } from "../drain/types";
-import { compiledExists, loadCompiled } from "./package-root";
+import { loadCompiled } from "./package-root";
 
 export interface PlanRequest {
     /** Nodes in roll order. */
@@ -20,13 +20,13 @@ export interface ClusterReader {
     listNodes(labelSelector?: string): Promise<NodeInfo[]>;
     readNode(name: string): Promise<NodeInfo>;
     /**
-     * Text blocks describing what the roll will do to each node, in roll order (read-only). Undefined when
-     * no planner is available.
+     * Text blocks describing what the roll will do to each node, in roll order (read-only). A reader may
+     * leave this out (or return undefined), and then preview logs no plan.
      */
     planRoll?(request: PlanRequest): Promise<{ node: string; text: string; verdict?: string }[] | undefined>;
 }
 
-/** A ClusterReader backed by the compiled drain engine (and planner, when built). */
+/** A ClusterReader backed by the compiled drain engine and planner. */
 export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
     const engine = () => loadCompiled<DrainEngine>("drain/index.js");
     const kc = () => engine().loadKubeConfig(source);
@@ -34,7 +34,6 @@ export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
         listNodes: (labelSelector) => engine().listNodes(kc(), labelSelector),
         readNode: (name) => engine().readNode(kc(), name),
         async planRoll(request) {
-            if (!compiledExists("planner/index.js")) return undefined;
             const planner = loadCompiled<PlannerModule>("planner/index.js");
             let snapshot: unknown;
             try {

@@ -41,8 +41,3 @@ export function loadCompiled<T>(relativePath: string): T {
     if (!fs.existsSync(file)) throw new Error(notBuiltMessage(file));
     return require(file) as T;
 }
-
-/** True when a compiled module exists (used to make the optional planner optional). */
-export function compiledExists(relativePath: string): boolean {
-    return fs.existsSync(path.join(COMPILED_DIR, relativePath));
-}
