@@ -36,7 +36,7 @@ export interface DrainEngine {
     errorMessage(err: unknown): string;
 }
 
-/** The planner (planner/index.ts) is optional: when present, preview logs the roll plan. Typed loosely on purpose. */
+/** The planner (planner/index.ts): preview logs its roll plan. Typed loosely on purpose (the program loads only what it calls). */
 export interface PlannerModule {
     snapshotFromCluster(kc: KubeConfig): Promise<unknown>;
     planRoll(snapshot: unknown, options: Record<string, unknown>): unknown;
