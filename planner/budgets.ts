@@ -1,9 +1,10 @@
 // PodDisruptionBudget arithmetic, as the disruption controller computes it (drain-spec §6), kept as
-// running counts so the planner can spend and recover budgets pod by pod across the whole roll.
+// running counts so the planner can spend and recover budgets pod by pod across the whole roll (the pods
+// that give a budget its healthy pods back are tracked in roll-state.ts).
 import type { V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { compileSelector, type CompiledSelector } from "./label-selector";
 import type { Workload } from "./workloads";
-import type { BudgetNumbers, BudgetReport } from "./types";
+import type { BudgetReport } from "./types";
 
 /** What the budget's spec asks for. */
 export type BudgetRule =
@@ -39,22 +40,6 @@ export function countsAsHealthy(pod: V1Pod, recentlyDisrupted: boolean): boolean
     return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
-/**
- * A pod that will make its budgets healthier once it is Ready: a replacement the planner placed, or a
- * pod of the snapshot that is still starting (see roll-state.ts).
- */
-export interface Recovery {
-    recovered: boolean;
-    /** Budgets it counts for. */
-    readonly budgets: Budget[];
-    /** Makes the pod Ready and healthy for its budgets (no-op when already done or cancelled). */
-    recover(): void;
-    /** "the replacement for ns/x is Ready on w3" */
-    describe(): string;
-    /** "replacement for ns/x" */
-    label(): string;
-}
-
 /** One PodDisruptionBudget with live counts. */
 export class Budget {
     readonly key: string;
@@ -71,11 +56,6 @@ export class Budget {
     private readonly scaleSeen = new Set<string>();
     private readonly needsScale: boolean;
     private scaleFromStatus = false;
-    /** Replacements that will be Ready before the drain gives up; each gives one healthy pod back. */
-    private readonly pending: Recovery[] = [];
-    private pendingHead = 0;
-    /** Replacements that have nowhere to run: the reason, for blocked messages. */
-    readonly stranded: { pod: string; reason: string }[] = [];
 
     constructor(readonly pdb: V1PodDisruptionBudget) {
         this.key = `${pdb.metadata?.namespace ?? "default"}/${pdb.metadata?.name}`;
@@ -143,52 +123,33 @@ export class Budget {
         return !this.syncError && this.healthy >= this.desiredHealthy && this.desiredHealthy > 0;
     }
 
-    addPending(recovery: Recovery): void {
-        this.pending.push(recovery);
-    }
-
-    /** Lets the next pending replacement become Ready. Returns it, or undefined when nothing is pending. */
-    recoverOne(): Recovery | undefined {
-        while (this.pendingHead < this.pending.length) {
-            const next = this.pending[this.pendingHead++];
-            if (!next.recovered) {
-                next.recover();
-                return next;
-            }
-        }
-        return undefined;
-    }
-
-    /** Forget recoveries that already happened (called between batches to keep the queue short). */
-    compact(): void {
-        if (this.pendingHead > 0) {
-            this.pending.splice(0, this.pendingHead);
-            this.pendingHead = 0;
-        }
-        let write = 0;
-        for (const r of this.pending) if (!r.recovered) this.pending[write++] = r;
-        this.pending.length = write;
-    }
-
-    numbers(): BudgetNumbers {
+    /**
+     * The numbers now, with the rule and the key. The same object comes back while the numbers do not change
+     * (a roll reports each budget once per node it drains), so a plan must be treated as read-only.
+     */
+    report(): BudgetReport {
         const expectedPods = this.expectedPods;
+        const last = this.lastReport;
+        if (last && last.currentHealthy === this.healthy && last.expectedPods === expectedPods) return last;
         const desired = desiredHealthy(this.rule, expectedPods);
-        return {
+        return (this.lastReport = {
             namespace: this.pdb.metadata?.namespace ?? "default",
             name: this.pdb.metadata?.name ?? "",
             desiredHealthy: desired,
             currentHealthy: this.healthy,
             expectedPods,
             disruptionsAllowed: this.syncError || expectedPods <= 0 ? 0 : Math.max(0, this.healthy - desired),
-        };
+            rule: this.rule.text,
+            key: this.key,
+        });
     }
 
-    report(): BudgetReport {
-        const report = this.numbers() as BudgetReport;
-        report.rule = this.rule.text;
-        report.key = this.key;
-        return report;
-    }
+    private lastReport?: BudgetReport;
+
+    /** [this], for the many pods this budget alone matches (one shared list, never changed). */
+    readonly alone: Budget[] = [this];
+    /** The outcome of an eviction this budget allows (plan-node.ts), shared by all of them. */
+    readonly evicts: { readonly kind: "evict"; readonly budget: Budget } = Object.freeze({ kind: "evict" as const, budget: this });
 }
 
 /**
@@ -197,7 +158,8 @@ export class Budget {
  */
 export class BudgetIndex {
     readonly all: Budget[] = [];
-    private readonly byNamespace = new Map<string, { byPair: Map<string, Budget[]>; unindexed: Budget[] }>();
+    /** Per namespace: budgets filed under a label their selector requires (key, then value), and the others. */
+    private readonly byNamespace = new Map<string, { byLabel: Map<string, Map<string, Budget[]>>; unindexed: Budget[] }>();
 
     constructor(pdbs: V1PodDisruptionBudget[]) {
         for (const pdb of pdbs) {
@@ -205,27 +167,45 @@ export class BudgetIndex {
             this.all.push(budget);
             const ns = pdb.metadata?.namespace ?? "default";
             let entry = this.byNamespace.get(ns);
-            if (!entry) this.byNamespace.set(ns, (entry = { byPair: new Map(), unindexed: [] }));
+            if (!entry) this.byNamespace.set(ns, (entry = { byLabel: new Map(), unindexed: [] }));
             const pair = budget.selector.requiredPair;
             if (pair) {
-                const list = entry.byPair.get(pair);
+                // A label key has no "=", so the first one splits "key=value".
+                const eq = pair.indexOf("=");
+                const key = pair.slice(0, eq);
+                let byValue = entry.byLabel.get(key);
+                if (!byValue) entry.byLabel.set(key, (byValue = new Map()));
+                const list = byValue.get(pair.slice(eq + 1));
                 if (list) list.push(budget);
-                else entry.byPair.set(pair, [budget]);
+                else byValue.set(pair.slice(eq + 1), [budget]);
             } else entry.unindexed.push(budget);
         }
     }
 
-    /** Budgets whose selector matches the pod, in snapshot order. */
+    /** Budgets whose selector matches the pod. Pods that match none or one share one list per case (never changed). */
     matching(pod: V1Pod): Budget[] {
         const entry = this.byNamespace.get(pod.metadata?.namespace ?? "default");
-        if (!entry) return [];
+        if (!entry) return NO_BUDGETS;
         const labels = pod.metadata?.labels ?? {};
-        const found: Budget[] = [];
-        for (const b of entry.unindexed) if (b.selector.matches(labels)) found.push(b);
-        for (const [k, v] of Object.entries(labels)) {
-            const list = entry.byPair.get(`${k}=${v}`);
-            if (list) for (const b of list) if (b.selector.matches(labels) && !found.includes(b)) found.push(b);
+        let found: Budget[] | undefined;
+        let first: Budget | undefined;
+        for (const b of entry.unindexed) {
+            if (!b.selector.matches(labels)) continue;
+            if (!first) first = b;
+            else (found ??= [first]).push(b);
         }
-        return found;
+        for (const k in labels) {
+            const list = entry.byLabel.get(k)?.get(labels[k]);
+            if (!list) continue;
+            for (const b of list) {
+                if (b === first || found?.includes(b) || !b.selector.matches(labels)) continue;
+                if (!first) first = b;
+                else (found ??= [first]).push(b);
+            }
+        }
+        return found ?? first?.alone ?? NO_BUDGETS;
     }
 }
+
+/** Shared by every pod no budget matches; never changed. */
+const NO_BUDGETS: Budget[] = [];

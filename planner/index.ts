@@ -17,5 +17,6 @@ export type {
     CapacityReport,
     VersionReport,
     ResourceAmount,
+    ApiServerVersionSource,
 } from "./types";
 export { PlanInputError } from "./types";

@@ -37,6 +37,57 @@ export class IndexedHeap<T extends HeapItem> {
         }
     }
 
+    /**
+     * Calls `visit` on the items in priority order, without changing the heap, until it returns true. Costs
+     * O(k log k) for k visited items, so a search that usually stops early stays cheap on a big heap.
+     */
+    visitInOrder(visit: (item: T) => boolean): void {
+        const items = this.items;
+        if (items.length === 0) return;
+        // A second, small heap of indices into this one: the frontier of the walk.
+        const frontier = this.frontier;
+        frontier.length = 0;
+        const before = (i: number, j: number) => this.before(items[i], items[j]);
+        const push = (index: number) => {
+            if (index >= items.length) return;
+            let k = frontier.length;
+            frontier.push(index);
+            while (k > 0) {
+                const parent = (k - 1) >> 1;
+                if (!before(frontier[k], frontier[parent])) break;
+                [frontier[k], frontier[parent]] = [frontier[parent], frontier[k]];
+                k = parent;
+            }
+        };
+        const pop = (): number => {
+            const top = frontier[0];
+            const last = frontier.pop()!;
+            if (frontier.length > 0) {
+                frontier[0] = last;
+                for (let k = 0; ; ) {
+                    const l = 2 * k + 1;
+                    const r = l + 1;
+                    let m = k;
+                    if (l < frontier.length && before(frontier[l], frontier[m])) m = l;
+                    if (r < frontier.length && before(frontier[r], frontier[m])) m = r;
+                    if (m === k) break;
+                    [frontier[k], frontier[m]] = [frontier[m], frontier[k]];
+                    k = m;
+                }
+            }
+            return top;
+        };
+        push(0);
+        while (frontier.length > 0) {
+            const i = pop();
+            if (visit(items[i])) return;
+            push(2 * i + 1);
+            push(2 * i + 2);
+        }
+    }
+
+    private readonly frontier: number[] = [];
+
     /** Call after the item's priority changed. */
     update(item: T): void {
         const i = item.heapIndex;

@@ -2,15 +2,21 @@
 // what its drain and upgrade would do. Pure: the snapshot is read, never changed, and nothing is sent.
 //
 // Per batch: its nodes are cordoned, each is checked against the version-skew rules and then drained
-// in the simulation (evictions spend budgets, replacements land on schedulable nodes); then the batch's
-// nodes come back and every replacement placed so far is taken to be Ready before the next batch
-// (an upgrade and a reboot take minutes). The roll stops after the first batch with a blocked node.
+// in the simulation (evictions spend budgets, replacements land where the scheduler would put them); then the
+// batch's nodes come back and every replacement placed so far is taken to be Ready before the next batch
+// (an upgrade and a reboot take minutes).
+//
+// The roll stops at the first blocked node, but the plan does not: a maintenance window needs every problem
+// at once. A blocked node is taken as unblocked at the end of its batch (its pods leave and are replaced, its
+// upgrade is done), and every later node is planned on that cluster and marked with the blocked nodes it
+// assumes unblocked. The plan's verdict stays "blocked" and stopsAt names the first one.
+import { displayVersion } from "../kube-rules";
+import { apiServerVersions } from "./api-server-version";
 import { parseSelectorText, type CompiledSelector } from "./label-selector";
-import { planNodeDrain } from "./plan-node";
+import { assumeDrained, planNodeDrain } from "./plan-node";
 import { rollOrder, type OrderedNode } from "./roll-order";
 import { RollState } from "./roll-state";
 import { VersionTracker } from "./version-tracker";
-import { displayVersion } from "./version-skew";
 import type { ClusterSnapshot, DrainOptions, NodePlan, RollPlan, RollSpec } from "./types";
 
 function emptyNodePlan(n: OrderedNode, position: number, total: number, verdict: NodePlan["verdict"], target?: string): NodePlan {
@@ -58,7 +64,7 @@ function planBatch(members: { n: OrderedNode; position: number }[], total: numbe
             plan.verdict = "blocked";
             plan.reasons.push(...plan.version.problems);
         } else {
-            Object.assign(plan, planNodeDrain(ctx.state, n.name, ctx.drain, ctx.podSelector));
+            Object.assign(plan, planNodeDrain(ctx.state, n.name, ctx.drain));
         }
         if (!ctx.state.wasSchedulable(n.name)) {
             plan.warnings.push(
@@ -69,22 +75,26 @@ function planBatch(members: { n: OrderedNode; position: number }[], total: numbe
         }
         return plan;
     });
+    // The rest of the roll is planned as if the blocked nodes had been unblocked: their pods leave now.
+    for (const p of plans) if (p.verdict === "blocked") assumeDrained(ctx.state, p.node, ctx.podSelector);
     ctx.state.finishBatch(names);
-    if (ctx.target) for (const p of plans) if (p.verdict !== "blocked") ctx.versions.upgraded(p.node, ctx.target);
+    if (ctx.target) for (const p of plans) ctx.versions.upgraded(p.node, ctx.target);
     return plans;
 }
 
 export function planRoll(snapshot: ClusterSnapshot, roll: RollSpec): RollPlan {
     const order = rollOrder(snapshot, roll);
     const target = roll.targetVersion ? displayVersion(roll.targetVersion) : undefined;
+    const apiServer = apiServerVersions(snapshot);
+    const podSelector = roll.drain.podSelector ? parseSelectorText(roll.drain.podSelector, "--pod-selector") : undefined;
     const ctx: BatchContext = {
-        state: new RollState(snapshot),
-        versions: new VersionTracker(snapshot.nodes),
+        state: new RollState(snapshot, roll.drain, podSelector),
+        versions: new VersionTracker(snapshot.nodes, apiServer),
         target,
         drain: roll.drain,
-        podSelector: roll.drain.podSelector ? parseSelectorText(roll.drain.podSelector, "--pod-selector") : undefined,
+        podSelector,
     };
-    const startControlPlane = ctx.versions.controlPlaneVersion();
+    const startApiServer = ctx.versions.apiServerVersion();
     const warnings = ctx.versions.warnings(target);
     const total = order.length;
 
@@ -100,32 +110,25 @@ export function planRoll(snapshot: ClusterSnapshot, roll: RollSpec): RollPlan {
         }
     });
 
-    let stopsAt: string | undefined;
+    const blockedSoFar: string[] = [];
     const notReached: string[] = [];
     for (const members of batches.values()) {
-        if (stopsAt) {
-            for (const { n, position } of members) {
-                plans[position - 1] = emptyNodePlan(n, position, total, "not-reached", target);
-                notReached.push(n.name);
-            }
-            continue;
-        }
+        const assumes = blockedSoFar.length > 0 ? [...blockedSoFar] : undefined;
         for (const plan of planBatch(members, total, ctx)) {
             plans[plan.position - 1] = plan;
-            if (plan.verdict === "blocked") stopsAt ??= plan.node;
+            if (assumes) {
+                plan.assumesUnblocked = assumes;
+                notReached.push(plan.node);
+            }
+            if (plan.verdict === "blocked") blockedSoFar.push(plan.node);
         }
     }
 
-    const count = (v: NodePlan["verdict"]) => plans.filter((p) => p.verdict === v).length;
-    const counts = {
-        nodes: total,
-        ok: count("ok"),
-        waits: count("waits"),
-        blocked: count("blocked"),
-        skip: count("skip"),
-        notReached: count("not-reached"),
-        evictions: plans.reduce((sum, p) => sum + p.evict.length, 0),
-    };
+    const counts = { nodes: total, ok: 0, waits: 0, blocked: 0, skip: 0, notReached: notReached.length, evictions: 0 };
+    for (const p of plans) {
+        counts[p.verdict]++;
+        counts.evictions += p.evict.length;
+    }
     const plan: RollPlan = {
         takenAt: ctx.state.now.toISOString(),
         batchSize: roll.batchSize ?? 1,
@@ -137,7 +140,8 @@ export function planRoll(snapshot: ClusterSnapshot, roll: RollSpec): RollPlan {
         counts,
     };
     if (target) plan.targetVersion = target;
-    if (startControlPlane) plan.controlPlaneVersion = displayVersion(startControlPlane);
-    if (stopsAt) plan.stopsAt = stopsAt;
+    if (startApiServer) plan.apiServerVersion = startApiServer;
+    if (apiServer.from) plan.apiServerVersionFrom = apiServer.from;
+    if (blockedSoFar.length > 0) plan.stopsAt = blockedSoFar[0];
     return plan;
 }

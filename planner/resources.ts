@@ -16,47 +16,71 @@ export function parseQuantity(q: string | number | undefined): number {
     return base * (BINARY[suffix] ?? DECIMAL[suffix]);
 }
 
+/** Parsed quantities by text: a cluster uses few distinct ones ("100m", "128Mi"), and 450,000 pods repeat them. */
+const parsed = new Map<string, number>();
+
+function cachedQuantity(q: string | number | undefined): number {
+    if (typeof q !== "string") return parseQuantity(q);
+    let v = parsed.get(q);
+    if (v === undefined) {
+        v = parseQuantity(q);
+        if (parsed.size < 10000) parsed.set(q, v);
+    }
+    return v;
+}
+
 function cpuMillis(q: string | number | undefined): number {
-    const v = parseQuantity(q);
+    const v = cachedQuantity(q);
     return Number.isFinite(v) ? Math.ceil(v * 1000) : 0;
 }
 function bytes(q: string | number | undefined): number {
-    const v = parseQuantity(q);
+    const v = cachedQuantity(q);
     return Number.isFinite(v) ? Math.ceil(v) : 0;
 }
 
 type ResourceList = Record<string, string | number> | undefined;
 
-function containerRequest(requests: ResourceList, limits: ResourceList): ResourceAmount {
-    // The API server defaults a missing request to the limit, but hand-made objects may not have been defaulted.
-    return {
-        cpuMillis: cpuMillis(requests?.cpu ?? limits?.cpu),
-        memoryBytes: bytes(requests?.memory ?? limits?.memory),
-    };
+/** The API server defaults a missing request to the limit, but hand-made objects may not have been defaulted. */
+function request(requests: ResourceList, limits: ResourceList, resource: "cpu" | "memory"): string | number | undefined {
+    return requests?.[resource] ?? limits?.[resource];
+}
+
+/** One shared object per distinct amount: pods of a workload ask for the same, and nothing changes these. */
+const amounts = new Map<number, Map<number, ResourceAmount>>();
+
+function amount(cpu: number, memory: number): ResourceAmount {
+    let byMemory = amounts.get(cpu);
+    if (!byMemory) amounts.set(cpu, (byMemory = new Map()));
+    let a = byMemory.get(memory);
+    if (!a) byMemory.set(memory, (a = Object.freeze({ cpuMillis: cpu, memoryBytes: memory }) as ResourceAmount));
+    return a;
 }
 
 /**
  * What the scheduler reserves for a pod: the larger of the sum over containers and the largest init
- * container, plus pod overhead (as kube-scheduler's NodeResourcesFit computes it).
+ * container, plus pod overhead (as kube-scheduler's NodeResourcesFit computes it). The result is shared: do not change it.
  */
 export function podRequests(pod: V1Pod): ResourceAmount {
-    const sum: ResourceAmount = { cpuMillis: 0, memoryBytes: 0 };
+    let cpu = 0;
+    let memory = 0;
     for (const c of pod.spec?.containers ?? []) {
-        const r = containerRequest(c.resources?.requests as ResourceList, c.resources?.limits as ResourceList);
-        sum.cpuMillis += r.cpuMillis;
-        sum.memoryBytes += r.memoryBytes;
+        const requests = c.resources?.requests as ResourceList;
+        const limits = c.resources?.limits as ResourceList;
+        cpu += cpuMillis(request(requests, limits, "cpu"));
+        memory += bytes(request(requests, limits, "memory"));
     }
     for (const c of pod.spec?.initContainers ?? []) {
-        const r = containerRequest(c.resources?.requests as ResourceList, c.resources?.limits as ResourceList);
-        sum.cpuMillis = Math.max(sum.cpuMillis, r.cpuMillis);
-        sum.memoryBytes = Math.max(sum.memoryBytes, r.memoryBytes);
+        const requests = c.resources?.requests as ResourceList;
+        const limits = c.resources?.limits as ResourceList;
+        cpu = Math.max(cpu, cpuMillis(request(requests, limits, "cpu")));
+        memory = Math.max(memory, bytes(request(requests, limits, "memory")));
     }
     const overhead = pod.spec?.overhead as ResourceList;
     if (overhead) {
-        sum.cpuMillis += cpuMillis(overhead.cpu);
-        sum.memoryBytes += bytes(overhead.memory);
+        cpu += cpuMillis(overhead.cpu);
+        memory += bytes(overhead.memory);
     }
-    return sum;
+    return amounts.size < 10000 ? amount(cpu, memory) : { cpuMillis: cpu, memoryBytes: memory };
 }
 
 export interface NodeAllocatable extends ResourceAmount {

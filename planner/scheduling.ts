@@ -15,7 +15,9 @@ export function isNodeReady(node: V1Node): boolean {
 }
 
 export function isPodReady(pod: V1Pod): boolean {
-    return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+    const conditions = pod.status?.conditions;
+    if (conditions) for (const c of conditions) if (c.type === "Ready") return c.status === "True";
+    return false;
 }
 
 /** Taints that keep pods off a node. The cordon taint is left out: cordoning is modelled separately. */
@@ -73,8 +75,11 @@ export function matchesNodeConstraints(pod: V1Pod, labels: Record<string, string
     });
 }
 
+const NO_KEYS: string[] = [];
+
 /** Label keys a pod's placement depends on; nodes that agree on these keys are interchangeable for it. */
 export function constraintLabelKeys(pod: V1Pod): string[] {
+    if (!pod.spec?.nodeSelector && !pod.spec?.affinity?.nodeAffinity) return NO_KEYS;
     const keys = Object.keys(pod.spec?.nodeSelector ?? {});
     const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     for (const term of terms) for (const e of term.matchExpressions ?? []) keys.push(e.key);

@@ -1,5 +1,5 @@
-// Getting a ClusterSnapshot: from a live cluster (only LIST requests, never a write) or from a file
-// holding what `kubectl get nodes,pods,deploy,rs,ds,sts,pdb -A -o json` (or `-o yaml`) prints.
+// Getting a ClusterSnapshot: from a live cluster (LIST requests and GET /version, never a write) or from a
+// file holding what `kubectl get nodes,pods,deploy,rs,ds,sts,pdb -A -o json` (or `-o yaml`) prints.
 import { readFileSync, statSync } from "node:fs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
@@ -33,7 +33,20 @@ async function listAll<T>(fetchPage: (cont: string | undefined) => Promise<Page<
     }
 }
 
-/** Lists everything the planner needs, in all namespaces. Read-only: GET requests only. */
+/**
+ * The API server's version (GET /version, which every authenticated user may read). Undefined when it cannot
+ * be read: the planner then falls back to the kube-apiserver pods and says so.
+ */
+async function serverVersion(kc: KubeConfig, k8s: typeof import("@kubernetes/client-node")): Promise<string | undefined> {
+    try {
+        const info = await kc.makeApiClient(k8s.VersionApi).getCode();
+        return info.gitVersion || undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Lists everything the planner needs, in all namespaces, and the API server's version. Read-only: GET requests only. */
 export async function snapshotFromCluster(kc: KubeConfig): Promise<ClusterSnapshot> {
     // Loaded here so that planning from a file or in tests does not load the client.
     const k8s = await import("@kubernetes/client-node");
@@ -42,7 +55,8 @@ export async function snapshotFromCluster(kc: KubeConfig): Promise<ClusterSnapsh
     const policy = kc.makeApiClient(k8s.PolicyV1Api);
     const paged = { limit: PAGE_SIZE };
     const takenAt = new Date();
-    const [nodes, pods, podDisruptionBudgets, replicaSets, deployments, statefulSets, daemonSets] = await Promise.all([
+    const [version, nodes, pods, podDisruptionBudgets, replicaSets, deployments, statefulSets, daemonSets] = await Promise.all([
+        serverVersion(kc, k8s),
         listAll((_continue) => core.listNode({ ...paged, _continue })),
         listAll((_continue) => core.listPodForAllNamespaces({ ...paged, _continue })),
         listAll((_continue) => policy.listPodDisruptionBudgetForAllNamespaces({ ...paged, _continue })),
@@ -51,12 +65,14 @@ export async function snapshotFromCluster(kc: KubeConfig): Promise<ClusterSnapsh
         listAll((_continue) => apps.listStatefulSetForAllNamespaces({ ...paged, _continue })),
         listAll((_continue) => apps.listDaemonSetForAllNamespaces({ ...paged, _continue })),
     ]);
-    return { nodes, pods, podDisruptionBudgets, replicaSets, deployments, statefulSets, daemonSets, takenAt };
+    const snapshot: ClusterSnapshot = { nodes, pods, podDisruptionBudgets, replicaSets, deployments, statefulSets, daemonSets, takenAt };
+    if (version) snapshot.serverVersion = version;
+    return snapshot;
 }
 
 type AnyObject = { kind?: string; items?: unknown[]; [key: string]: unknown };
 
-const FIELD_BY_KIND: Record<string, keyof Omit<ClusterSnapshot, "takenAt">> = {
+const FIELD_BY_KIND: Record<string, keyof Omit<ClusterSnapshot, "takenAt" | "serverVersion">> = {
     Node: "nodes",
     Pod: "pods",
     PodDisruptionBudget: "podDisruptionBudgets",
@@ -101,6 +117,7 @@ export function snapshotFromText(text: string, takenAt: Date | string = new Date
             // A ClusterSnapshot saved as JSON.
             for (const field of Object.values(FIELD_BY_KIND)) (snapshot[field] as unknown[]).push(...((d[field] as unknown[]) ?? []));
             if (d.takenAt) snapshot.takenAt = d.takenAt;
+            if (typeof d.serverVersion === "string") snapshot.serverVersion = d.serverVersion;
         } else collect(doc, snapshot);
     }
     return snapshot;

@@ -9,9 +9,9 @@ import type {
     V1ReplicaSet,
     V1StatefulSet,
 } from "@kubernetes/client-node";
-import type { BudgetNumbers, DrainOptions } from "../drain/types";
+import type { BudgetNumbers, DrainOptions, WorkloadNumbers } from "../drain/types";
 
-export type { BudgetNumbers, DrainOptions };
+export type { BudgetNumbers, DrainOptions, WorkloadNumbers };
 
 /** Everything the planner reads, as listed from the API (or from `kubectl get ... -o json`). */
 export interface ClusterSnapshot {
@@ -24,6 +24,8 @@ export interface ClusterSnapshot {
     daemonSets: V1DaemonSet[];
     /** When the lists were read; "now" for time-based rules. client-node gives a Date, files give a string. */
     takenAt: Date | string;
+    /** gitVersion of the API server's GET /version, when the snapshot was read from a live cluster. */
+    serverVersion?: string;
 }
 
 /** Which nodes to roll and how. Exactly one of `nodes`, `selector`, `all` picks the nodes. */
@@ -50,9 +52,10 @@ export interface RollSpec {
  * waits: some evictions are refused at first but succeed once replacements are Ready elsewhere.
  * blocked: the drain (or the upgrade) cannot finish; the roll stops here.
  * skip: the node is already at the target version.
- * not-reached: an earlier node blocks the roll.
+ * A node after a blocked one still gets one of these, planned as if the blocked nodes had been unblocked
+ * (NodePlan.assumesUnblocked names them).
  */
-export type NodeVerdict = "ok" | "waits" | "blocked" | "skip" | "not-reached";
+export type NodeVerdict = "ok" | "waits" | "blocked" | "skip";
 
 /** A budget's numbers at one moment of the simulated roll, plus what its spec says. */
 export interface BudgetReport extends BudgetNumbers {
@@ -63,13 +66,18 @@ export interface BudgetReport extends BudgetNumbers {
 }
 
 export interface PlannedEviction {
-    /** "namespace/name"; a simulated replacement pod is shown as "namespace/name (replacement)". */
+    /**
+     * "namespace/name" for a pod of the snapshot (or a StatefulSet pod, recreated under its name). A pod that a
+     * controller creates during the roll has no name yet: "a new default/http-go pod (replacing default/http-go-…-n7w9l)".
+     */
     pod: string;
+    /** For a pod created during the roll: the snapshot pod it stands in for ("namespace/name"). */
+    replaces?: string;
     /** "Deployment default/web", "StatefulSet db/pg", "no controller". */
     owner: string;
     /** The budget consulted, if any ("ns/name"). */
     budget?: string;
-    /** True when the eviction is refused at first and goes through once a replacement is Ready. */
+    /** True when the eviction waits (refused by its budget, or held by workload pacing) until a replacement is Ready. */
     waits: boolean;
     /** Why no budget applies or how it applies: "Pending: budgets do not apply", "not Ready, AlwaysAllow". */
     note?: string;
@@ -87,15 +95,23 @@ export interface BlockedPod {
     pod: string;
     /** Full human reason, e.g. the kubectl filter error or the budget numbers. */
     reason: string;
-    /** "filter" (kubectl refuses the node), "budget" (eviction refused for good). */
-    cause: "filter" | "budget";
+    /**
+     * "filter" (kubectl refuses the node), "budget" (eviction refused for good), "workload" (maxUnavailablePerWorkload
+     * holds it, and no replacement of its workload will be Ready).
+     */
+    cause: "filter" | "budget" | "workload";
     budget?: BudgetReport;
+    workload?: WorkloadNumbers;
 }
 
+/** A pod whose eviction waits: on a budget (refused at first), or on workload pacing (maxUnavailablePerWorkload). */
 export interface WaitingPod {
     pod: string;
     reason: string;
-    budget: BudgetReport;
+    /** The budget's numbers when it first refused. */
+    budget?: BudgetReport;
+    /** The workload's numbers when pacing first held the pod. */
+    workload?: WorkloadNumbers;
 }
 
 export interface ResourceAmount {
@@ -137,6 +153,11 @@ export interface NodePlan {
     verdict: NodeVerdict;
     /** One line per reason when the verdict is waits or blocked (or skip). */
     reasons: string[];
+    /**
+     * Set on the nodes after the first blocked batch: the blocked nodes this plan takes as unblocked (their pods
+     * evicted and replaced, their upgrade done). `up` does not get here until they are.
+     */
+    assumesUnblocked?: string[];
     evict: PlannedEviction[];
     skip: SkippedPod[];
     blocked: BlockedPod[];
@@ -154,18 +175,24 @@ export interface RollPlan {
     targetVersion?: string;
     batchSize: number;
     controlPlaneFirst: boolean;
-    /** Lowest kubelet version among control-plane nodes at the start; our stand-in for the apiserver version. */
-    controlPlaneVersion?: string;
+    /** The API server version kubelets are checked against (a kubelet must not be newer), at the start. */
+    apiServerVersion?: string;
+    /** Where apiServerVersion comes from; "control-plane kubelets" is a stand-in, with a warning. */
+    apiServerVersionFrom?: ApiServerVersionSource;
     /** Overall: blocked if the roll stops, waits if any node waits, else ok. */
     verdict: "ok" | "waits" | "blocked";
     nodes: NodePlan[];
     /** First blocked node, where the roll stops. */
     stopsAt?: string;
+    /** Nodes of the batches after the first blocked one: `up` stops before them. Each is still planned (assumesUnblocked). */
     notReached: string[];
     /** Roll-level notes (skew already violated before the roll, unknown control-plane version, ...). */
     warnings: string[];
+    /** Verdicts of every node (those after a blocked one included); notReached = notReached.length. */
     counts: { nodes: number; ok: number; waits: number; blocked: number; skip: number; notReached: number; evictions: number };
 }
+
+export type ApiServerVersionSource = "/version" | "kube-apiserver pods" | "control-plane kubelets";
 
 /** A RollSpec that cannot be planned (unknown node, bad selector, bad version). */
 export class PlanInputError extends Error {

@@ -90,9 +90,9 @@ describe("planner: PodDisruptionBudget outcomes", () => {
             ["default/web-5d9c7-2", true],
         ]);
         assert.equal(w1.waits.length, 1);
-        assert.equal(w1.waits[0].budget.key, "default/web-pdb");
-        assert.equal(w1.waits[0].budget.disruptionsAllowed, 0);
-        assert.match(w1.waits[0].reason, /replacement for default\/web-5d9c7-1 is Ready on worker[23]/);
+        assert.equal(w1.waits[0].budget?.key, "default/web-pdb");
+        assert.equal(w1.waits[0].budget?.disruptionsAllowed, 0);
+        assert.match(w1.waits[0].reason, /it goes once the new pod replacing default\/web-5d9c7-1 is Ready on worker[23]/);
         assert.notEqual(w1.evict[0].replacementNode, "worker1");
     });
 
@@ -110,7 +110,7 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         assert.equal(w1.evict.length, 1);
         assert.equal(w1.evict[0].replacementNode, null);
         assert.equal(w1.blocked[0].pod, "default/web-5d9c7-2");
-        assert.match(w1.blocked[0].reason, /replacement for default\/web-5d9c7-1 has nowhere to run \(no other node is schedulable\)/);
+        assert.match(w1.blocked[0].reason, /the new pod replacing default\/web-5d9c7-1 has nowhere to run \(no other node is schedulable\)/);
         assert.equal(w1.capacity?.ok, false);
     });
 
@@ -148,9 +148,13 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         c.pdb("default", "web-pdb", web.labels, { maxUnavailable: 1 });
         const plan = planRoll(c.snapshot, { all: true, drain: DRAIN });
         assert.deepEqual(plan.nodes.map((n) => n.verdict), ["ok", "ok", "ok"]);
-        // The replacement of worker1's pod lands on the emptiest node, worker3, and is evicted again there.
+        // The replacement of worker1's pod lands on worker3, which runs no web pod, and is evicted again there.
+        // It has a new name, unknown to the plan, so it is named after the pod it replaces.
         assert.equal(nodePlan(plan, "worker1").evict[0].replacementNode, "worker3");
-        assert.deepEqual(nodePlan(plan, "worker3").evict.map((e) => e.pod), ["default/web-5d9c7-1 (replacement)"]);
+        assert.deepEqual(
+            nodePlan(plan, "worker3").evict.map((e) => [e.pod, e.replaces]),
+            [["a new default/web pod (replacing default/web-5d9c7-1)", "default/web-5d9c7-1"]],
+        );
     });
 
     it("percentages: minAvailable 50% of 3 needs 2; maxUnavailable 50% of 3 needs 1", () => {
@@ -293,5 +297,45 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         const w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain: { ...DRAIN, disableEviction: true } }), "worker1");
         assert.equal(w1.verdict, "ok");
         assert.match(w1.evict[0].note ?? "", /disable-eviction/);
+    });
+});
+
+describe("planner: workload pacing (maxUnavailablePerWorkload, as the drain engine does)", () => {
+    it("evicts one pod of an unbudgeted workload at a time: the next waits until a replacement is Ready", () => {
+        const c = threeWorkers();
+        const web = c.deployment("default", "web", 3);
+        web.pod("worker1");
+        web.pod("worker1");
+        web.pod("worker2");
+        const w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain: { ...DRAIN, maxUnavailablePerWorkload: 1 } }), "worker1");
+        assert.equal(w1.verdict, "waits");
+        assert.deepEqual(w1.evict.map((e) => [e.pod, e.waits]), [
+            ["default/web-5d9c7-1", false],
+            ["default/web-5d9c7-2", true],
+        ]);
+        assert.deepEqual(w1.waits[0].workload, { namespace: "default", kind: "Deployment", name: "web", desiredReplicas: 3, readyReplicas: 2, requiredReady: 3, maxUnavailable: 1 });
+        assert.match(w1.reasons[0], /^pod default\/web-5d9c7-2 waits: waiting for default\/web to have 3 Ready replicas \(has 2; maxUnavailablePerWorkload 1\): it goes once the new pod replacing default\/web-5d9c7-1 is Ready on worker3$/);
+        // Without pacing (kubectl), both go at once; the replacements spread: worker3 had no web pod, then worker2 and
+        // worker3 tie (one web pod, one pod each) and name order picks worker2.
+        const kubectl = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain: DRAIN }), "worker1");
+        assert.equal(kubectl.verdict, "ok");
+        assert.deepEqual(kubectl.evict.map((e) => e.replacementNode), ["worker3", "worker2"]);
+    });
+
+    it("blocks when the workload cannot have enough Ready replicas, and leaves budgeted workloads to their budget", () => {
+        const c = threeWorkers();
+        const web = c.deployment("default", "web", 3);
+        web.pod("worker1");
+        web.pod("worker2", { ready: false });
+        web.pod("worker3");
+        const drain = { ...DRAIN, maxUnavailablePerWorkload: 1 };
+        let w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain }), "worker1");
+        assert.equal(w1.verdict, "blocked");
+        assert.equal(w1.blocked[0].cause, "workload");
+        assert.match(w1.blocked[0].reason, /waiting for default\/web to have 3 Ready replicas \(has 2; maxUnavailablePerWorkload 1\): 1 of its 3 replicas is not Ready and no replacement is on its way; the drain would wait until its timeout \(600s\)/);
+        // A PodDisruptionBudget covers it: pacing steps aside, the budget decides (maxUnavailable 2 allows it).
+        c.pdb("default", "web-pdb", web.labels, { maxUnavailable: 2 });
+        w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain }), "worker1");
+        assert.equal(w1.verdict, "ok");
     });
 });

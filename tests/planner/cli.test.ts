@@ -67,7 +67,7 @@ describe("node-upgrade plan (CLI)", function () {
         assert.equal(r.code, 0, r.stderr);
         const plan = JSON.parse(r.stdout) as RollPlan;
         assert.equal(plan.verdict, "waits");
-        assert.equal(plan.nodes[0].waits[0].budget.key, "default/api-pdb");
+        assert.equal(plan.nodes[0].waits[0].budget?.key, "default/api-pdb");
     });
 
     it("passes drain flags through: without --ignore-daemonsets the DaemonSet pods block the first node", () => {
@@ -83,7 +83,7 @@ describe("node-upgrade plan (CLI)", function () {
             [["plan", "nope", "--snapshot", okFile], /nodes "nope" not found/],
             [["plan", "worker1", "--all", "--snapshot", okFile], /only one of/],
             [["plan", "--all", "--batch-size", "0", "--snapshot", okFile], /--batch-size must be at least 1/],
-            [["plan", "--all", "--target-version", "soon", "--snapshot", okFile], /target version "soon" is not a version/],
+            [["plan", "--all", "--target-version", "soon", "--snapshot", okFile], /target version "soon" is not a semantic version like v1\.29\.3/],
             [["plan", "--all", "--snapshot", join(dir, "missing.json")], /cannot read snapshot .*missing\.json/],
             [["plan", "--all", "--snapshot", okFile, "--kubeconfig", "/nonexistent"], /either --snapshot or --kubeconfig/],
             [["plan", "--all", "--kubeconfig", join(dir, "missing-kubeconfig")], /kubeconfig/],

@@ -11,7 +11,7 @@ function nodePlan(plan: RollPlan, name: string): NodePlan {
 }
 
 describe("planner: roll order and batches", () => {
-    it("puts control-plane nodes first, then workers by name, in batches that never mix the two", () => {
+    it("puts control-plane nodes first, one at a time, then workers by name, in batches that never mix the two", () => {
         const c = new ClusterBuilder();
         c.node("w-b");
         c.node("w-a");
@@ -19,12 +19,13 @@ describe("planner: roll order and batches", () => {
         c.node("cp-1", { controlPlane: true });
         c.node("w-c");
         const plan = planRoll(c.snapshot, { all: true, batchSize: 2, drain: DRAIN });
+        // The batches are kube-rules' rollBatches, as `pulumi up` runs them: control-plane nodes go alone.
         assert.deepEqual(plan.nodes.map((n) => [n.node, n.batch]), [
             ["cp-1", 1],
-            ["cp-2", 1],
-            ["w-a", 2],
-            ["w-b", 2],
-            ["w-c", 3],
+            ["cp-2", 2],
+            ["w-a", 3],
+            ["w-b", 3],
+            ["w-c", 4],
         ]);
         // Given names keep their order within each group.
         const given = planRoll(c.snapshot, { nodes: ["w-c", "cp-2", "w-a"], drain: DRAIN });
@@ -51,7 +52,7 @@ describe("planner: roll order and batches", () => {
         assert.throws(() => planRoll(c.snapshot, { all: true, batchSize: 0, drain: DRAIN }), /batch size/);
         assert.throws(() => planRoll(c.snapshot, { selector: "a in (", drain: DRAIN }), /--selector=a in \( must be a valid label selector/);
         assert.throws(() => planRoll(c.snapshot, { all: true, drain: { podSelector: "=x" } }), /--pod-selector/);
-        assert.throws(() => planRoll(c.snapshot, { all: true, targetVersion: "latest", drain: DRAIN }), /not a version/);
+        assert.throws(() => planRoll(c.snapshot, { all: true, targetVersion: "latest", drain: DRAIN }), /not a semantic version/);
     });
 
     it("lists nodes already at the target as skipped, without draining them", () => {
@@ -62,32 +63,67 @@ describe("planner: roll order and batches", () => {
         const web = c.deployment("default", "web", 1);
         web.pod("w1");
         const plan = planRoll(c.snapshot, { all: true, targetVersion: "1.30.1", drain: DRAIN });
-        assert.deepEqual(plan.nodes.map((n) => [n.node, n.verdict]), [
-            ["cp", "skip"],
-            ["w1", "skip"],
-            ["w2", "ok"],
+        // Nodes that need nothing come last, as the components chain their no-op steps after the last batch.
+        assert.deepEqual(plan.nodes.map((n) => [n.node, n.verdict, n.batch]), [
+            ["w2", "ok", 1],
+            ["cp", "skip", 0],
+            ["w1", "skip", 0],
         ]);
         assert.deepEqual(nodePlan(plan, "w1").reasons, ["already at v1.30.1"]);
         assert.equal(nodePlan(plan, "w1").evict.length, 0);
-        assert.match(formatPlan(plan), /\[2\/3\] w1 v1\.30\.1: skip: already at v1\.30\.1/);
+        assert.match(formatPlan(plan), /\[3\/3\] w1 v1\.30\.1: skip: already at v1\.30\.1/);
         // With skipNodesAtTarget false they are drained like the rest.
         const all = planRoll(c.snapshot, { all: true, targetVersion: "1.30.1", skipNodesAtTarget: false, drain: DRAIN });
         assert.equal(nodePlan(all, "w1").evict.length, 1);
     });
 
-    it("stops at the first blocked node; later nodes are not reached", () => {
+    it("stops at the first blocked node, and still plans the later nodes as if it were unblocked", () => {
         const c = new ClusterBuilder();
-        c.node("w1");
-        c.node("w2");
-        c.node("w3");
-        c.node("w4");
+        for (const n of ["w1", "w2", "w3", "w4", "w5"]) c.node(n);
+        c.daemonSet("kube-system", "agent", ["w1"]);
         c.pod("default", "lonely", "w2");
+        c.pod("default", "stray", "w4");
+        const web = c.deployment("default", "web", 2);
+        web.pod("w2");
+        web.pod("w5");
         const plan = planRoll(c.snapshot, { all: true, drain: DRAIN });
-        assert.deepEqual(plan.nodes.map((n) => n.verdict), ["ok", "blocked", "not-reached", "not-reached"]);
-        assert.equal(plan.stopsAt, "w2");
-        assert.deepEqual(plan.notReached, ["w3", "w4"]);
-        assert.equal(plan.counts.notReached, 2);
-        assert.match(formatPlan(plan), /Roll stops at w2\. Not reached: w3, w4\.$/);
+        assert.deepEqual(plan.nodes.map((n) => n.verdict), ["ok", "blocked", "ok", "blocked", "ok"], "every node has a verdict");
+        assert.deepEqual(plan.nodes.map((n) => n.assumesUnblocked), [undefined, undefined, ["w2"], ["w2"], ["w2", "w4"]]);
+        assert.equal(plan.verdict, "blocked");
+        assert.equal(plan.stopsAt, "w2", "the roll stops at the first blocked node");
+        assert.deepEqual(plan.notReached, ["w3", "w4", "w5"]);
+        assert.deepEqual([plan.counts.ok, plan.counts.blocked, plan.counts.notReached], [3, 2, 3]);
+        // Unblocked, w2's pods left: web's went to w3 (no web pod, fewest pods) and is evicted again from there.
+        const w3 = nodePlan(plan, "w3");
+        assert.deepEqual(w3.evict.map((e) => e.pod), ["a new default/web pod (replacing default/web-5d9c7-1)"]);
+        assert.equal(nodePlan(plan, "w4").reasons[0], "cannot delete Pods that declare no controller (use --force to override): default/stray");
+
+        const text = formatPlan(plan);
+        assert.match(text, /^\[2\/5\] w2 v1\.29\.0: BLOCKED$/m);
+        assert.match(text, /^\[3\/5\] w3 v1\.29\.0: not reached \(the roll stops at w2\); after w2 is unblocked: ok\n {6}evict 1 pod: 1 new default\/web pod$/m);
+        assert.match(text, /^\[4\/5\] w4 v1\.29\.0: not reached \(the roll stops at w2\); after w2 is unblocked: BLOCKED$/m);
+        assert.match(text, /^\[5\/5\] w5 v1\.29\.0: not reached \(the roll stops at w2\); after w2 and w4 are unblocked: ok$/m);
+        assert.match(text, /Roll stops at w2\. Not reached: w3, w4, w5\.\nThe nodes after it, planned as if the blocked nodes were unblocked: 2 ok, 1 more BLOCKED \(w4\)\.$/);
+    });
+
+    it("takes a blocked node's pods as evicted and replaced, and its upgrade as done, for the nodes after it", () => {
+        const c = new ClusterBuilder();
+        c.node("cp", { controlPlane: true, version: "v1.28.5" });
+        c.node("w1", { version: "v1.28.5" });
+        c.node("w2", { version: "v1.28.5" });
+        const db = c.statefulSet("shop", "db", 1);
+        db.pod("w1");
+        c.pdb("shop", "db-pdb", db.labels, { minAvailable: 1 });
+        const plan = planRoll(c.snapshot, { all: true, targetVersion: "v1.29.0", drain: DRAIN });
+        assert.deepEqual(plan.nodes.map((n) => [n.node, n.verdict]), [["cp", "ok"], ["w1", "blocked"], ["w2", "blocked"]]);
+        // The StatefulSet recreates db-0 under its name on w2; there its budget blocks again: both problems in one plan.
+        const w2 = nodePlan(plan, "w2");
+        assert.deepEqual(w2.blocked.map((b) => [b.pod, b.cause]), [["shop/db-0", "budget"]]);
+        // A version problem: the node is not drained, but the plan goes on as if it had been upgraded.
+        const skew = planRoll(c.snapshot, { all: true, targetVersion: "v1.30.0", drain: DRAIN });
+        assert.deepEqual(skew.nodes.map((n) => n.verdict), ["blocked", "blocked", "blocked"]);
+        assert.match(skew.nodes[1].version.problems.join(";"), /skips 1 minor version/);
+        assert.equal(skew.stopsAt, "cp");
     });
 });
 
@@ -224,22 +260,72 @@ describe("planner: capacity", () => {
     });
 });
 
+/** A kubeadm static pod of kube-apiserver on `node`, running `version`. */
+function apiServerPod(c: ClusterBuilder, node: string, version: string) {
+    const pod = c.pod("kube-system", `kube-apiserver-${node}`, node, { labels: { component: "kube-apiserver", tier: "control-plane" }, mirror: true });
+    pod.spec!.containers = [{ name: "kube-apiserver", image: `registry.k8s.io/kube-apiserver:${version}` }];
+}
+
 describe("planner: version skew", () => {
-    it("blocks a worker that would be newer than the control plane", () => {
+    it("blocks a worker that would be newer than the API server", () => {
         const c = new ClusterBuilder();
         c.node("cp", { controlPlane: true, version: "v1.29.3" });
         c.node("w1", { version: "v1.29.3" });
+        apiServerPod(c, "cp", "v1.29.3");
         const plan = planRoll(c.snapshot, { nodes: ["w1"], targetVersion: "v1.30.0", drain: DRAIN });
         const w1 = nodePlan(plan, "w1");
         assert.equal(w1.verdict, "blocked");
-        assert.match(w1.version.problems[0], /kubelet v1\.30\.0 would be newer than the control plane \(v1\.29\.3\)/);
-        // Control plane first in the same roll: fine.
+        assert.match(w1.version.problems[0], /kubelet v1\.30\.0 would be newer than the API server \(v1\.29\.3\): upgrade the control plane first/);
+        assert.deepEqual([plan.apiServerVersion, plan.apiServerVersionFrom], ["v1.29.3", "kube-apiserver pods"]);
+        // Control plane first in the same roll: its upgrade moves the API server it hosts, so the worker is fine.
         const both = planRoll(c.snapshot, { all: true, targetVersion: "v1.30.0", drain: DRAIN });
         assert.deepEqual(both.nodes.map((n) => n.verdict), ["ok", "ok"]);
-        // Workers first: blocked at the first worker.
+        // Workers first: blocked at the first worker; the control-plane node is still planned.
         const wrong = planRoll(c.snapshot, { nodes: ["w1", "cp"], controlPlaneFirst: false, targetVersion: "v1.30.0", drain: DRAIN });
         assert.equal(wrong.stopsAt, "w1");
         assert.deepEqual(wrong.notReached, ["cp"]);
+        assert.deepEqual(nodePlan(wrong, "cp").assumesUnblocked, ["w1"]);
+    });
+
+    it("checks kubelets against the API server, not the control-plane kubelets: the control plane upgraded by kubeadm upgrade apply", () => {
+        // The seed cluster's situation: kubelets at v1.19.0, kube-apiserver already at v1.20.0.
+        const c = new ClusterBuilder();
+        c.node("master", { version: "v1.19.0", labels: { "node-role.kubernetes.io/master": "" } });
+        c.node("worker1", { version: "v1.19.0" });
+        c.node("worker2", { version: "v1.19.0" });
+        apiServerPod(c, "master", "v1.20.0");
+        let plan = planRoll(c.snapshot, { nodes: ["worker1"], targetVersion: "v1.20.0", drain: DRAIN });
+        assert.equal(nodePlan(plan, "worker1").verdict, "ok");
+        assert.deepEqual(plan.warnings, []);
+        // From the live cluster, GET /version is the answer (here it disagrees with the pods on purpose).
+        c.snapshot.serverVersion = "v1.21.0";
+        plan = planRoll(c.snapshot, { nodes: ["worker1"], targetVersion: "v1.20.0", drain: DRAIN });
+        assert.deepEqual([plan.apiServerVersion, plan.apiServerVersionFrom, nodePlan(plan, "worker1").verdict], ["v1.21.0", "/version", "ok"]);
+        c.snapshot.serverVersion = "v1.20.0";
+        // A worker already at v1.20.x cannot go to v1.21.0 while the API server runs v1.20.0.
+        c.snapshot.nodes[1].status!.nodeInfo!.kubeletVersion = "v1.20.0";
+        plan = planRoll(c.snapshot, { nodes: ["worker1"], targetVersion: "v1.21.0", drain: DRAIN });
+        assert.equal(nodePlan(plan, "worker1").verdict, "blocked");
+        assert.deepEqual(nodePlan(plan, "worker1").version.problems, ["kubelet v1.21.0 would be newer than the API server (v1.20.0): upgrade the control plane first"]);
+    });
+
+    it("without /version or kube-apiserver pods, the control-plane kubelets stand in, with a warning; without those, no check", () => {
+        const c = new ClusterBuilder();
+        c.node("cp", { controlPlane: true, version: "v1.29.3" });
+        c.node("w1", { version: "v1.29.3" });
+        let plan = planRoll(c.snapshot, { nodes: ["w1"], targetVersion: "v1.30.0", drain: DRAIN });
+        assert.equal(plan.apiServerVersionFrom, "control-plane kubelets");
+        assert.match(plan.warnings.join("\n"), /the lowest control-plane kubelet, v1\.29\.3, stands in for it/);
+        assert.equal(nodePlan(plan, "w1").verdict, "blocked");
+
+        const managed = new ClusterBuilder();
+        managed.node("w1", { version: "v1.29.3" });
+        plan = planRoll(managed.snapshot, { all: true, targetVersion: "v1.30.0", drain: DRAIN });
+        assert.equal(plan.nodes[0].verdict, "ok");
+        assert.match(plan.warnings.join("\n"), /cannot check that kubelets stay at or below it/);
+        managed.snapshot.serverVersion = "v1.29.8-eks-1a2b3c";
+        plan = planRoll(managed.snapshot, { all: true, targetVersion: "v1.30.0", drain: DRAIN });
+        assert.match(plan.nodes[0].version.problems[0], /newer than the API server \(v1\.29\.8-eks-1a2b3c\)/);
     });
 
     it("blocks skipped minor versions and downgrades", () => {
@@ -250,6 +336,7 @@ describe("planner: version skew", () => {
         assert.equal(plan.nodes[0].verdict, "blocked");
         assert.match(plan.nodes[0].version.problems[0], /skips 1 minor version: upgrade one minor version at a time \(v1\.28 -> v1\.29 first\)/);
         assert.deepEqual(plan.notReached, ["w1"]);
+        assert.match(plan.nodes[1].version.problems[0], /skips 1 minor version/, "the worker's own problem is reported too");
         plan = planRoll(c.snapshot, { all: true, targetVersion: "1.27.9", drain: DRAIN });
         assert.match(plan.nodes[0].version.problems[0], /older than the node's v1\.28\.5: downgrades are not supported/);
     });
@@ -263,12 +350,16 @@ describe("planner: version skew", () => {
         assert.match(plan.nodes[0].version.problems[0], /more than 3 minor versions older .*old \(v1\.27\.2\)/);
     });
 
-    it("warns when a kubelet is already newer than the control plane", () => {
+    it("warns when a kubelet is already newer than the API server", () => {
         const c = new ClusterBuilder();
         c.node("cp", { controlPlane: true, version: "v1.29.0" });
         c.node("w1", { version: "v1.30.0" });
-        const plan = planRoll(c.snapshot, { nodes: ["cp"], targetVersion: "1.30.0", drain: DRAIN });
-        assert.ok(plan.warnings.some((w) => /w1 \(v1\.30\.0\) is already newer than the control plane \(v1\.29\.0\)/.test(w)));
+        let plan = planRoll(c.snapshot, { nodes: ["cp"], targetVersion: "1.30.0", drain: DRAIN });
+        assert.ok(plan.warnings.some((w) => /w1 \(v1\.30\.0\) is already newer than the API server \(v1\.29\.0\)/.test(w)));
+        // With the API server's own version, a control-plane kubelet can be the one that is too new.
+        c.snapshot.serverVersion = "v1.28.4";
+        plan = planRoll(c.snapshot, { nodes: ["w1"], drain: DRAIN });
+        assert.ok(plan.warnings.some((w) => /cp \(v1\.29\.0\) is already newer than the API server \(v1\.28\.4\)/.test(w)));
     });
 });
 
@@ -285,6 +376,7 @@ describe("planner: text", () => {
         const db = c.statefulSet("default", "db", 1);
         db.pod("worker1");
         c.pdb("default", "db-pdb", db.labels, { minAvailable: 1 });
+        c.snapshot.serverVersion = "v1.20.0";
         const plan = planRoll(c.snapshot, { all: true, targetVersion: "v1.20.0", drain: DRAIN });
         const text = formatPlan(plan);
         const lines = text.split("\n");
@@ -297,7 +389,10 @@ describe("planner: text", () => {
             "      pod default/db-0: PodDisruptionBudget default/db-pdb needs 1 healthy pods and would have 0 (0 disruptions allowed, minAvailable 1 of 1 replicas): it can never allow a disruption (minAvailable 1: needs 1 healthy of 1 pod); the drain would wait until its timeout (600s)",
         );
         assert.match(text, /evict 1 pod: default\/web-5d9c7-1\n/);
-        assert.equal(lines[lines.length - 1], "Roll stops at worker1. Not reached: worker2.");
+        assert.equal(lines[lines.length - 2], "Roll stops at worker1. Not reached: worker2.");
+        // worker2 is planned as if worker1 were unblocked: db-0 is recreated there, and its budget blocks again.
+        assert.match(text, /^\[3\/3\] worker2 v1\.19\.0 -> v1\.20\.0: not reached \(the roll stops at worker1\); after worker1 is unblocked: BLOCKED$/m);
+        assert.equal(lines[lines.length - 1], "The nodes after it, planned as if the blocked nodes were unblocked: 0 ok, 1 more BLOCKED (worker2).");
         assert.equal(formatNodePlan(plan.nodes[0]), lines.slice(1, 3).join("\n"));
     });
 
@@ -312,9 +407,12 @@ describe("planner: text", () => {
         const text = formatPlan(planRoll(c.snapshot, { all: true, drain: DRAIN }));
         assert.match(text, /^Roll plan: 2 nodes, batches of 1, drain only, no target version \(control plane first\)\n/);
         assert.match(text, /\[1\/2\] w1 v1\.29\.0: waits on PodDisruptionBudget default\/web-pdb/);
-        // Both replicas move to w2, so draining w2 waits in the same way.
+        // Both replicas move to w2, so draining w2 waits in the same way. They have new names, unknown to the plan:
+        // the text counts them per workload, and the reason says which pod each replaces.
         assert.match(text, /\[2\/2\] w2 v1\.29\.0: waits on PodDisruptionBudget default\/web-pdb/);
-        assert.match(text, /Roll completes: 0 ok, 2 wait on budgets; 4 evictions\.$/);
+        assert.match(text, /^ {6}evict 2 pods: 2 new default\/web pods \(1 waits on default\/web-pdb\)$/m);
+        assert.match(text, /^ {6}a new default\/web pod \(replacing default\/web-5d9c7-2\) waits: PodDisruptionBudget default\/web-pdb .*it goes once the new pod replacing default\/web-5d9c7-1 is Ready on w1$/m);
+        assert.match(text, /Roll completes: 0 ok, 2 wait; 4 evictions\.$/);
     });
 
     it("produces a plan that survives JSON", () => {

@@ -60,12 +60,16 @@ describe("node-upgrade plan on the simulated cluster", function () {
             /pod default\/critical-5f7c8d9b6d-q2x7k: PodDisruptionBudget default\/critical-pdb needs 1 healthy pods and would have 0 \(0 disruptions allowed, minAvailable 1 of 1 replicas\)/,
         );
         assert.match(r.stdout, /^Roll stops at worker1\. Not reached: worker2\.$/m);
+        // worker2 is still planned, as if worker1 were unblocked: critical's pod is recreated there and blocks again.
+        assert.match(r.stdout, /^\[3\/3\] worker2 v1\.28\.5: not reached \(the roll stops at worker1\); after worker1 is unblocked: BLOCKED$/m);
+        assert.match(r.stdout, /a new default\/critical pod \(replacing default\/critical-5f7c8d9b6d-q2x7k\): PodDisruptionBudget default\/critical-pdb/);
 
         const json = await run(["plan", "--all", "--ignore-daemonsets", "--kubeconfig", kubeconfig, "--json"]);
         assert.equal(json.code, 2, json.stderr);
         const plan = JSON.parse(json.stdout) as RollPlan;
         assert.equal(plan.stopsAt, "worker1");
         assert.deepEqual(plan.notReached, ["worker2"]);
+        assert.deepEqual(plan.nodes.find((n) => n.node === "worker2")?.assumesUnblocked, ["worker1"]);
         const worker1 = plan.nodes.find((n) => n.node === "worker1")!;
         const budget = worker1.blocked[0].budget!;
         assert.deepEqual(

@@ -60,9 +60,11 @@ describe("planner: snapshots", () => {
 
     it("accepts a saved ClusterSnapshot JSON and rejects text that is neither JSON nor YAML objects", () => {
         const c = sample();
+        c.snapshot.serverVersion = "v1.29.4";
         const snap = snapshotFromText(JSON.stringify(c.snapshot));
         assert.equal(snap.pods.length, 5);
         assert.equal(snap.takenAt, c.snapshot.takenAt);
+        assert.equal(snap.serverVersion, "v1.29.4", "the API server version read with the snapshot is kept");
         assert.throws(() => snapshotFromText("{ not json"));
         assert.throws(() => snapshotFromText("a: [b"), /not valid YAML/);
     });
@@ -99,6 +101,19 @@ describe("planner: snapshots", () => {
         const c = sample();
         const before = JSON.stringify(c.snapshot);
         planRoll(c.snapshot, { all: true, drain: { ...DRAIN, force: true } });
+        planRoll(c.snapshot, { all: true, drain: { ...DRAIN, force: true, maxUnavailablePerWorkload: 1 } });
         assert.equal(JSON.stringify(c.snapshot), before);
+    });
+
+    it("takes the API server version from a kubectl List's kube-apiserver pods (no /version in a file)", () => {
+        const c = sample();
+        c.node("cp", { controlPlane: true, version: "v1.29.0" });
+        const apiserver = c.pod("kube-system", "kube-apiserver-cp", "cp", { labels: { component: "kube-apiserver" }, mirror: true });
+        apiserver.spec!.containers = [{ name: "kube-apiserver", image: "registry.k8s.io/kube-apiserver:v1.30.1" }];
+        const file = join(dir, "with-apiserver.json");
+        writeFileSync(file, JSON.stringify(kubectlList(c)));
+        const plan = planRoll(snapshotFromFile(file), { nodes: ["w1"], targetVersion: "v1.30.1", drain: DRAIN });
+        assert.deepEqual([plan.apiServerVersion, plan.apiServerVersionFrom], ["v1.30.1", "kube-apiserver pods"]);
+        assert.deepEqual(plan.nodes[0].version.problems, [], "the control-plane kubelets (v1.29.0) are not the reference");
     });
 });
