@@ -422,7 +422,7 @@ class Demo {
         out(`$ pulumi up   (local engine; roll order: ${this.scenario.nodes.join(" → ")}, control plane first, one node at a time)`);
         if (this.opts.scenario === "seed") {
             out("The walkthrough started with worker1. The roll starts with master: control-plane nodes go first, because a");
-            out("kubelet must never be newer than the control plane (`npm run node-upgrade -- plan worker1 ...` says so).");
+            out("kubelet must never be newer than the API server, and on a kubeadm cluster each control-plane node brings its own.");
         }
         this.started = Date.now();
         let result;

@@ -1,3 +1,4 @@
+import * as fs from "fs";
 // `npm run demo` as a newcomer runs it: node dist/demo/main.js as a child process, against the simulated
 // cluster it starts itself (time scale high so the suite stays quick). Checks exit codes and the lines that
 // tell the walkthrough's story.
@@ -55,6 +56,18 @@ describe("demo: npm run demo", function () {
             "every node still runs v1.19.0",
         ]);
         assert.doesNotMatch(r.stdout, /━━ master \(1\/3\)/, "the preview must not roll anything");
+    });
+
+    it("the README's plan output is what the code prints (each line, up to its '…', in the demo's preview)", async () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const block = /This is `npm run demo -- --scenario pdb --preview`[^\n]*\n\n```\n([\s\S]*?)\n```/.exec(readme);
+        assert.ok(block, "the README's plan example was not found");
+        const r = await runDemo(["--scenario", "pdb", "--preview", "--time-scale", "60"]);
+        const printed = r.stdout.split("\n").map((l) => l.trim().replace(/^warning: /, ""));
+        for (const line of block[1].split("\n")) {
+            const shown = line.trim().split("…")[0].trim();
+            assert.ok(printed.some((p) => p.startsWith(shown)), `README line not printed by the code: ${shown}`);
+        }
     });
 
     it("--scenario pdb --preview: the root program's preview names the blocking budget and its numbers, and where the roll would stop", async () => {
