@@ -84,26 +84,29 @@ describe("components: step providers against the simulated cluster", function ()
 
     it("ready waits through the node's restart until it is Ready at the target, then soaks", async () => {
         const inputs = (await nodeReadyProvider.check!({}, { ...base, timeout: "60s", soak: "1s", expectNotReady: true, notReadyTimeout: "10s", pollInterval: "100ms" })).inputs!;
+        cluster.sim.clearRequestLog();
         const waiting = nodeReadyProvider.create(inputs);
-        await new Promise((r) => setTimeout(r, 300));
+        // The step is watching for the restart once it has read the node (the event, not a fixed time).
+        await cluster.sim.waitFor(() => cluster.sim.requestLog().some((r) => r.method === "GET" && r.path === "/api/v1/nodes/worker1"), 600);
         await cluster.sim.upgradeNode("worker1", "v1.20.0");
         const { outs } = await waiting;
         assert.strictEqual(outs.ready, true);
         assert.strictEqual(outs.kubeletVersion, "v1.20.0");
         assert.strictEqual(outs.soakedSeconds, 1);
-        assert.ok(outs.waitedSeconds >= 0.3, `waited ${outs.waitedSeconds}s`);
+        // It saw the node go down, then waited for it to come back.
+        assert.ok(quiet.lines.some((l) => /\[NodeReady worker1\] went down for the restart; waiting for it to come back/.test(l)), quiet.lines.join("\n"));
+        assert.ok(outs.waitedSeconds > 0, `waited ${outs.waitedSeconds}s`);
         assert.deepStrictEqual(nodeState(cluster.sim, "worker1").kubeletVersion, "v1.20.0");
     });
 
     it("a node that goes NotReady during the soak restarts the soak", async () => {
         const inputs = (await nodeReadyProvider.check!({}, { ...base, timeout: "60s", soak: "2s", pollInterval: "100ms" })).inputs!;
-        const started = Date.now();
         const waiting = nodeReadyProvider.create(inputs);
-        await new Promise((r) => setTimeout(r, 500));
+        await quiet.waitForLine(/\[NodeReady worker1\] Ready at v1\.20\.0; soaking for 2s before uncordon/);
         await cluster.sim.upgradeNode("worker1", "v1.20.0"); // a flap: NotReady for 30 simulated seconds
         const { outs } = await waiting;
         assert.strictEqual(outs.soakedSeconds, 2);
-        assert.ok(Date.now() - started >= 3000, `the soak was not restarted (${Date.now() - started} ms)`);
+        assert.ok(quiet.lines.some((l) => /\[NodeReady worker1\] went NotReady during the soak; waiting for it again/.test(l)), "the soak was not restarted");
     });
 
     it("ready fails after its timeout saying what it last saw", async () => {
@@ -154,11 +157,35 @@ describe("components: step providers against the simulated cluster", function ()
     });
 });
 
-/** Provider progress lines go to console.log (the host's stdout); keep the test output readable. */
+/**
+ * Provider progress lines go to console.log (the host's stdout): kept out of the test output, and recorded so a
+ * test can wait for the step to say it reached a point (an event, not a fixed time).
+ */
 function silenceConsole() {
     const original = console.log;
+    const lines: string[] = [];
+    let waiters: (() => void)[] = [];
     return {
-        start: () => (console.log = () => undefined),
+        lines,
+        start: () =>
+            (console.log = (...a: unknown[]) => {
+                lines.push(a.map(String).join(" "));
+                waiters.forEach((w) => w());
+            }),
         stop: () => (console.log = original),
+        /** Resolves once a printed line matches. */
+        waitForLine(pattern: RegExp): Promise<string> {
+            return new Promise((resolve) => {
+                const check = () => {
+                    const found = lines.find((l) => pattern.test(l));
+                    if (found === undefined) return false;
+                    waiters = waiters.filter((w) => w !== listener);
+                    resolve(found);
+                    return true;
+                };
+                const listener = () => void check();
+                if (!check()) waiters.push(listener);
+            });
+        },
     };
 }

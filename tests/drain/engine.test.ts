@@ -393,8 +393,9 @@ describe("drain engine against the simulator", function () {
             pdb(f, "critical-pdb", "critical", { minAvailable: 1 });
             const { kc } = await sim(asList(f), { timeScale: 10 });
             const ac = new AbortController();
-            setTimeout(() => ac.abort(), 500);
-            const err: DrainError = await drain(kc, "w1", { ignoreDaemonSets: true, signal: ac.signal }).then(
+            // Cancel once the drain reports that the budget holds it (the event, not a fixed time).
+            const onProgress = (e: ProgressEvent) => void (e.type === "waiting-on-budget" && ac.abort());
+            const err: DrainError = await drain(kc, "w1", { ignoreDaemonSets: true, signal: ac.signal, onProgress }).then(
                 () => assert.fail("should be cancelled"),
                 (e) => e,
             );
