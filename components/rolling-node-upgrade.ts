@@ -195,7 +195,7 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
             inFlightNodes += current.length;
         }
 
-        if (pulumi.runtime.isDryRun() && args.logPlan !== false) await this.logPlan(reader, args, chains, upgrades, maxUnavailable);
+        if (pulumi.runtime.isDryRun() && args.logPlan !== false) await this.logPlan(reader, args, chains, upgrades, maxUnavailable, skipAtTarget !== false);
 
         const report = pulumi.output({
             targetVersion: pulumi.output(args.targetVersion),
@@ -206,7 +206,7 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
     }
 
     /** Preview only: the planner's read-only verdict per node, logged on that node's component in roll order. */
-    private async logPlan(reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][], upgrades: NodeUpgrade[], batchSize: number) {
+    private async logPlan(reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][], upgrades: NodeUpgrade[], batchSize: number, skipNodesAtTarget: boolean) {
         if (!reader.planRoll) return;
         let blocked: string[] = [];
         try {
@@ -216,7 +216,7 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
                 nodes: batches.flat(),
                 batchSize,
                 controlPlaneFirst: args.controlPlaneFirst ?? true,
-                skipNodesAtTarget: (await resolveInput(args.skipIfAtTarget)).known ? (await resolveInput(args.skipIfAtTarget) as any).value !== false : true,
+                skipNodesAtTarget,
                 targetVersion: target.value,
                 drain: await drainOptionsForPlan(args),
             });

@@ -2,7 +2,6 @@
 // (host side, loaded from dist/components/validate.js). Every function returns a problem text or undefined,
 // so callers can turn problems into Pulumi check failures or thrown errors.
 import { targetVersionProblem } from "../kube-rules";
-import * as semver from "semver";
 import { parseLabelSelector } from "../drain/label-selector";
 
 /** The string the engine sends for values that are not known yet (preview). Checks that need them are skipped. */
@@ -25,14 +24,9 @@ export function nodeNameProblem(name: unknown): string | undefined {
     return undefined;
 }
 
-/** Target versions are semantic versions, with or without a leading "v" ("v1.29.3", "1.29.3+k3s1"). */
 /** Why a target version is unusable (the product's one rule, kube-rules/version.ts). */
 export function versionProblem(version: unknown): string | undefined {
     return targetVersionProblem(version);
-}
-
-function stripV(version: string): string {
-    return version.trim().replace(/^v/i, "");
 }
 
 /** Batch sizes and node counts: whole numbers ≥ 1. */

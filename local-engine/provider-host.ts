@@ -51,28 +51,83 @@ const S = (o: object) => Struct.fromJavaScript(JSON.parse(JSON.stringify(o)));
 type HostOptions = { cwd?: string; env?: NodeJS.ProcessEnv; onOutput?: (line: string, stream: "stdout" | "stderr") => void };
 
 export class DynamicProviderHost {
-    private lines: string[] = [];
-    private errLines: string[] = [];
-    private options: HostOptions = {};
+    private readonly lines: string[] = [];
+    private readonly errLines: string[] = [];
 
-    private constructor(
-        private child: ChildProcess,
-        private client: any,
-        public port: number,
-    ) {}
+    private child!: ChildProcess;
+    private client: any;
+    public port = 0;
+
+    private constructor(private readonly options: HostOptions) {}
+
+    /**
+     * Starts the host process (cwd = repo root, like the engine's program directory) and connects to it.
+     * `onOutput` receives every line the providers print, as it arrives.
+     */
+    static async start(opts: HostOptions = {}): Promise<DynamicProviderHost> {
+        const host = new DynamicProviderHost(opts);
+        await host.launch();
+        return host;
+    }
 
     /**
      * A new host process for the next deployment, as the engine starts one plugin process per deployment
      * (pkg/resource/deploy/plugins, sdk/go/common/resource/plugin/plugin.go): nothing a provider kept in memory
-     * (its configuration, caches) survives from one `pulumi up` to the next.
+     * (its configuration, caches) survives from one `pulumi up` to the next. Output keeps going to this object.
      */
     async restart(): Promise<void> {
         await this.stop();
-        const fresh = await DynamicProviderHost.start(this.options);
-        this.child = fresh.child;
-        this.client = fresh.client;
-        this.port = fresh.port;
-        fresh.redirectOutputTo(this);
+        await this.launch();
+    }
+
+    /** Spawns the process, reads the port it prints, connects, and follows its output line by line. */
+    private async launch(): Promise<void> {
+        const script = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
+        const child = spawn(process.execPath, [script, "127.0.0.1:1"], {
+            cwd: this.options.cwd ?? REPO_ROOT,
+            env: { ...process.env, ...this.options.env },
+            stdio: ["ignore", "pipe", "pipe"],
+            // Its own process group, as the engine starts plugins (plugin.go cmdutil.RegisterProcessGroup).
+            detached: true,
+        });
+        let buffered = "";
+        let stderr = "";
+        const port = await new Promise<number>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`the dynamic-provider host printed no port within 20s; stderr: ${stderr}`)), 20_000);
+            child.stderr!.on("data", (d) => (stderr += d.toString()));
+            child.once("exit", (code) => reject(new Error(`the dynamic-provider host exited (${code}) before printing its port; stderr: ${stderr}`)));
+            const onData = (d: Buffer) => {
+                buffered += d.toString();
+                const nl = buffered.indexOf("\n");
+                if (nl < 0) return;
+                clearTimeout(timer);
+                child.stdout!.off("data", onData);
+                resolve(parseInt(buffered.slice(0, nl), 10));
+            };
+            child.stdout!.on("data", onData);
+        });
+        child.removeAllListeners("exit");
+        // Lines, not chunks: a chunk can end in the middle of a line.
+        const splitter = (stream: "stdout" | "stderr", into: string[]) => {
+            let partial = "";
+            return (text: string) => {
+                const parts = (partial + text).split("\n");
+                partial = parts.pop()!;
+                for (const line of parts.filter(Boolean)) {
+                    into.push(line);
+                    this.options.onOutput?.(line, stream);
+                }
+            };
+        };
+        const onStdout = splitter("stdout", this.lines);
+        const rest = buffered.slice(buffered.indexOf("\n") + 1);
+        if (rest) onStdout(rest);
+        child.stdout!.on("data", (d: Buffer) => onStdout(d.toString()));
+        const onStderr = splitter("stderr", this.errLines);
+        child.stderr!.on("data", (d: Buffer) => onStderr(d.toString()));
+        this.child = child;
+        this.port = port;
+        this.client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     }
 
     /**
@@ -98,7 +153,7 @@ export class DynamicProviderHost {
      * plugin's whole process group, then SIGKILL after 5 s (sdk/go/common/resource/plugin/plugin.go Kill).
      */
     async interrupt(): Promise<void> {
-        if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+        if (!this.isRunning()) return;
         const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
         try {
             process.kill(-this.child.pid!, "SIGINT");
@@ -109,70 +164,6 @@ export class DynamicProviderHost {
         await exited;
         clearTimeout(timer);
         this.client.close();
-    }
-
-    private redirectOutputTo(target: DynamicProviderHost): void {
-        this.lines = target.lines;
-        this.errLines = target.errLines;
-        this.sink = target;
-    }
-
-    /** Where output lines go (another host object after restart()). */
-    private sink: DynamicProviderHost = this;
-
-    /**
-     * Starts the host process (cwd = repo root, like the engine's program directory) and connects to it.
-     * `onOutput` receives every line the providers print, as it arrives.
-     */
-    static async start(opts: HostOptions = {}): Promise<DynamicProviderHost> {
-        const script = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
-        const child = spawn(process.execPath, [script, "127.0.0.1:1"], {
-            cwd: opts.cwd ?? REPO_ROOT,
-            env: { ...process.env, ...opts.env },
-            stdio: ["ignore", "pipe", "pipe"],
-            // Its own process group, as the engine starts plugins (plugin.go cmdutil.RegisterProcessGroup).
-            detached: true,
-        });
-        let buffered = "";
-        let stderr = "";
-        const port = await new Promise<number>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`the dynamic-provider host printed no port within 20s; stderr: ${stderr}`)), 20_000);
-            child.stderr!.on("data", (d) => (stderr += d.toString()));
-            child.once("exit", (code) => reject(new Error(`the dynamic-provider host exited (${code}) before printing its port; stderr: ${stderr}`)));
-            const onData = (d: Buffer) => {
-                buffered += d.toString();
-                const nl = buffered.indexOf("\n");
-                if (nl < 0) return;
-                clearTimeout(timer);
-                child.stdout!.off("data", onData);
-                resolve(parseInt(buffered.slice(0, nl), 10));
-            };
-            child.stdout!.on("data", onData);
-        });
-        const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-        const host = new DynamicProviderHost(child, client, port);
-        host.options = opts;
-        // Lines, not chunks: a chunk can end in the middle of a line.
-        // (clearOutput replaces the arrays, so they are looked up at each line.)
-        const splitter = (stream: "stdout" | "stderr", into: () => string[]) => {
-            let partial = "";
-            return (text: string) => {
-                const parts = (partial + text).split("\n");
-                partial = parts.pop()!;
-                for (const line of parts.filter(Boolean)) {
-                    into().push(line);
-                    host.sink.options.onOutput?.(line, stream);
-                }
-            };
-        };
-        const onStdout = splitter("stdout", () => host.sink.lines);
-        const rest = buffered.slice(buffered.indexOf("\n") + 1);
-        if (rest) onStdout(rest);
-        child.stdout!.on("data", (d: Buffer) => onStdout(d.toString()));
-        const onStderr = splitter("stderr", () => host.sink.errLines);
-        child.stderr!.on("data", (d: Buffer) => onStderr(d.toString()));
-        child.removeAllListeners("exit");
-        return host;
     }
 
     /** Whether the host process is alive. */

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DynamicProviderHost, LocalEngine, OpRecord, REPO_ROOT, stackConfig } from "../../local-engine";
 import { nodeState, readyPods, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
 import type { SimCluster } from "../../sim";
+import { loadComponents, stepsOf, type Components } from "../helpers/components";
 
 /**
  * Runs `check` on the cluster as it is now and after EVERY change of the simulated API server's store (each object
@@ -21,7 +22,6 @@ function onEveryChange(sim: SimCluster, check: () => void): () => void {
 }
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 
-type Components = typeof import("../../components");
 let c: Components;
 
 /** The simulated node upgrade, with every value coming from the environment the component sets. */
@@ -42,8 +42,6 @@ function configFor(cluster: TestCluster, values: Record<string, unknown>) {
 }
 
 const roll = () => c.rollFromConfig().report;
-const stepsOf = (ops: OpRecord[], op?: string) =>
-    ops.filter((o) => o.type.startsWith("pulumi-nodejs:") || o.type === "command:remote:Command").filter((o) => !op || o.op === op);
 const label = (o: OpRecord) => o.name.replace(/^roll-/, "");
 
 describe("components: lifecycle against the simulated cluster (real provider host, mini engine)", function () {
@@ -51,8 +49,7 @@ describe("components: lifecycle against the simulated cluster (real provider hos
     let host: DynamicProviderHost;
 
     before(async () => {
-        await pulumi.runtime.setMocks({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "test");
-        c = await import("../../components");
+        c = await loadComponents();
         host = await DynamicProviderHost.start();
     });
 

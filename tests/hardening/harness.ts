@@ -12,6 +12,7 @@ import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNod
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../local-engine";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 import { nodeState, type NodeState } from "../helpers/pulumi-sim";
+import { loadComponents } from "../helpers/components";
 import { BudgetInvariants, type Disruption } from "../helpers/budget-invariants";
 export { nodeState, type NodeState };
 
@@ -159,17 +160,8 @@ export const upgraded = (sim: SimCluster, n: string) => {
 
 // ---- running the root program -----------------------------------------------------------------------------
 
-type Components = typeof import("../../components");
-let components: Components | undefined;
 
-/** Loads the components under mocks (once per process), as the root program would be loaded. */
-export async function loadComponents(): Promise<Components> {
-    if (!components) {
-        await pulumi.runtime.setMocks({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "test");
-        components = await import("../../components");
-    }
-    return components;
-}
+export { loadComponents };
 
 /** Stack configuration for a roll of `nodes` against the cluster (values override the defaults here). */
 export function rollConfig(cluster: HardeningCluster, values: Record<string, unknown> = {}): Record<string, string> {
