@@ -57,7 +57,11 @@ const cases: Case[] = [
                         namespace: "default",
                         name: "bulk",
                         rsHash: "6d4f8b7c9",
-                        template: { labels: { app: "bulk" }, terminationGracePeriodSeconds: 2, containers: [{ name: "app", image: "nginx:1.25", cpu: "1m", memory: "1Mi" }] },
+                        template: {
+                            labels: { app: "bulk" },
+                            terminationGracePeriodSeconds: 2,
+                            containers: [{ name: "app", image: "nginx:1.25", cpu: "1m", memory: "1Mi" }],
+                        },
                         pods: Array.from({ length: 100 }, (_, i) => ({ name: `bulk-6d4f8b7c9-${String(i).padStart(3, "0")}`, node: "w1" })),
                     },
                     byName,
@@ -83,7 +87,11 @@ const cases: Case[] = [
                         namespace: "default",
                         name: "web",
                         rsHash: "5c9d7b8f6",
-                        template: { labels: { app: "web" }, terminationGracePeriodSeconds: 1, containers: [{ name: "web", image: "nginx:1.25", cpu: "1m", memory: "1Mi" }] },
+                        template: {
+                            labels: { app: "web" },
+                            terminationGracePeriodSeconds: 1,
+                            containers: [{ name: "web", image: "nginx:1.25", cpu: "1m", memory: "1Mi" }],
+                        },
                         pods: placement.map((node, i) => ({ name: `web-5c9d7b8f6-${i}`, node })),
                     },
                     byName,
@@ -134,7 +142,13 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; exited
 
 async function once(c: Case, tool: "kubectl" | "node-upgrade", n: number): Promise<Run> {
     const kubeconfigPath = path.join(TMP, `kc-${c.key}-${tool}-${n}`);
-    const sim: SimCluster = await startCluster({ scenario: c.scenario(), timeScale: 1, kubeconfigPath, startupDelaySeconds: c.startupDelaySeconds, recordEvents: false });
+    const sim: SimCluster = await startCluster({
+        scenario: c.scenario(),
+        timeScale: 1,
+        kubeconfigPath,
+        startupDelaySeconds: c.startupDelaySeconds,
+        recordEvents: false,
+    });
     try {
         await sim.settle();
         const kc = loadKubeConfig({ kubeconfig: sim.kubeconfig });
@@ -185,12 +199,23 @@ async function main() {
             return out;
         })();
         const [k, u] = await Promise.all([laneK, laneU]);
-        process.stderr.write(`  ${c.title}: kubectl runs ${k.map((r) => sec(r.ms)).join(" ")}; node-upgrade runs ${u.map((r) => sec(r.ms)).join(" ")}\n`);
+        process.stderr.write(
+            `  ${c.title}: kubectl runs ${k.map((r) => sec(r.ms)).join(" ")}; node-upgrade runs ${u.map((r) => sec(r.ms)).join(" ")}\n`,
+        );
         const km = median(k.map((r) => r.ms));
         const um = median(u.map((r) => r.ms));
         const ratio = um / km;
-        rows.push([c.title, sec(km), sec(um), `${ratio.toFixed(2)}x`, sec(median(k.map((r) => r.overheadMs))), sec(median(u.map((r) => r.overheadMs)))]);
-        verdicts.push(`${c.title}: node-upgrade takes ${ratio.toFixed(2)}x kubectl's time (target <= ${c.target.toFixed(1)}x): ${ratio <= c.target ? "PASS" : "FAIL"}`);
+        rows.push([
+            c.title,
+            sec(km),
+            sec(um),
+            `${ratio.toFixed(2)}x`,
+            sec(median(k.map((r) => r.overheadMs))),
+            sec(median(u.map((r) => r.overheadMs))),
+        ]);
+        verdicts.push(
+            `${c.title}: node-upgrade takes ${ratio.toFixed(2)}x kubectl's time (target <= ${c.target.toFixed(1)}x): ${ratio <= c.target ? "PASS" : "FAIL"}`,
+        );
     }
     const header = ["case", "kubectl", "node-upgrade", "ratio", "kubectl after last removal", "node-upgrade after last removal"];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -56,8 +56,23 @@ export function buildSnapshot(): ClusterSnapshot {
         snapshot.nodes.push(node);
     }
 
-    const pod = (namespace: string, name: string, nodeName: string, labels: Record<string, string>, owner: { kind: string; name: string; uid: string }, emptyDir: boolean, cpu: number, memMi: number): V1Pod => ({
-        metadata: { name, namespace, uid: `${namespace}/${name}`, labels, ownerReferences: [{ apiVersion: "apps/v1", kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }] },
+    const pod = (
+        namespace: string,
+        name: string,
+        nodeName: string,
+        labels: Record<string, string>,
+        owner: { kind: string; name: string; uid: string },
+        emptyDir: boolean,
+        cpu: number,
+        memMi: number,
+    ): V1Pod => ({
+        metadata: {
+            name,
+            namespace,
+            uid: `${namespace}/${name}`,
+            labels,
+            ownerReferences: [{ apiVersion: "apps/v1", kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }],
+        },
         spec: {
             nodeName,
             containers: [{ name: "main", image: "app", resources: { requests: { cpu: `${cpu}m`, memory: `${memMi}Mi` } } }],
@@ -73,7 +88,9 @@ export function buildSnapshot(): ClusterSnapshot {
         snapshot.daemonSets.push({ metadata: { name: ds, namespace: "kube-system", uid }, spec: { selector: {}, template: {} } });
         for (const node of snapshot.nodes) {
             const nodeName = node.metadata!.name!;
-            snapshot.pods.push(pod("kube-system", `${ds}-${nodeName}`, nodeName, { app: ds }, { kind: "DaemonSet", name: ds, uid }, false, 50, 64));
+            snapshot.pods.push(
+                pod("kube-system", `${ds}-${nodeName}`, nodeName, { app: ds }, { kind: "DaemonSet", name: ds, uid }, false, 50, 64),
+            );
         }
     }
 
@@ -91,12 +108,23 @@ export function buildSnapshot(): ClusterSnapshot {
         let owner: { kind: string; name: string; uid: string };
         if (stateful) {
             owner = { kind: "StatefulSet", name, uid: `sts-${workload}` };
-            snapshot.statefulSets.push({ metadata: { name, namespace, uid: owner.uid }, spec: { replicas, selector: { matchLabels: labels }, template: {}, serviceName: name } });
+            snapshot.statefulSets.push({
+                metadata: { name, namespace, uid: owner.uid },
+                spec: { replicas, selector: { matchLabels: labels }, template: {}, serviceName: name },
+            });
         } else {
             const rs = `${name}-7f9c`;
-            snapshot.deployments.push({ metadata: { name, namespace, uid: `deploy-${workload}` }, spec: { replicas, selector: { matchLabels: labels }, template: {} } });
+            snapshot.deployments.push({
+                metadata: { name, namespace, uid: `deploy-${workload}` },
+                spec: { replicas, selector: { matchLabels: labels }, template: {} },
+            });
             snapshot.replicaSets.push({
-                metadata: { name: rs, namespace, uid: `rs-${workload}`, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name, uid: `deploy-${workload}`, controller: true }] },
+                metadata: {
+                    name: rs,
+                    namespace,
+                    uid: `rs-${workload}`,
+                    ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name, uid: `deploy-${workload}`, controller: true }],
+                },
                 spec: { replicas, selector: { matchLabels: labels } },
             });
             owner = { kind: "ReplicaSet", name: rs, uid: `rs-${workload}` };
@@ -108,7 +136,13 @@ export function buildSnapshot(): ClusterSnapshot {
                 metadata: { name: `${name}-pdb`, namespace, uid: `pdb-${workload}`, generation: 1 },
                 spec: {
                     selector: { matchLabels: labels },
-                    ...(rule === 0 ? { maxUnavailable: 1 } : rule === 1 ? { minAvailable: "50%" } : rule === 2 ? { maxUnavailable: "20%" } : { minAvailable: replicas - 2 }),
+                    ...(rule === 0
+                        ? { maxUnavailable: 1 }
+                        : rule === 1
+                          ? { minAvailable: "50%" }
+                          : rule === 2
+                            ? { maxUnavailable: "20%" }
+                            : { minAvailable: replicas - 2 }),
                 },
             });
         }

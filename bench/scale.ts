@@ -40,10 +40,18 @@ function stateValue(v: any): any {
         const nonce = crypto.randomBytes(12);
         const cipher = crypto.createCipheriv("aes-256-gcm", KEY, nonce);
         const body = Buffer.concat([cipher.update(JSON.stringify(stateValue(v.value))), cipher.final(), cipher.getAuthTag()]);
-        return { [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", ciphertext: `v1:${nonce.toString("base64")}:${body.toString("base64")}` };
+        return {
+            [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270",
+            ciphertext: `v1:${nonce.toString("base64")}:${body.toString("base64")}`,
+        };
     }
     if (Array.isArray(v)) return v.map(stateValue);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, stateValue(x)]));
+    if (v && typeof v === "object")
+        return Object.fromEntries(
+            Object.entries(v)
+                .filter(([, x]) => x !== undefined)
+                .map(([k, x]) => [k, stateValue(x)]),
+        );
     return v;
 }
 
@@ -53,9 +61,15 @@ function modelledOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, 
     const results = stepOutputs(args);
     if (args.type === "command:remote:Command") return { ...args.inputs, ...results };
     const echoed = Object.fromEntries(Object.entries(args.inputs).filter(([, v]) => v !== undefined));
-    return { ...echoed, inputKeys: Object.keys(echoed).filter((k) => k !== "__provider").sort(), ...results, runId: "0123456789abcdef" };
+    return {
+        ...echoed,
+        inputKeys: Object.keys(echoed)
+            .filter((k) => k !== "__provider")
+            .sort(),
+        ...results,
+        runId: "0123456789abcdef",
+    };
 }
-
 
 async function main() {
     const gc = (global as any).gc as (() => void) | undefined;
@@ -130,7 +144,10 @@ async function main() {
         targetVersion: "v1.30.0",
         upgradeCommand: 'sudo apt-get install -y kubelet="$TARGET_SEMVER-00" && sudo systemctl restart kubelet',
         environment: { APT_PROXY: "http://proxy:3142" },
-        ssh: { user: "ubuntu", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nbench\n-----END OPENSSH PRIVATE KEY-----\n") },
+        ssh: {
+            user: "ubuntu",
+            privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nbench\n-----END OPENSSH PRIVATE KEY-----\n"),
+        },
         drain: { ignoreDaemonSets: true, deleteEmptyDirData: true, timeout: "10m" },
         readyTimeout: "15m",
         maxUnavailable: MAX_UNAVAILABLE,
@@ -152,7 +169,8 @@ async function main() {
     const report = await (roll.report as any).promise();
     if (report.nodes.length !== NODES) throw new Error(`report has ${report.nodes.length} nodes, expected ${NODES}`);
     // Each node's component stores its report (and name, version) as outputs.
-    for (const nodeReport of report.nodes) stateBytes += JSON.stringify({ nodeName: nodeReport.node, targetVersion: nodeReport.targetVersion, report: nodeReport }).length;
+    for (const nodeReport of report.nodes)
+        stateBytes += JSON.stringify({ nodeName: nodeReport.node, targetVersion: nodeReport.targetVersion, report: nodeReport }).length;
     // Let the components' registerOutputs calls reach the monitor, so the SDK reports no pending work at exit.
     await (roll.urn as any).promise();
     await new Promise((r) => setTimeout(r, 200));
@@ -166,8 +184,14 @@ async function main() {
             `provider_bytes_per_resource<=${TARGETS.provider_bytes_per_resource} state_bytes_per_node<=${TARGETS.state_bytes_per_node}; ` +
             `kubeconfig ${INLINE ? "passed as a value (stored with every step)" : "named by a stack config key (not stored)"}`,
     );
-    console.log(`nodes=${NODES} resources=${registered} construct_s=${constructS.toFixed(2)} peak_mb=${peakMb} provider_bytes_per_resource=${perResource} state_bytes_per_node=${perNode}`);
-    const missed = constructS > TARGETS.construct_s || peakMb > TARGETS.peak_mb || perResource > TARGETS.provider_bytes_per_resource || perNode > TARGETS.state_bytes_per_node;
+    console.log(
+        `nodes=${NODES} resources=${registered} construct_s=${constructS.toFixed(2)} peak_mb=${peakMb} provider_bytes_per_resource=${perResource} state_bytes_per_node=${perNode}`,
+    );
+    const missed =
+        constructS > TARGETS.construct_s ||
+        peakMb > TARGETS.peak_mb ||
+        perResource > TARGETS.provider_bytes_per_resource ||
+        perNode > TARGETS.state_bytes_per_node;
     process.exit(missed ? 1 : 0);
 }
 

@@ -9,7 +9,11 @@ import { listNodes, readNode } from "../drain/node-info";
 /** Ends the command: printed as "error: <message>" on stderr, exit code `code`. */
 export class CliError extends Error {
     /** printed: the details are already on stderr; only the exit code remains to be set. */
-    constructor(message: string, public readonly code = 1, public readonly printed = false) {
+    constructor(
+        message: string,
+        public readonly code = 1,
+        public readonly printed = false,
+    ) {
         super(message);
         this.name = "CliError";
     }
@@ -36,7 +40,8 @@ export function kubeConfigFrom(flags: GlobalFlags): KubeConfig {
  */
 export async function resolveNodes(kc: KubeConfig, names: string[], selector: string | undefined, usage: string): Promise<string[]> {
     if (names.length > 0 && selector) throw new CliError("cannot specify both a node name and a --selector option");
-    if (names.length === 0 && !selector) throw new CliError(`USAGE: ${usage}\nSee 'node-upgrade ${usage.split(" ")[0]} --help' for help and examples`);
+    if (names.length === 0 && !selector)
+        throw new CliError(`USAGE: ${usage}\nSee 'node-upgrade ${usage.split(" ")[0]} --help' for help and examples`);
     if (selector) {
         const nodes = await listNodes(kc, selector);
         if (nodes.length === 0) throw new CliError(`no nodes match the selector "${selector}"`);

@@ -15,7 +15,11 @@ export function registerCordonCommands(program: Command): void {
     for (const verb of ["cordon", "uncordon"] as const) {
         const cmd = program
             .command(`${verb} [nodes...]`)
-            .description(verb === "cordon" ? "Mark nodes as unschedulable (like kubectl cordon)" : "Mark nodes as schedulable (like kubectl uncordon)")
+            .description(
+                verb === "cordon"
+                    ? "Mark nodes as unschedulable (like kubectl cordon)"
+                    : "Mark nodes as schedulable (like kubectl uncordon)",
+            )
             .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag)
             .option("--dry-run [strategy]", 'one of "none", "server", "client"', (v: string) => dryRunFlag(v));
         if (verb === "uncordon") cmd.option("--only-if-cordoned-by-us", "leave nodes alone unless node-upgrade made their cordon");

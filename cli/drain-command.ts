@@ -15,12 +15,29 @@ export function addDrainFlags(cmd: Command): Command {
     return cmd
         .option("--force", "continue even if there are pods that do not declare a controller")
         .option("--ignore-daemonsets", "ignore DaemonSet-managed pods")
-        .option("--delete-emptydir-data", "continue even if there are pods using emptyDir (local data that will be deleted when the node is drained)")
-        .option("--grace-period <seconds>", "seconds given to each pod to terminate gracefully; negative = the pod's own value", intFlag("--grace-period"), -1)
-        .option("--timeout <duration>", `how long to wait before giving up, per node, as a Go duration (30s, 5m, 1h2m); 0 = forever (default ${formatDuration(DEFAULT_DRAIN_TIMEOUT_SECONDS)})`, durationFlag("--timeout"))
+        .option(
+            "--delete-emptydir-data",
+            "continue even if there are pods using emptyDir (local data that will be deleted when the node is drained)",
+        )
+        .option(
+            "--grace-period <seconds>",
+            "seconds given to each pod to terminate gracefully; negative = the pod's own value",
+            intFlag("--grace-period"),
+            -1,
+        )
+        .option(
+            "--timeout <duration>",
+            `how long to wait before giving up, per node, as a Go duration (30s, 5m, 1h2m); 0 = forever (default ${formatDuration(DEFAULT_DRAIN_TIMEOUT_SECONDS)})`,
+            durationFlag("--timeout"),
+        )
         .option("--pod-selector <selector>", "label selector to filter pods on the node", podSelectorFlag)
         .option("--disable-eviction", "delete pods instead of evicting them, bypassing PodDisruptionBudgets (use with caution)")
-        .option("--skip-wait-for-delete-timeout <seconds>", "if a pod's DeletionTimestamp is older than N seconds, stop waiting for it (0 = never)", intFlag("--skip-wait-for-delete-timeout", 0), 0)
+        .option(
+            "--skip-wait-for-delete-timeout <seconds>",
+            "if a pod's DeletionTimestamp is older than N seconds, stop waiting for it (0 = never)",
+            intFlag("--skip-wait-for-delete-timeout", 0),
+            0,
+        )
         .option("--chunk-size <n>", "list pods in chunks of this size; 0 disables chunking", intFlag("--chunk-size", 0), 500)
         .option("--dry-run [strategy]", 'one of "none", "server", "client"', (v: string) => dryRunFlag(v))
         .option(
@@ -61,7 +78,13 @@ export interface NodeFailure {
     lines: string[];
 }
 
-export async function runDrain(kc: KubeConfig, nodes: string[], flags: Flags, p: Printer = stdio, signal?: AbortSignal): Promise<NodeFailure[]> {
+export async function runDrain(
+    kc: KubeConfig,
+    nodes: string[],
+    flags: Flags,
+    p: Printer = stdio,
+    signal?: AbortSignal,
+): Promise<NodeFailure[]> {
     const opts = drainOptionsFrom(flags);
     const failed: NodeFailure[] = [];
     const cordonFailed = new Set<string>();
@@ -87,7 +110,13 @@ export async function runDrain(kc: KubeConfig, nodes: string[], flags: Flags, p:
             await drain(kc, node, { ...opts, onProgress: progressPrinter(p, { hideCordon: true, verbose: flags.verbose }), signal });
         } catch (err) {
             reportFailure(p, node, err);
-            failed.push({ node, lines: err instanceof DrainError && err.kind === "blocked" ? err.message.split("\n") : [errorText(err).split("\n")[0].replace(/:$/, "")] });
+            failed.push({
+                node,
+                lines:
+                    err instanceof DrainError && err.kind === "blocked"
+                        ? err.message.split("\n")
+                        : [errorText(err).split("\n")[0].replace(/:$/, "")],
+            });
         }
     }
     return failed;

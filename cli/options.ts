@@ -17,7 +17,10 @@ export function durationFlag(flag: string) {
             return seconds;
         } catch (err) {
             if (err instanceof InvalidArgumentError) throw err;
-            const detail = err instanceof DurationError ? err.message.replace(/^invalid duration "[^"]*": /, "").replace(/; expected .*$/, "") : String(err);
+            const detail =
+                err instanceof DurationError
+                    ? err.message.replace(/^invalid duration "[^"]*": /, "").replace(/; expected .*$/, "")
+                    : String(err);
             throw new InvalidArgumentError(`${flag} takes ${DURATION_FORM} (${detail})`);
         }
     };
@@ -40,7 +43,8 @@ export function targetVersionFlag(flag: string) {
         if (!problem) return value;
         // "v1.2O.0": a letter O typed for a zero.
         const zeroed = value.replace(/[oO]/g, "0");
-        const fix = zeroed !== value && !targetVersionProblem(zeroed) ? `did you mean ${flag} ${zeroed}?` : `pass one, e.g. ${flag} v1.29.3`;
+        const fix =
+            zeroed !== value && !targetVersionProblem(zeroed) ? `did you mean ${flag} ${zeroed}?` : `pass one, e.g. ${flag} v1.29.3`;
         throw new InvalidArgumentError(`${problem}; ${fix}`);
     };
 }
@@ -49,7 +53,7 @@ export function targetVersionFlag(flag: string) {
 export function dryRunFlag(value: string | boolean | undefined): "none" | "client" | "server" {
     if (value === undefined || value === false) return "none";
     if (value === true || value === "") {
-        process.stderr.write('W: --dry-run is deprecated and can be replaced with --dry-run=client.\n');
+        process.stderr.write("W: --dry-run is deprecated and can be replaced with --dry-run=client.\n");
         return "client";
     }
     if (value === "true") return "client";
@@ -77,7 +81,14 @@ export function selectorFlag(value: string): string {
 }
 
 /** Boolean flags kubectl accepts as --force=true / --force=false. Commander does not, so argv is rewritten. */
-export const BOOLEAN_FLAGS = ["--force", "--ignore-daemonsets", "--delete-emptydir-data", "--disable-eviction", "--only-if-cordoned-by-us", "--not-ready"];
+export const BOOLEAN_FLAGS = [
+    "--force",
+    "--ignore-daemonsets",
+    "--delete-emptydir-data",
+    "--disable-eviction",
+    "--only-if-cordoned-by-us",
+    "--not-ready",
+];
 
 export function normaliseBooleanFlags(argv: string[]): string[] {
     const out: string[] = [];

@@ -65,7 +65,11 @@ async function loadSnapshot(flags: PlanFlags): Promise<ClusterSnapshot> {
 }
 
 /** Plans and renders; the caller prints. Throws CliError (exit 1) for bad arguments or an unreadable cluster. */
-export async function runPlan(names: string[], flags: PlanFlags, load = loadSnapshot): Promise<{ plan: RollPlan; output: string; exitCode: number }> {
+export async function runPlan(
+    names: string[],
+    flags: PlanFlags,
+    load = loadSnapshot,
+): Promise<{ plan: RollPlan; output: string; exitCode: number }> {
     const spec = rollSpecFrom(names, flags); // cheap checks first, before any request
     if (!spec.nodes && !spec.selector && !spec.all) throw new CliError("name the nodes to plan, or give -l/--selector, or --all");
     if (flags.targetVersion !== undefined) {
@@ -99,7 +103,11 @@ export function registerPlanCommand(program: Command): void {
         .option("--all", "plan every node of the cluster")
         .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag)
         .option("--snapshot <file>", "plan from a file (kubectl get nodes,pods,deploy,rs,ds,sts,pdb -A -o json) instead of the cluster")
-        .option("--target-version <version>", "kubelet version to upgrade to, e.g. v1.30.2 (checks version skew; nodes already there are skipped)", targetVersionFlag("--target-version"))
+        .option(
+            "--target-version <version>",
+            "kubelet version to upgrade to, e.g. v1.30.2 (checks version skew; nodes already there are skipped)",
+            targetVersionFlag("--target-version"),
+        )
         .option("--batch-size <n>", "nodes drained at once (maxUnavailable)", intFlag("--batch-size", 1), 1)
         .option("--no-control-plane-first", "keep the given order instead of putting control-plane nodes first")
         .option("--force", "continue even if there are pods that do not declare a controller")
@@ -107,8 +115,16 @@ export function registerPlanCommand(program: Command): void {
         .option("--delete-emptydir-data", "continue even if there are pods using emptyDir")
         .option("--pod-selector <selector>", "only drain pods matching this label selector", podSelectorFlag)
         .option("--disable-eviction", "plan deletes instead of evictions (bypasses PodDisruptionBudgets)")
-        .option("--timeout <duration>", "drain timeout per node, as a Go duration (for the messages; 0 = forever)", durationFlag("--timeout"))
-        .option("--skip-wait-for-delete-timeout <seconds>", "leave pods whose deletionTimestamp is older than N seconds", intFlag("--skip-wait-for-delete-timeout", 0))
+        .option(
+            "--timeout <duration>",
+            "drain timeout per node, as a Go duration (for the messages; 0 = forever)",
+            durationFlag("--timeout"),
+        )
+        .option(
+            "--skip-wait-for-delete-timeout <seconds>",
+            "leave pods whose deletionTimestamp is older than N seconds",
+            intFlag("--skip-wait-for-delete-timeout", 0),
+        )
         .option("--json", "print the plan as JSON");
     addGlobalFlags(cmd).action(async (names: string[], flags: PlanFlags) => {
         const { output, exitCode, plan } = await runPlan(names, flags);

@@ -39,7 +39,11 @@ export function registerWaitCommand(program: Command): void {
         .command("wait [nodes...]")
         .description("Wait until nodes are Ready and (with --version) run the given kubelet version")
         .option("--version <version>", "kubelet version to wait for, e.g. v1.20.0", targetVersionFlag("--version"))
-        .option("--timeout <duration>", `how long to wait per node, as a Go duration; 0 = forever (default ${formatDuration(DEFAULT_NODE_WAIT_TIMEOUT_SECONDS)})`, durationFlag("--timeout"))
+        .option(
+            "--timeout <duration>",
+            `how long to wait per node, as a Go duration; 0 = forever (default ${formatDuration(DEFAULT_NODE_WAIT_TIMEOUT_SECONDS)})`,
+            durationFlag("--timeout"),
+        )
         .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag);
     addGlobalFlags(cmd).action(async (names: string[], flags: Flags) => {
         const kc = kubeConfigFrom(flags);
@@ -53,7 +57,11 @@ export function registerWaitCommand(program: Command): void {
         const failed: string[] = [];
         for (const node of nodes) {
             try {
-                await waitForNode(kc, node, { kubeletVersion: flags.version, timeoutSeconds: flags.timeout, onProgress: progressPrinter(stdio) });
+                await waitForNode(kc, node, {
+                    kubeletVersion: flags.version,
+                    timeoutSeconds: flags.timeout,
+                    onProgress: progressPrinter(stdio),
+                });
             } catch (err) {
                 stdio.err(`error: ${errorText(err)}`);
                 failed.push(node);

@@ -50,7 +50,9 @@ export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
                 skipNodesAtTarget: request.skipNodesAtTarget ?? true,
             }) as { nodes: { node: string; verdict: string }[] };
             const byName = new Map(plan.nodes.map((p) => [p.node, p]));
-            return request.nodes.filter((n) => byName.has(n)).map((n) => ({ node: n, text: planner.formatNodePlan(byName.get(n)), verdict: byName.get(n)!.verdict }));
+            return request.nodes
+                .filter((n) => byName.has(n))
+                .map((n) => ({ node: n, text: planner.formatNodePlan(byName.get(n)), verdict: byName.get(n)!.verdict }));
         },
     };
 }

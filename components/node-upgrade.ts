@@ -146,7 +146,12 @@ export const DEFAULT_REBOOT_COMMAND = "sudo systemd-run --on-active=5 /bin/syste
 const RESERVED_VARIABLES = ["NODE_NAME", "TARGET_VERSION", "TARGET_SEMVER", "NODE_UPGRADE_REVISION"];
 
 /** The environment the node's commands run with. */
-function commandVariables(nodeName: string, targetVersion: string, revision: string | undefined, extra: Record<string, string> | undefined) {
+function commandVariables(
+    nodeName: string,
+    targetVersion: string,
+    revision: string | undefined,
+    extra: Record<string, string> | undefined,
+) {
     const vars: Record<string, string> = {
         NODE_NAME: nodeName,
         TARGET_VERSION: targetVersion,
@@ -233,8 +238,14 @@ export class NodeUpgrade extends pulumi.ComponentResource {
 
         // The upgrade command (and what else decides what happens on the host) as one short hash: a new
         // command re-runs every step of the chain, not just the SSH command.
-        const commandHash = applyAll([args.upgradeCommand, reboot, rebootCommand, args.beforeDrainCommand ?? "", environment], ([cmd, rb, rbCmd, hook, env]) =>
-            crypto.createHash("sha256").update(JSON.stringify([cmd, rb, rb ? rbCmd : "", hook, Object.entries(env).sort()])).digest("hex").slice(0, 16),
+        const commandHash = applyAll(
+            [args.upgradeCommand, reboot, rebootCommand, args.beforeDrainCommand ?? "", environment],
+            ([cmd, rb, rbCmd, hook, env]) =>
+                crypto
+                    .createHash("sha256")
+                    .update(JSON.stringify([cmd, rb, rb ? rbCmd : "", hook, Object.entries(env).sort()]))
+                    .digest("hex")
+                    .slice(0, 16),
         );
         const step: NodeStepArgs = {
             nodeName,
@@ -252,7 +263,11 @@ export class NodeUpgrade extends pulumi.ComponentResource {
         );
 
         // opts.dependsOn (e.g. the previous batch's uncordon) applies to the first step explicitly.
-        this.cordon = new NodeCordon(`${name}-cordon`, { ...step, skipIfAtTarget: args.skipIfAtTarget }, { parent: this, dependsOn: opts?.dependsOn });
+        this.cordon = new NodeCordon(
+            `${name}-cordon`,
+            { ...step, skipIfAtTarget: args.skipIfAtTarget },
+            { parent: this, dependsOn: opts?.dependsOn },
+        );
 
         const connection = this.connection(name, args);
         const hooks: pulumi.Resource[] = [];
@@ -265,11 +280,11 @@ export class NodeUpgrade extends pulumi.ComponentResource {
                 commandWithEnv(vars, atTarget ? alreadyAtTargetScript("before-drain command") : hook),
             );
             hooks.push(
-                new command.remote.Command(
-                    `${name}-before-drain`,
-                    onlyWithTheCordon(connection, hookCreate, this.cordon.runId),
-                    { parent: this, dependsOn: [this.cordon], ignoreChanges: COMMAND_IGNORED_INPUTS },
-                ),
+                new command.remote.Command(`${name}-before-drain`, onlyWithTheCordon(connection, hookCreate, this.cordon.runId), {
+                    parent: this,
+                    dependsOn: [this.cordon],
+                    ignoreChanges: COMMAND_IGNORED_INPUTS,
+                }),
             );
         }
         this.beforeDrain = hooks;
@@ -313,7 +328,11 @@ export class NodeUpgrade extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.upgrade] },
         );
 
-        this.uncordon = new NodeUncordon(`${name}-uncordon`, { ...step, chainRunId: this.cordon.runId }, { parent: this, dependsOn: [this.ready] });
+        this.uncordon = new NodeUncordon(
+            `${name}-uncordon`,
+            { ...step, chainRunId: this.cordon.runId },
+            { parent: this, dependsOn: [this.ready] },
+        );
 
         this.nodeName = nodeName;
         this.targetVersion = targetVersion;
@@ -327,15 +346,20 @@ export class NodeUpgrade extends pulumi.ComponentResource {
         const secret = secretOnce;
         const host =
             ssh.host ??
-            pulumi.all([args.nodeName, args.kubeconfig, args.kubeconfigPath, args.context]).apply(async ([node, kubeconfig, kubeconfigPath, context]) => {
-                const fromConfig = args.kubeconfigConfigKey ? stackConfigValue(`NodeUpgrade ${name}: kubeconfigConfigKey`, args.kubeconfigConfigKey) : undefined;
-                const reader = args.clusterReader ?? kubeClusterReader({ kubeconfig: fromConfig ?? kubeconfig, kubeconfigPath, context });
-                const info = await reader.readNode(node);
-                if (!info.internalIP) {
-                    throw new Error(`NodeUpgrade ${name}: node "${node}" reports no InternalIP address; set ssh.host for it`);
-                }
-                return info.internalIP;
-            });
+            pulumi
+                .all([args.nodeName, args.kubeconfig, args.kubeconfigPath, args.context])
+                .apply(async ([node, kubeconfig, kubeconfigPath, context]) => {
+                    const fromConfig = args.kubeconfigConfigKey
+                        ? stackConfigValue(`NodeUpgrade ${name}: kubeconfigConfigKey`, args.kubeconfigConfigKey)
+                        : undefined;
+                    const reader =
+                        args.clusterReader ?? kubeClusterReader({ kubeconfig: fromConfig ?? kubeconfig, kubeconfigPath, context });
+                    const info = await reader.readNode(node);
+                    if (!info.internalIP) {
+                        throw new Error(`NodeUpgrade ${name}: node "${node}" reports no InternalIP address; set ssh.host for it`);
+                    }
+                    return info.internalIP;
+                });
         return {
             host,
             port: ssh.port,
@@ -369,7 +393,11 @@ const NO_OP_UPDATE = "true";
  * A node command that runs only as part of a chain that cordoned (and, for the upgrade, drained) the node in
  * the same `pulumi up`: its only trigger is the cordon's run id, which changes exactly when the cordon runs.
  */
-function onlyWithTheCordon(connection: command.types.input.remote.ConnectionArgs, create: pulumi.Input<string>, cordonRunId: pulumi.Output<string>): command.remote.CommandArgs {
+function onlyWithTheCordon(
+    connection: command.types.input.remote.ConnectionArgs,
+    create: pulumi.Input<string>,
+    cordonRunId: pulumi.Output<string>,
+): command.remote.CommandArgs {
     return { connection, create, update: NO_OP_UPDATE, triggers: [cordonRunId], addPreviousOutputInEnv: false };
 }
 
@@ -410,28 +438,34 @@ function buildReport(
     const keys = Object.keys(fields) as (keyof typeof fields)[];
     return applyAll(
         keys.map((k) => fields[k]),
-        (values) => Object.fromEntries(keys.map((k, i) => [k, values[i]])) as { [K in keyof typeof fields]: pulumi.Unwrap<(typeof fields)[K]> },
+        (values) =>
+            Object.fromEntries(keys.map((k, i) => [k, values[i]])) as { [K in keyof typeof fields]: pulumi.Unwrap<(typeof fields)[K]> },
     ).apply((r) => {
-            const total = r.startedAt && r.finishedAt ? (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000 : 0;
-            return {
-                node: r.node,
-                targetVersion: r.targetVersion,
-                versionBefore: r.versionBefore ?? "",
-                versionAfter: r.versionAfter ?? "",
-                alreadyAtTarget: !!r.alreadyAtTarget,
-                cordoned: !!r.cordoned,
-                evictedPods: r.evictedPods ?? [],
-                evictedCount: (r.evictedPods ?? []).length,
-                skippedPods: r.skippedPods ?? [],
-                drainWarnings: r.drainWarnings ?? [],
-                drainSeconds: r.drainSeconds ?? 0,
-                readyWaitSeconds: r.readyWaitSeconds ?? 0,
-                soakSeconds: r.soakSeconds ?? 0,
-                uncordoned: !!r.uncordoned,
-                startedAt: r.startedAt ?? "",
-                finishedAt: r.finishedAt ?? "",
-                totalSeconds: Math.round(total * 10) / 10,
-                steps: { cordon: r.cordonMessage ?? "", drain: r.drainMessage ?? "", ready: r.readyMessage ?? "", uncordon: r.uncordonMessage ?? "" },
-            };
-        });
+        const total = r.startedAt && r.finishedAt ? (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000 : 0;
+        return {
+            node: r.node,
+            targetVersion: r.targetVersion,
+            versionBefore: r.versionBefore ?? "",
+            versionAfter: r.versionAfter ?? "",
+            alreadyAtTarget: !!r.alreadyAtTarget,
+            cordoned: !!r.cordoned,
+            evictedPods: r.evictedPods ?? [],
+            evictedCount: (r.evictedPods ?? []).length,
+            skippedPods: r.skippedPods ?? [],
+            drainWarnings: r.drainWarnings ?? [],
+            drainSeconds: r.drainSeconds ?? 0,
+            readyWaitSeconds: r.readyWaitSeconds ?? 0,
+            soakSeconds: r.soakSeconds ?? 0,
+            uncordoned: !!r.uncordoned,
+            startedAt: r.startedAt ?? "",
+            finishedAt: r.finishedAt ?? "",
+            totalSeconds: Math.round(total * 10) / 10,
+            steps: {
+                cordon: r.cordonMessage ?? "",
+                drain: r.drainMessage ?? "",
+                ready: r.readyMessage ?? "",
+                uncordon: r.uncordonMessage ?? "",
+            },
+        };
+    });
 }

@@ -31,13 +31,16 @@ export const COMPILED_DIR: string = path.join(findPackageRoot(), "dist");
 
 /** The error shown when compiled code is missing (e.g. running the TypeScript program before building). */
 export function notBuiltMessage(file: string, compiledDir: string = COMPILED_DIR): string {
-    return `node-upgrade: ${file} does not exist; run \`npm run build\` in ${path.dirname(compiledDir)} first ` +
-        `(the Pulumi dynamic-provider host can only load compiled JavaScript)`;
+    return (
+        `node-upgrade: ${file} does not exist; run \`npm run build\` in ${path.dirname(compiledDir)} first ` +
+        `(the Pulumi dynamic-provider host can only load compiled JavaScript)`
+    );
 }
 
 /** Loads a compiled module of this package (program side), e.g. loadCompiled("drain/index.js"). */
 export function loadCompiled<T>(relativePath: string): T {
     const file = path.join(COMPILED_DIR, relativePath);
     if (!fs.existsSync(file)) throw new Error(notBuiltMessage(file));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the path is known only at run time
     return require(file) as T;
 }

@@ -35,7 +35,9 @@ export function stackConfigValue(what: string, key: string): string {
     if (!/^[^:\s]+:[^:\s]+$/.test(key)) throw new Error(`${what} must look like "project:key", got ${JSON.stringify(key)}`);
     const value = pulumi.runtime.getConfig(key);
     if (value === undefined || value.trim() === "") {
-        throw new Error(`${what}: the stack configuration has no value for "${key}"; set it with \`pulumi config set --secret ${key.split(":")[1]} < ~/.kube/config\``);
+        throw new Error(
+            `${what}: the stack configuration has no value for "${key}"; set it with \`pulumi config set --secret ${key.split(":")[1]} < ~/.kube/config\``,
+        );
     }
     return value;
 }

@@ -27,6 +27,8 @@ export function blastRadiusProblem(b: BlastRadius): string | undefined {
             ? `maxNodesDownPercent ${b.maxNodesDownPercent}% of ${b.clusterNodes} node${b.clusterNodes === 1 ? "" : "s"} allows ${Math.max(1, Math.floor((b.maxNodesDownPercent / 100) * b.clusterNodes))}`
             : "",
     ].filter(Boolean);
-    return `refusing to roll: maxUnavailable ${b.maxUnavailable} would take down up to ${b.maxUnavailable} nodes at once, ` +
-        `but at most ${allowed} may be down at once (${why.join("; ")}). Lower maxUnavailable or raise the limit.`;
+    return (
+        `refusing to roll: maxUnavailable ${b.maxUnavailable} would take down up to ${b.maxUnavailable} nodes at once, ` +
+        `but at most ${allowed} may be down at once (${why.join("; ")}). Lower maxUnavailable or raise the limit.`
+    );
 }

@@ -13,7 +13,7 @@ import { blastRadiusProblem } from "./roll-order";
 import { rollBatches } from "../kube-rules";
 import { withoutPromiseStackTraces } from "./construction";
 import { requireKnown, resolveInput, plainValue, stackConfigValue } from "./program-values";
-import { nodeNameProblem, percentProblem, positiveIntegerProblem, throwIfProblems, versionProblem, selectorProblem } from "./validate";
+import { nodeNameProblem, percentProblem, positiveIntegerProblem, throwIfProblems, selectorProblem } from "./validate";
 import type { DrainOptions } from "../drain/types";
 import { parseDuration } from "../drain/duration";
 import type { NodeInfo } from "./engine-contract";
@@ -110,24 +110,36 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
             : await resolveInput(args.kubeconfig);
         const kubeconfigPath = await requireKnown(`${label}: kubeconfigPath`, args.kubeconfigPath);
         const context = await requireKnown(`${label}: context`, args.context);
-        if (!kubeconfig.known) throw new Error(`${label}: the kubeconfig must be known when the program runs (nodes are read from the cluster)`);
-        if (!kubeconfig.value && !kubeconfigPath) throw new Error(`${label}: set kubeconfigConfigKey (a stack config key), kubeconfig (YAML text, as a secret) or kubeconfigPath`);
+        if (!kubeconfig.known)
+            throw new Error(`${label}: the kubeconfig must be known when the program runs (nodes are read from the cluster)`);
+        if (!kubeconfig.value && !kubeconfigPath)
+            throw new Error(
+                `${label}: set kubeconfigConfigKey (a stack config key), kubeconfig (YAML text, as a secret) or kubeconfigPath`,
+            );
         const reader = args.clusterReader ?? kubeClusterReader({ kubeconfig: kubeconfig.value, kubeconfigPath, context });
 
         const wanted = (await requireKnown(`${label}: nodes`, args.nodes)) as string[] | undefined;
         const selector = await requireKnown(`${label}: selector`, args.selector);
         const useList = !!wanted && wanted.length > 0;
-        if (useList === !!selector) throw new Error(`${label}: give either nodes (a list of node names) or selector (a label selector), not ${useList ? "both" : "neither"}`);
+        if (useList === !!selector)
+            throw new Error(
+                `${label}: give either nodes (a list of node names) or selector (a label selector), not ${useList ? "both" : "neither"}`,
+            );
 
         // One read of the cluster: which nodes exist, which are control-plane, their addresses.
         const clusterNodes = await readCluster(label, () => reader.listNodes());
         const byName = new Map(clusterNodes.map((n) => [n.name, n]));
         let picked: NodeInfo[];
         if (useList) {
-            throwIfProblems(label, wanted!.map((n) => nodeNameProblem(n)));
+            throwIfProblems(
+                label,
+                wanted!.map((n) => nodeNameProblem(n)),
+            );
             const missing = wanted!.filter((n) => !byName.has(n));
             if (missing.length) {
-                throw new Error(`${label}: node${missing.length > 1 ? "s" : ""} ${missing.map((n) => `"${n}"`).join(", ")} not found in the cluster (\`kubectl get nodes\` lists its nodes)`);
+                throw new Error(
+                    `${label}: node${missing.length > 1 ? "s" : ""} ${missing.map((n) => `"${n}"`).join(", ")} not found in the cluster (\`kubectl get nodes\` lists its nodes)`,
+                );
             }
             picked = wanted!.map((n) => byName.get(n)!);
         } else {
@@ -161,7 +173,20 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
         carrier[ON_BATCHES](batches);
 
         // The chains: every node of batch i+1 depends on every uncordon of batch i.
-        const { nodes: _n, selector: _s, maxUnavailable: _m, maxNodesDownAtOnce: _a, maxNodesDownPercent: _p, controlPlaneFirst: _c, order: _o, logPlan: _l, failOnBlockedPlan: _f, ssh, clusterReader: _r, ...common } = args;
+        const {
+            nodes: _n,
+            selector: _s,
+            maxUnavailable: _m,
+            maxNodesDownAtOnce: _a,
+            maxNodesDownPercent: _p,
+            controlPlaneFirst: _c,
+            order: _o,
+            logPlan: _l,
+            failOnBlockedPlan: _f,
+            ssh,
+            clusterReader: _r,
+            ...common
+        } = args;
         const upgrades: NodeUpgrade[] = [];
         const { hosts, ...connection } = ssh ?? {};
         // Batches whose chains are constructed but not yet finished by the engine (their uncordons' URNs).
@@ -195,7 +220,8 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
             inFlightNodes += current.length;
         }
 
-        if (pulumi.runtime.isDryRun() && args.logPlan !== false) await this.logPlan(reader, args, chains, upgrades, maxUnavailable, skipAtTarget !== false);
+        if (pulumi.runtime.isDryRun() && args.logPlan !== false)
+            await this.logPlan(reader, args, chains, upgrades, maxUnavailable, skipAtTarget !== false);
 
         const report = pulumi.output({
             targetVersion: pulumi.output(args.targetVersion),
@@ -206,7 +232,14 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
     }
 
     /** Preview only: the planner's read-only verdict per node, logged on that node's component in roll order. */
-    private async logPlan(reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][], upgrades: NodeUpgrade[], batchSize: number, skipNodesAtTarget: boolean) {
+    private async logPlan(
+        reader: ClusterReader,
+        args: RollingNodeUpgradeArgs,
+        batches: string[][],
+        upgrades: NodeUpgrade[],
+        batchSize: number,
+        skipNodesAtTarget: boolean,
+    ) {
         if (!reader.planRoll) return;
         let blocked: string[] = [];
         try {
@@ -278,7 +311,9 @@ function validatePlainRollArgs(name: string, args: RollingNodeUpgradeArgs): void
         args.maxUnavailable !== undefined ? positiveIntegerProblem("maxUnavailable", args.maxUnavailable) : undefined,
         args.maxNodesDownAtOnce !== undefined ? positiveIntegerProblem("maxNodesDownAtOnce", args.maxNodesDownAtOnce) : undefined,
         args.maxNodesDownPercent !== undefined ? percentProblem("maxNodesDownPercent", args.maxNodesDownPercent) : undefined,
-        args.order !== undefined && args.order !== "declared" && args.order !== "name" ? `order must be "declared" or "name", got ${JSON.stringify(args.order)}` : undefined,
+        args.order !== undefined && args.order !== "declared" && args.order !== "name"
+            ? `order must be "declared" or "name", got ${JSON.stringify(args.order)}`
+            : undefined,
     ]);
 }
 

@@ -14,7 +14,9 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Why `name` is not a usable environment variable name, or undefined when it is. */
 export function envNameProblem(name: string): string | undefined {
-    return ENV_NAME.test(name) ? undefined : `"${name}" is not a valid environment variable name (letters, digits and _, not starting with a digit)`;
+    return ENV_NAME.test(name)
+        ? undefined
+        : `"${name}" is not a valid environment variable name (letters, digits and _, not starting with a digit)`;
 }
 
 /** `env A='1' B='2'` for the given variables (in the given order). Throws on a bad name. */
@@ -33,7 +35,11 @@ export function envPrefix(vars: Record<string, string>): string {
  * login shell (sh, bash, zsh, fish, csh), and `sh -c` gives the script POSIX semantics whatever that shell is,
  * so "$NODE_NAME" inside the script expands to the value set here.
  */
-export function commandWithEnv(vars: Record<string, string>, script: string, limit: { timeoutSeconds?: number; what?: string } = {}): string {
+export function commandWithEnv(
+    vars: Record<string, string>,
+    script: string,
+    limit: { timeoutSeconds?: number; what?: string } = {},
+): string {
     if (!limit.timeoutSeconds) return `${envPrefix(vars)} sh -c ${shellQuote(script)}`;
     return `${envPrefix(vars)} sh -c ${shellQuote(timeLimitWrapper(limit.timeoutSeconds, limit.what ?? "the time limit"))} ${shellQuote(script)}`;
 }

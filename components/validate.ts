@@ -18,8 +18,10 @@ export function nodeNameProblem(name: unknown): string | undefined {
     if (typeof name !== "string" || name === "") return "a node name is required";
     if (name.length > 253) return `node name "${name.slice(0, 40)}..." is longer than 253 characters`;
     if (!DNS1123_SUBDOMAIN.test(name)) {
-        return `node name ${JSON.stringify(name)} is not a valid DNS-1123 subdomain ` +
-            `(lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)`;
+        return (
+            `node name ${JSON.stringify(name)} is not a valid DNS-1123 subdomain ` +
+            `(lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)`
+        );
     }
     return undefined;
 }
@@ -79,8 +81,10 @@ export function selectorProblem(what: string, selector: unknown): string | undef
         parseLabelSelector(selector);
         return undefined;
     } catch (err: any) {
-        return `${what} ${JSON.stringify(selector)} is not a valid label selector: ${err?.message ?? err}; ` +
-            `use kubectl's syntax, e.g. "node-role.kubernetes.io/worker" or "pool in (a,b),zone!=z1"`;
+        return (
+            `${what} ${JSON.stringify(selector)} is not a valid label selector: ${err?.message ?? err}; ` +
+            `use kubectl's syntax, e.g. "node-role.kubernetes.io/worker" or "pool in (a,b),zone!=z1"`
+        );
     }
 }
 

@@ -29,7 +29,8 @@ export class KubeGet {
                 res.setEncoding("utf8");
                 res.on("data", (d) => (body += d));
                 res.on("end", () => {
-                    if ((res.statusCode ?? 0) >= 300) return reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${body.slice(0, 300)}`));
+                    if ((res.statusCode ?? 0) >= 300)
+                        return reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${body.slice(0, 300)}`));
                     try {
                         resolve(JSON.parse(body));
                     } catch (err) {
@@ -64,7 +65,10 @@ export class KubeGet {
     async pdbTable(namespace: string): Promise<string> {
         const table = await this.table(`/apis/policy/v1/namespaces/${namespace}/poddisruptionbudgets`);
         if (table.rows.length === 0) return `No resources found in ${namespace} namespace.`;
-        return renderTable(table, table.columnDefinitions.map((c) => c.name));
+        return renderTable(
+            table,
+            table.columnDefinitions.map((c) => c.name),
+        );
     }
 
     async nodes(): Promise<any[]> {
@@ -86,7 +90,14 @@ export function renderTable(table: Table, columns: string[]): string {
     });
     const rows = [columns.map((c) => c.toUpperCase()), ...table.rows.map((r) => index.map((i) => String(r.cells[i] ?? "")))];
     const widths = columns.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] + 3))).join("").trimEnd()).join("\n");
+    return rows
+        .map((r) =>
+            r
+                .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] + 3)))
+                .join("")
+                .trimEnd(),
+        )
+        .join("\n");
 }
 
 export function isReady(obj: any): boolean {

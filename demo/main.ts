@@ -42,7 +42,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
         watch: { namespace: "default", selector: "app=http-go", label: "http-go" },
     },
     pdb: {
-        title: "control-plane, worker1 and worker2 at v1.28.5; on worker1 the only replica of \"critical\", guarded by a PodDisruptionBudget",
+        title: 'control-plane, worker1 and worker2 at v1.28.5; on worker1 the only replica of "critical", guarded by a PodDisruptionBudget',
         nodes: ["control-plane", "worker1", "worker2"],
         defaultTarget: "v1.28.6",
         defaultDrainTimeout: "15s",
@@ -68,26 +68,47 @@ function parseArgs(argv: string[]): Options {
     const program = new Command("demo")
         .description("Roll the simulated walkthrough cluster to a new kubelet version with the package's Pulumi program")
         .option("--preview", "show the plan (pulumi preview) and change nothing")
-        .option("--scenario <name>", "seed (the walkthrough) or pdb (a roll a PodDisruptionBudget stops)", (v) => {
-            if (v !== "seed" && v !== "pdb") throw new InvalidArgumentError('must be "seed" or "pdb"');
-            return v;
-        }, "seed")
+        .option(
+            "--scenario <name>",
+            "seed (the walkthrough) or pdb (a roll a PodDisruptionBudget stops)",
+            (v) => {
+                if (v !== "seed" && v !== "pdb") throw new InvalidArgumentError('must be "seed" or "pdb"');
+                return v;
+            },
+            "seed",
+        )
         .option("--target-version <version>", "kubelet version to upgrade to (default: v1.20.0 for seed, v1.28.6 for pdb)")
-        .option("--time-scale <n>", "simulated seconds per real second", (v) => {
-            const n = Number(v);
-            if (!(n > 0)) throw new InvalidArgumentError("must be a number above 0");
-            return n;
-        }, 4)
+        .option(
+            "--time-scale <n>",
+            "simulated seconds per real second",
+            (v) => {
+                const n = Number(v);
+                if (!(n > 0)) throw new InvalidArgumentError("must be a number above 0");
+                return n;
+            },
+            4,
+        )
         .option("--drain-timeout <duration>", "drain timeout per node, real time (default: 2m for seed, 15s for pdb)")
         .option("--no-pdb", "seed: do not declare the practice's PodDisruptionBudget for http-go")
         .exitOverride();
     program.parse(argv, { from: "user" });
     const o = program.opts();
-    return { preview: !!o.preview, scenario: o.scenario, targetVersion: o.targetVersion, timeScale: o.timeScale, drainTimeout: o.drainTimeout, pdb: o.pdb !== false };
+    return {
+        preview: !!o.preview,
+        scenario: o.scenario,
+        targetVersion: o.targetVersion,
+        timeScale: o.timeScale,
+        drainTimeout: o.drainTimeout,
+        pdb: o.pdb !== false,
+    };
 }
 
 const out = (line = "") => process.stdout.write(line + "\n");
-const indent = (text: string, by = "  ") => text.split("\n").map((l) => by + l).join("\n");
+const indent = (text: string, by = "  ") =>
+    text
+        .split("\n")
+        .map((l) => by + l)
+        .join("\n");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const sameVersion = (a: string, b: string) => a.replace(/^v/i, "") === b.replace(/^v/i, "");
 
@@ -228,7 +249,7 @@ class Demo {
         out();
         out("The progress lines below are what the steps print. Under the real `pulumi up` they arrive as info messages");
         out("of the stack, not of a resource: the pulumi:pulumi:Stack row shows the latest one while the roll runs, and");
-        out("all of them are listed under \"Diagnostics: pulumi:pulumi:Stack\" at the end (see the README).");
+        out('all of them are listed under "Diagnostics: pulumi:pulumi:Stack" at the end (see the README).');
     }
 
     /** The npm command for this scenario, with or without --preview. */
@@ -260,7 +281,11 @@ class Demo {
             }
             if (s.step === "upgrade") {
                 this.printer.line(s.node, "upgrade", `$ ${UPGRADE_COMMAND}`);
-                this.printer.line(s.node, "upgrade", `  (with NODE_NAME=${s.node} TARGET_VERSION=${this.target}; over SSH on a real node, locally here)`);
+                this.printer.line(
+                    s.node,
+                    "upgrade",
+                    `  (with NODE_NAME=${s.node} TARGET_VERSION=${this.target}; over SSH on a real node, locally here)`,
+                );
             }
         },
         afterStep: async (event: StepEvent) => {
@@ -268,7 +293,10 @@ class Demo {
             if (!s) return;
             const type = event.type.split(":").pop()!;
             if (s.step === "upgrade") {
-                for (const l of String(event.outputs?.stdout ?? "").split("\n").filter(Boolean)) this.printer.line(s.node, "upgrade", l);
+                for (const l of String(event.outputs?.stdout ?? "")
+                    .split("\n")
+                    .filter(Boolean))
+                    this.printer.line(s.node, "upgrade", l);
                 return;
             }
             await this.printer.waitForLine(type, s.node, event.outputs?.message);
@@ -301,7 +329,9 @@ class Demo {
             if (before.here.size > 0) {
                 out(
                     `    Its ${plural(before.here.size, `${label} pod`)} left; ` +
-                        (replacements.length ? `the ReplicaSet's replacements run on ${placement(replacements)}.` : "no replacement is running yet."),
+                        (replacements.length
+                            ? `the ReplicaSet's replacements run on ${placement(replacements)}.`
+                            : "no replacement is running yet."),
                 );
             }
         } else {
@@ -317,7 +347,9 @@ class Demo {
         const node = await this.node(nodeName);
         const here = (await this.livePods()).filter((p) => p.spec?.nodeName === nodeName).length;
         const version = node?.status?.nodeInfo?.kubeletVersion ?? "?";
-        out(`  → ${nodeName} is ${nodeStatus(node)} at ${version}. It runs ${plural(here, `${this.scenario.watch.label} pod`)}: uncordon does not move pods back;`);
+        out(
+            `  → ${nodeName} is ${nodeStatus(node)} at ${version}. It runs ${plural(here, `${this.scenario.watch.label} pod`)}: uncordon does not move pods back;`,
+        );
         out(`    they stay where the scheduler put them, until something else (a new roll-out, a scale-up) places pods here.`);
         out();
     }
@@ -372,7 +404,10 @@ class Demo {
         }
         const PLAN = /^(info|warning): \[runtime\] (\[\d+\/\d+\] [\s\S]*)$/;
         // A BLOCKED node's block is a warning in `pulumi preview` (the others are info messages): marked as such.
-        const blocks = logged.map((l) => PLAN.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => (m[1] === "warning" ? `warning: ${m[2]}` : m[2]));
+        const blocks = logged
+            .map((l) => PLAN.exec(l))
+            .filter((m): m is RegExpExecArray => !!m)
+            .map((m) => (m[1] === "warning" ? `warning: ${m[2]}` : m[2]));
         for (const l of logged.filter((x) => !PLAN.test(x))) out(indent(l));
         out();
         out("The plan, node by node (RollingNodeUpgrade logs one block per node during `pulumi preview`; a BLOCKED node's as a warning):");
@@ -385,7 +420,10 @@ class Demo {
         out("`pulumi up` would run these steps, one node after the other:");
         for (const node of this.scenario.nodes) {
             const mine = steps.filter((o) => o.name.startsWith(`roll-${node}-`)).map((o) => o.name.slice(`roll-${node}-`.length));
-            if (mine.length) out(`  ${node.padEnd(Math.max(...this.scenario.nodes.map((n) => n.length)))}  ${mine.join(" → ")}   (${plural(mine.length, "resource")} to ${steps.find((o) => o.name.startsWith(`roll-${node}-`))!.op === "plan-create" ? "create" : "update"})`);
+            if (mine.length)
+                out(
+                    `  ${node.padEnd(Math.max(...this.scenario.nodes.map((n) => n.length)))}  ${mine.join(" → ")}   (${plural(mine.length, "resource")} to ${steps.find((o) => o.name.startsWith(`roll-${node}-`))!.op === "plan-create" ? "create" : "update"})`,
+                );
         }
         out();
         const requests = this.sim.requestLog();
@@ -407,7 +445,9 @@ class Demo {
         let minReady = Infinity;
         let total = 0;
         const count = () => {
-            const pods = this.sim.list("Pod", w.namespace).filter((p) => !w.selector || p.metadata?.labels?.app === w.selector.split("=")[1]);
+            const pods = this.sim
+                .list("Pod", w.namespace)
+                .filter((p) => !w.selector || p.metadata?.labels?.app === w.selector.split("=")[1]);
             const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && isReady(p)).length;
             minReady = Math.min(minReady, ready);
             total = Math.max(total, pods.filter((p) => !p.metadata?.deletionTimestamp).length);
@@ -443,7 +483,9 @@ class Demo {
         const report = result.value as RollingNodeUpgradeReport;
         out("What the stack exports (nodeUpgradeReport), in short:");
         for (const n of report.nodes) {
-            out(`  ${n.node.padEnd(14)} ${n.versionBefore} → ${n.versionAfter}   ${plural(n.evictedCount, "pod").padEnd(8)} evicted   drain ${n.drainSeconds}s   back Ready after ${n.readyWaitSeconds}s   ${n.totalSeconds}s in all`);
+            out(
+                `  ${n.node.padEnd(14)} ${n.versionBefore} → ${n.versionAfter}   ${plural(n.evictedCount, "pod").padEnd(8)} evicted   drain ${n.drainSeconds}s   back Ready after ${n.readyWaitSeconds}s   ${n.totalSeconds}s in all`,
+            );
         }
         out("  (real seconds; the simulated cluster's clock runs faster)");
         out();
@@ -491,26 +533,37 @@ class Demo {
         const nodes = await this.api.nodes();
         const states = this.scenario.nodes.map((name) => {
             const n = nodes.find((x) => x.metadata?.name === name);
-            return { name, status: nodeStatus(n), version: n?.status?.nodeInfo?.kubeletVersion ?? "?", done: !!n && sameVersion(n.status?.nodeInfo?.kubeletVersion ?? "", this.target) };
+            return {
+                name,
+                status: nodeStatus(n),
+                version: n?.status?.nodeInfo?.kubeletVersion ?? "?",
+                done: !!n && sameVersion(n.status?.nodeInfo?.kubeletVersion ?? "", this.target),
+            };
         });
         const done = states.filter((s) => s.done).map((s) => s.name);
         const stuck = states.find((s) => !s.done && s.status.includes("SchedulingDisabled"));
         const untouched = states.filter((s) => !s.done && s !== stuck).map((s) => s.name);
         out("Where that leaves the cluster:");
         if (done.length) out(`  - ${done.join(", ")}: upgraded to ${this.target} and uncordoned.`);
-        if (stuck) out(`  - ${stuck.name}: stays cordoned (${stuck.status}, ${stuck.version}); pods that could leave have left, nothing was upgraded there.`);
-        if (untouched.length) out(`  - ${untouched.join(", ")}: not touched (the next nodes start only after the previous one is uncordoned).`);
+        if (stuck)
+            out(
+                `  - ${stuck.name}: stays cordoned (${stuck.status}, ${stuck.version}); pods that could leave have left, nothing was upgraded there.`,
+            );
+        if (untouched.length)
+            out(`  - ${untouched.join(", ")}: not touched (the next nodes start only after the previous one is uncordoned).`);
         out();
         const atDrain = this.failure?.event.name.endsWith("-drain");
         const resumeAt = stuck?.name ?? "the failed node";
         if (atDrain) {
-            out(wrap(
-                "That is the safe outcome: the roll never forces a pod past its budget, and stops before anything is changed on the " +
-                    `node's host. Fix the cause (relax the budget, give the Deployment a second replica, or raise drainTimeout) and run ` +
-                    `\`pulumi up\` again: the finished nodes are no-ops and the roll resumes at ${resumeAt}'s drain. The plan showed this ` +
-                    `before anything ran: \`${this.command(true)}\`.`,
-                "",
-            ));
+            out(
+                wrap(
+                    "That is the safe outcome: the roll never forces a pod past its budget, and stops before anything is changed on the " +
+                        `node's host. Fix the cause (relax the budget, give the Deployment a second replica, or raise drainTimeout) and run ` +
+                        `\`pulumi up\` again: the finished nodes are no-ops and the roll resumes at ${resumeAt}'s drain. The plan showed this ` +
+                        `before anything ran: \`${this.command(true)}\`.`,
+                    "",
+                ),
+            );
         } else {
             out(wrap(`Fix the cause and run \`pulumi up\` again: the finished nodes are no-ops and the roll resumes at ${resumeAt}.`, ""));
         }

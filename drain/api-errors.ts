@@ -83,21 +83,42 @@ export function toApiFailure(err: unknown): ApiFailure {
             causes: isStatus && Array.isArray(status.details?.causes) ? status.details.causes : [],
             retryAfterSeconds: retryAfter,
             isStatus,
-            object: isStatus && status.details?.kind && status.details?.name ? { kind: String(status.details.kind), name: String(status.details.name) } : undefined,
+            object:
+                isStatus && status.details?.kind && status.details?.name
+                    ? { kind: String(status.details.kind), name: String(status.details.name) }
+                    : undefined,
         };
     }
     if (e && typeof e === "object" && typeof e.statusCode === "number") {
         // Watch start failure: only the status line is known.
-        return { code: e.statusCode, reason: "", message: `watch failed: HTTP ${e.statusCode} ${e.message ?? ""}`.trim(), causes: [], isStatus: false };
+        return {
+            code: e.statusCode,
+            reason: "",
+            message: `watch failed: HTTP ${e.statusCode} ${e.message ?? ""}`.trim(),
+            causes: [],
+            isStatus: false,
+        };
     }
     if (e && typeof e === "object" && e.name === "RequestTimeoutError") {
         return { code: 0, reason: "Timeout", message: String(e.message), causes: [], isStatus: false };
     }
     const code = String(e?.code ?? e?.errno ?? e?.cause?.code ?? e?.erroredSysCall ?? "");
     if (TLS_CODES.test(code)) {
-        return { code: 0, reason: "TLSError", message: `cannot reach the API server: TLS error ${code} (check the cluster's certificate-authority in the kubeconfig)`, causes: [], isStatus: false };
+        return {
+            code: 0,
+            reason: "TLSError",
+            message: `cannot reach the API server: TLS error ${code} (check the cluster's certificate-authority in the kubeconfig)`,
+            causes: [],
+            isStatus: false,
+        };
     }
-    const what = NETWORK_WORDS[code] ? `${NETWORK_WORDS[code]} (${code})` : code ? code : e?.name === "AbortError" ? "request aborted" : redactUrl(String(e?.message ?? e));
+    const what = NETWORK_WORDS[code]
+        ? `${NETWORK_WORDS[code]} (${code})`
+        : code
+          ? code
+          : e?.name === "AbortError"
+            ? "request aborted"
+            : redactUrl(String(e?.message ?? e));
     return { code: 0, reason: "", message: `cannot reach the API server: ${what}`, causes: [], isStatus: false };
 }
 
@@ -165,7 +186,8 @@ export function isAccessDenied(f: ApiFailure): boolean {
 /** What to do about an access-denied failure ("" for any other failure). */
 export function accessHint(f: ApiFailure): string {
     if (!isAccessDenied(f)) return "";
-    if (f.code === 401 || f.reason === "Unauthorized") return "the API server did not accept the kubeconfig's credentials (expired or revoked token or certificate?)";
+    if (f.code === 401 || f.reason === "Unauthorized")
+        return "the API server did not accept the kubeconfig's credentials (expired or revoked token or certificate?)";
     return "grant the kubeconfig's user this permission: deploy/rbac.yaml has the ClusterRole with every permission node-upgrade needs (kubectl apply -f deploy/rbac.yaml)";
 }
 
@@ -201,14 +223,22 @@ export function describeFailure(f: ApiFailure): string {
 export function errorMessage(err: unknown): string {
     const e = err as any;
     const fromClientNode =
-        !!e && typeof e === "object" && ((typeof e.code === "number" && "body" in e) || typeof e.statusCode === "number" || e.name === "FetchError" || e.name === "AbortError");
+        !!e &&
+        typeof e === "object" &&
+        ((typeof e.code === "number" && "body" in e) ||
+            typeof e.statusCode === "number" ||
+            e.name === "FetchError" ||
+            e.name === "AbortError");
     if (fromClientNode) return describeFailure(toApiFailure(err));
     return err instanceof Error ? err.message : String(err);
 }
 
 /** An error carrying a normalised ApiFailure, for errors we rethrow. */
 export class KubeApiError extends Error {
-    constructor(message: string, public readonly failure: ApiFailure) {
+    constructor(
+        message: string,
+        public readonly failure: ApiFailure,
+    ) {
         super(message);
         this.name = "KubeApiError";
     }

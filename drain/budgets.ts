@@ -49,8 +49,11 @@ export function describeBudgetBlock(pdb: V1PodDisruptionBudget): string {
     if (budgetIsStale(pdb)) {
         return `PodDisruptionBudget ${n.namespace}/${n.name} is still being processed by the disruption controller (generation ${pdb.metadata?.generation}, observed ${pdb.status?.observedGeneration ?? "none"})`;
     }
-    const failed = (pdb.status?.conditions ?? []).find((c) => c.type === "DisruptionAllowed" && c.status === "False" && c.reason === "SyncFailed");
-    if (failed) return `PodDisruptionBudget ${n.namespace}/${n.name} allows no disruption because the disruption controller failed to sync it: ${failed.message ?? ""}`.trim();
+    const failed = (pdb.status?.conditions ?? []).find(
+        (c) => c.type === "DisruptionAllowed" && c.status === "False" && c.reason === "SyncFailed",
+    );
+    if (failed)
+        return `PodDisruptionBudget ${n.namespace}/${n.name} allows no disruption because the disruption controller failed to sync it: ${failed.message ?? ""}`.trim();
     return `PodDisruptionBudget ${n.namespace}/${n.name} allows no disruption (needs ${plural(n.desiredHealthy, "healthy pod")} and has ${n.currentHealthy}; ${plural(n.disruptionsAllowed, "disruption")} allowed)`;
 }
 
@@ -92,7 +95,10 @@ export class BudgetTracker {
     private readonly waiters = new Map<string, Set<() => void>>();
     private stopped = false;
 
-    constructor(private readonly kc: KubeConfig, private readonly o: BudgetTrackerOptions = {}) {}
+    constructor(
+        private readonly kc: KubeConfig,
+        private readonly o: BudgetTrackerOptions = {},
+    ) {}
 
     /**
      * Lists then watches the namespace's budgets (once). Rejects if the first list fails for good; a list the
@@ -110,7 +116,11 @@ export class BudgetTracker {
                 list: (signal) =>
                     listAllPages(
                         `list PodDisruptionBudgets in namespace ${namespace}`,
-                        (token) => client.call((o) => client.policy.listNamespacedPodDisruptionBudget({ namespace, limit: 500, _continue: token }, o), { signal }),
+                        (token) =>
+                            client.call(
+                                (o) => client.policy.listNamespacedPodDisruptionBudget({ namespace, limit: 500, _continue: token }, o),
+                                { signal },
+                            ),
                         { signal },
                     ),
                 onReset: (items) => {

@@ -28,19 +28,26 @@ export interface UncordonOptions {
     signal?: AbortSignal;
 }
 
-async function patchNode(kc: KubeConfig, node: string, body: object, dryRun: DryRun | undefined, signal?: AbortSignal, verb = "cordon"): Promise<void> {
+async function patchNode(
+    kc: KubeConfig,
+    node: string,
+    body: object,
+    dryRun: DryRun | undefined,
+    signal?: AbortSignal,
+    verb = "cordon",
+): Promise<void> {
     const client = clientFor(kc);
     // A PATCH without resourceVersion is idempotent, so retrying it after a lost response is safe.
     await withRetry(
-            `unable to ${verb} node "${node}"`,
-            () =>
-                client.call((o) => client.core.patchNode({ name: node, body, dryRun: dryRun === "server" ? "All" : undefined }, o), {
-                    // Without this header client-node sends application/json-patch+json and the server expects an array.
-                    headers: { "Content-Type": PatchStrategy.StrategicMergePatch },
-                    signal,
-                }),
-            { signal },
-        );
+        `unable to ${verb} node "${node}"`,
+        () =>
+            client.call((o) => client.core.patchNode({ name: node, body, dryRun: dryRun === "server" ? "All" : undefined }, o), {
+                // Without this header client-node sends application/json-patch+json and the server expects an array.
+                headers: { "Content-Type": PatchStrategy.StrategicMergePatch },
+                signal,
+            }),
+        { signal },
+    );
 }
 
 /** Marks the node unschedulable. `changed` is false when it already was (no PATCH sent). */

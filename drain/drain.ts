@@ -72,9 +72,15 @@ function stepError(err: unknown, node: string, deadline: Deadline, timeoutSecond
     if (err instanceof DrainError) return err;
     // The call that ran out of time says what it was retrying (e.g. a reset connection), as evictions do.
     const last = err instanceof DeadlineExceeded && err.lastError ? `; last error: ${err.lastError}` : "";
-    if (deadline.over === "cancelled") return new DrainError(`drain of node "${node}" was cancelled while ${step}${last}`, node, [], "cancelled");
+    if (deadline.over === "cancelled")
+        return new DrainError(`drain of node "${node}" was cancelled while ${step}${last}`, node, [], "cancelled");
     if (deadline.over === "timeout" || err instanceof DeadlineExceeded) {
-        return new DrainError(`drain of node "${node}" timed out after ${formatDuration(timeoutSeconds)} while ${step}${last}`, node, [], "timeout");
+        return new DrainError(
+            `drain of node "${node}" timed out after ${formatDuration(timeoutSeconds)} while ${step}${last}`,
+            node,
+            [],
+            "timeout",
+        );
     }
     const message = err instanceof KubeApiError ? err.message : describeFailure(toApiFailure(err));
     return new DrainError(message, node, [], "api-error");
@@ -92,14 +98,22 @@ export async function drain(kc: KubeConfig, node: string, opts: DrainCallOptions
     const deadline = new Deadline(timeoutSeconds, opts.signal);
     const dryRun = dryRunTag(opts.dryRun);
     const onRetry = (f: ReturnType<typeof toApiFailure>, delayMs: number) =>
-        emit({ type: "retrying", node, message: `${describeFailure(f)}; retrying in ${(delayMs / 1000).toFixed(1)}s`, delaySeconds: delayMs / 1000 });
+        emit({
+            type: "retrying",
+            node,
+            message: `${describeFailure(f)}; retrying in ${(delayMs / 1000).toFixed(1)}s`,
+            delaySeconds: delayMs / 1000,
+        });
     let step = "cordoning the node";
     try {
-        const { changed: cordoned } = await cordon(kc, node, { onProgress: emit, dryRun: opts.dryRun, signal: deadline.signal }).catch((err) => {
-            if (err instanceof KubeApiError && /not found/.test(err.message)) throw err;
-            if (err instanceof KubeApiError) throw new KubeApiError(`unable to cordon node "${node}": ${describeFailure(err.failure)}`, err.failure);
-            throw err;
-        });
+        const { changed: cordoned } = await cordon(kc, node, { onProgress: emit, dryRun: opts.dryRun, signal: deadline.signal }).catch(
+            (err) => {
+                if (err instanceof KubeApiError && /not found/.test(err.message)) throw err;
+                if (err instanceof KubeApiError)
+                    throw new KubeApiError(`unable to cordon node "${node}": ${describeFailure(err.failure)}`, err.failure);
+                throw err;
+            },
+        );
 
         step = "listing the node's pods";
         const { classification, listing } = await planDrainWithListing(kc, node, opts, { signal: deadline.signal, onRetry });
@@ -141,7 +155,8 @@ export async function drain(kc: KubeConfig, node: string, opts: DrainCallOptions
 
         step = "checking eviction support";
         const groupVersion = opts.disableEviction ? undefined : await evictionGroupVersion(kc, deadline.signal);
-        if (!opts.disableEviction && !groupVersion) warnings.push("the server does not support the eviction API; pods are deleted instead (PodDisruptionBudgets are not checked)");
+        if (!opts.disableEviction && !groupVersion)
+            warnings.push("the server does not support the eviction API; pods are deleted instead (PodDisruptionBudgets are not checked)");
 
         step = "evicting pods";
         const executor = new EvictionExecutor(
@@ -165,14 +180,21 @@ export async function drain(kc: KubeConfig, node: string, opts: DrainCallOptions
 
         for (const r of executor.runs) {
             if (r.how === "skipped") {
-                warnings.push(`stopped waiting for pod ${r.key}: its deletionTimestamp is older than ${opts.skipWaitForDeleteTimeoutSeconds} seconds`);
+                warnings.push(
+                    `stopped waiting for pod ${r.key}: its deletionTimestamp is older than ${opts.skipWaitForDeleteTimeoutSeconds} seconds`,
+                );
             }
         }
         const unfinished = executor.unfinished;
         if (unfinished.length > 0) {
             const remaining = executor.describeRemaining();
             if (deadline.over === "cancelled") {
-                throw new DrainError(`drain of node "${node}" was cancelled with ${plural(remaining.length, "pod")} remaining:${remainingLines(remaining)}`, node, remaining, "cancelled");
+                throw new DrainError(
+                    `drain of node "${node}" was cancelled with ${plural(remaining.length, "pod")} remaining:${remainingLines(remaining)}`,
+                    node,
+                    remaining,
+                    "cancelled",
+                );
             }
             if (deadline.over === "timeout") {
                 throw new DrainError(

@@ -4,8 +4,8 @@
 const UNIT_SECONDS: Record<string, number> = {
     ns: 1e-9,
     us: 1e-6,
-    "µs": 1e-6, // U+00B5 micro sign
-    "μs": 1e-6, // U+03BC Greek mu
+    µs: 1e-6, // U+00B5 micro sign
+    μs: 1e-6, // U+03BC Greek mu
     ms: 1e-3,
     s: 1,
     m: 60,
@@ -14,7 +14,10 @@ const UNIT_SECONDS: Record<string, number> = {
 
 /** Thrown for text that is not a Go duration. The message says which form is expected. */
 export class DurationError extends Error {
-    constructor(public readonly text: string, detail: string) {
+    constructor(
+        public readonly text: string,
+        detail: string,
+    ) {
         super(`invalid duration "${text}": ${detail}; expected a Go duration such as 30s, 5m, 1h2m or 0`);
         this.name = "DurationError";
     }

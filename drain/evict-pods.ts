@@ -21,7 +21,8 @@ import { DeletionWaiter, getPodOrUndefined, type GoneHow } from "./wait-for-dele
 import { WorkloadPacer } from "./workload-tracker";
 
 /** Where a pod's loop is. "done"/"failed" are final. */
-export type PodPhase = "queued" | "workload" | "evicting" | "budget" | "retrying" | "namespace-terminating" | "terminating" | "done" | "failed";
+export type PodPhase =
+    "queued" | "workload" | "evicting" | "budget" | "retrying" | "namespace-terminating" | "terminating" | "done" | "failed";
 
 export interface PodRun {
     key: string;
@@ -84,7 +85,10 @@ export class EvictionExecutor {
     private stopDeleting = false;
     private remainingCount: number;
 
-    constructor(private readonly o: ExecutorOptions, pods: V1Pod[]) {
+    constructor(
+        private readonly o: ExecutorOptions,
+        pods: V1Pod[],
+    ) {
         this.runs = pods.map((pod) => ({ key: podKey(pod), pod, phase: "queued", attempts: 0 }));
         this.remainingCount = pods.length;
         this.useDelete = !o.evictionGroupVersion;
@@ -192,7 +196,10 @@ export class EvictionExecutor {
             case "budget":
                 return this.budgetReason(r);
             case "workload":
-                return this.pacer?.describe(r.pod, r.key)?.reason ?? "waiting for a replacement of its workload to be Ready (maxUnavailablePerWorkload)";
+                return (
+                    this.pacer?.describe(r.pod, r.key)?.reason ??
+                    "waiting for a replacement of its workload to be Ready (maxUnavailablePerWorkload)"
+                );
             case "terminating":
                 return describeTermination(this.waiter.latest(r.key) ?? r.pod);
             case "namespace-terminating":
@@ -294,7 +301,12 @@ export class EvictionExecutor {
             emit({ type: "evicting", node, pod: r.key, attempt: r.attempts, dryRun: this.o.dryRun === "server" ? "server" : undefined });
             if (r.phase === "queued") r.phase = "evicting";
             const outcome: AttemptOutcome = await this.pool.run(() =>
-                evictOnce(kc, r.pod, { gracePeriodSeconds: this.o.gracePeriodSeconds, dryRun: this.o.dryRun, signal: deadline.signal }, this.o.evictionGroupVersion),
+                evictOnce(
+                    kc,
+                    r.pod,
+                    { gracePeriodSeconds: this.o.gracePeriodSeconds, dryRun: this.o.dryRun, signal: deadline.signal },
+                    this.o.evictionGroupVersion,
+                ),
             );
             switch (outcome.kind) {
                 case "accepted":
@@ -307,7 +319,12 @@ export class EvictionExecutor {
                     continue;
                 case "namespace-terminating": {
                     r.phase = "namespace-terminating";
-                    const fresh = await getPodOrUndefined(kc, r.pod.metadata?.namespace ?? "", r.pod.metadata?.name ?? "", deadline.signal).catch(() => r.pod);
+                    const fresh = await getPodOrUndefined(
+                        kc,
+                        r.pod.metadata?.namespace ?? "",
+                        r.pod.metadata?.name ?? "",
+                        deadline.signal,
+                    ).catch(() => r.pod);
                     if (!fresh || fresh.metadata?.uid !== r.pod.metadata?.uid) return "not-found";
                     r.pod = fresh;
                     this.waiter.update(fresh);
@@ -334,7 +351,13 @@ export class EvictionExecutor {
                         : `pod ${r.key} waiting on a PodDisruptionBudget${r.budgetCause ? `: ${r.budgetCause}` : ""}`;
                     if (message !== lastBudgetMessage) {
                         lastBudgetMessage = message;
-                        emit({ type: "waiting-on-budget", node, pod: r.key, budget: r.budget ? budgetNumbers(r.budget) : undefined, message });
+                        emit({
+                            type: "waiting-on-budget",
+                            node,
+                            pod: r.key,
+                            budget: r.budget ? budgetNumbers(r.budget) : undefined,
+                            message,
+                        });
                     }
                     // A stale budget comes with Retry-After (10 s); the watch usually shows the controller catch up sooner.
                     const retryAfter = outcome.failure.retryAfterSeconds;
@@ -384,7 +407,13 @@ export class EvictionExecutor {
     private async explainFatal(r: PodRun, outcome: Extract<AttemptOutcome, { kind: "fatal" }>): Promise<string> {
         if (outcome.failure.code !== 500 || !/more than one PodDisruptionBudget/i.test(outcome.failure.message)) return outcome.message;
         const ns = r.pod.metadata?.namespace ?? "";
-        const listed = await Promise.race([this.budgets.track(ns).then(() => true, () => false), sleep(3000).then(() => false)]);
+        const listed = await Promise.race([
+            this.budgets.track(ns).then(
+                () => true,
+                () => false,
+            ),
+            sleep(3000).then(() => false),
+        ]);
         const names = listed ? this.budgets.matching(r.pod).map(budgetKey) : [];
         if (names.length < 2) return outcome.message;
         return `pod ${r.key} matches more than one PodDisruptionBudget (${names.join(", ")}), which the eviction API does not support; it cannot be evicted until only one budget selects it`;
@@ -401,8 +430,19 @@ export class EvictionExecutor {
                 if (this.stopDeleting) return undefined;
                 r.attempts++;
                 r.phase = "evicting";
-                emit({ type: "evicting", node, pod: r.key, delete: true, attempt: r.attempts, dryRun: this.o.dryRun === "server" ? "server" : undefined });
-                return deleteOnce(kc, r.pod, { gracePeriodSeconds: this.o.gracePeriodSeconds, dryRun: this.o.dryRun, signal: deadline.signal });
+                emit({
+                    type: "evicting",
+                    node,
+                    pod: r.key,
+                    delete: true,
+                    attempt: r.attempts,
+                    dryRun: this.o.dryRun === "server" ? "server" : undefined,
+                });
+                return deleteOnce(kc, r.pod, {
+                    gracePeriodSeconds: this.o.gracePeriodSeconds,
+                    dryRun: this.o.dryRun,
+                    signal: deadline.signal,
+                });
             });
             if (!outcome) {
                 r.phase = "queued";
@@ -417,7 +457,12 @@ export class EvictionExecutor {
                     continue;
                 default:
                     this.stopDeleting = true;
-                    return this.fail(r, outcome.kind === "fatal" ? outcome.message : `error when deleting pod ${r.key}: ${describeFailure(outcome.failure)}`);
+                    return this.fail(
+                        r,
+                        outcome.kind === "fatal"
+                            ? outcome.message
+                            : `error when deleting pod ${r.key}: ${describeFailure(outcome.failure)}`,
+                    );
             }
         }
     }

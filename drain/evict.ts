@@ -75,7 +75,9 @@ export async function evictOnce(kc: KubeConfig, pod: V1Pod, opts: AttemptOptions
     if (opts.dryRun === "server") deleteOptions.dryRun = ["All"];
     const body = { apiVersion: groupVersion, kind: "Eviction", metadata: { name, namespace }, deleteOptions };
     try {
-        await client.call((o) => client.core.createNamespacedPodEviction({ name, namespace, body: body as any }, o), { signal: opts.signal });
+        await client.call((o) => client.core.createNamespacedPodEviction({ name, namespace, body: body as any }, o), {
+            signal: opts.signal,
+        });
         return { kind: "accepted" };
     } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
@@ -91,7 +93,11 @@ export async function deleteOnce(kc: KubeConfig, pod: V1Pod, opts: AttemptOption
     const grace = opts.gracePeriodSeconds !== undefined && opts.gracePeriodSeconds >= 0 ? opts.gracePeriodSeconds : undefined;
     try {
         await client.call(
-            (o) => client.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: grace, dryRun: opts.dryRun === "server" ? "All" : undefined }, o),
+            (o) =>
+                client.core.deleteNamespacedPod(
+                    { name, namespace, gracePeriodSeconds: grace, dryRun: opts.dryRun === "server" ? "All" : undefined },
+                    o,
+                ),
             { signal: opts.signal },
         );
         return { kind: "accepted" };
@@ -107,7 +113,11 @@ export async function deleteOnce(kc: KubeConfig, pod: V1Pod, opts: AttemptOption
  */
 export async function evictionGroupVersion(kc: KubeConfig, signal?: AbortSignal): Promise<string | undefined> {
     const client = clientFor(kc);
-    const list = await withRetry("discover the eviction API (GET /api/v1)", () => client.call((o) => client.core.getAPIResources({}, o), { signal }), { signal });
+    const list = await withRetry(
+        "discover the eviction API (GET /api/v1)",
+        () => client.call((o) => client.core.getAPIResources({}, o), { signal }),
+        { signal },
+    );
     const entry = (list.resources ?? []).find((r) => r.name === "pods/eviction" && r.kind === "Eviction" && r.group && r.version);
     return entry ? `${entry.group}/${entry.version}` : undefined;
 }

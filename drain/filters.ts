@@ -134,8 +134,6 @@ export function classifyPods(node: string, pods: V1Pod[], options: DrainOptions,
         if (verdict.action !== "block" && verdict.warning) warnings.push({ message: verdict.warning, key: entry.key });
     }
     result.warnings = groupByMessage(warnings);
-    result.errors = groupByMessage(
-        result.blocked.map((b) => ({ message: (b.verdict as { reason: string }).reason, key: b.key })),
-    );
+    result.errors = groupByMessage(result.blocked.map((b) => ({ message: (b.verdict as { reason: string }).reason, key: b.key })));
     return result;
 }

@@ -6,7 +6,13 @@ export { cordon, uncordon, CORDONED_BY_ANNOTATION, type CordonOptions, type Unco
 export { drain, DEFAULT_CONCURRENCY, type DrainCallOptions } from "./drain";
 export { listPodsOnNode } from "./list-pods";
 export { planDrain } from "./plan-drain";
-export { waitForNode, kubeletVersionMatches, NodeWaitError, DEFAULT_NODE_WAIT_TIMEOUT_SECONDS, type WaitForNodeOptions } from "./wait-for-node";
+export {
+    waitForNode,
+    kubeletVersionMatches,
+    NodeWaitError,
+    DEFAULT_NODE_WAIT_TIMEOUT_SECONDS,
+    type WaitForNodeOptions,
+} from "./wait-for-node";
 export { readNode, listNodes, type NodeInfo } from "./node-info";
 export { formatProgress } from "./progress-format";
 export { parseDuration, formatDuration, DurationError } from "./duration";

@@ -45,7 +45,12 @@ function parseErrorSummary(err: any): string {
  */
 export function loadKubeConfig(src: KubeConfigSource = {}): KubeConfig {
     const kc = new KubeConfig();
-    const where = src.kubeconfig !== undefined ? "the kubeconfig text" : src.kubeconfigPath ? `kubeconfig file ${src.kubeconfigPath}` : "the default kubeconfig";
+    const where =
+        src.kubeconfig !== undefined
+            ? "the kubeconfig text"
+            : src.kubeconfigPath
+              ? `kubeconfig file ${src.kubeconfigPath}`
+              : "the default kubeconfig";
     try {
         if (src.kubeconfig !== undefined) {
             if (!src.kubeconfig.trim()) throw new KubeConfigError("the kubeconfig text is empty");
@@ -124,7 +129,10 @@ export class KubeClient {
     readonly policy: PolicyV1Api;
     private readonly requestTimeoutMs: number;
 
-    constructor(readonly kc: KubeConfig, options: KubeClientOptions = {}) {
+    constructor(
+        readonly kc: KubeConfig,
+        options: KubeClientOptions = {},
+    ) {
         this.core = kc.makeApiClient(CoreV1Api);
         this.apps = kc.makeApiClient(AppsV1Api);
         this.policy = kc.makeApiClient(PolicyV1Api);
@@ -135,7 +143,9 @@ export class KubeClient {
      * Per-call options: keep-alive agent, a timeout, optional extra headers (e.g. the patch Content-Type) and
      * an optional caller signal that cancels the request.
      */
-    options(extra: { headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {}): ConfigurationOptions<ObservableMiddleware> {
+    options(
+        extra: { headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {},
+    ): ConfigurationOptions<ObservableMiddleware> {
         const kc = this.kc;
         const timeoutMs = extra.timeoutMs ?? this.requestTimeoutMs;
         const middleware: ObservableMiddleware = {
@@ -153,12 +163,16 @@ export class KubeClient {
     }
 
     /** Runs one API call; a timeout abort is turned into RequestTimeoutError so retry logic can see it. */
-    async call<T>(fn: (opts: ConfigurationOptions<ObservableMiddleware>) => Promise<T>, extra: { headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<T> {
+    async call<T>(
+        fn: (opts: ConfigurationOptions<ObservableMiddleware>) => Promise<T>,
+        extra: { headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {},
+    ): Promise<T> {
         try {
             return await fn(this.options(extra));
         } catch (err: any) {
             if (extra.signal?.aborted) throw extra.signal.reason;
-            if (err?.name === "AbortError" || err?.type === "aborted") throw new RequestTimeoutError(extra.timeoutMs ?? this.requestTimeoutMs);
+            if (err?.name === "AbortError" || err?.type === "aborted")
+                throw new RequestTimeoutError(extra.timeoutMs ?? this.requestTimeoutMs);
             throw err;
         }
     }

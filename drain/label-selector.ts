@@ -80,7 +80,11 @@ function compileRequirements(reqs: Requirement[]): CompiledSelector {
  */
 export function compileSelector(selector: V1LabelSelector | undefined | null): CompiledSelector {
     if (!selector) return MATCHES_NOTHING;
-    const reqs: Requirement[] = Object.entries(selector.matchLabels ?? {}).map(([key, value]) => ({ key, op: "=" as const, values: [String(value)] }));
+    const reqs: Requirement[] = Object.entries(selector.matchLabels ?? {}).map(([key, value]) => ({
+        key,
+        op: "=" as const,
+        values: [String(value)],
+    }));
     const ops: Record<string, Requirement["op"]> = { In: "in", NotIn: "notin", Exists: "exists", DoesNotExist: "!" };
     for (const e of selector.matchExpressions ?? []) {
         const op = ops[e.operator];

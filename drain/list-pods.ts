@@ -75,6 +75,10 @@ export async function listPodsOnNodeWithVersion(kc: KubeConfig, node: string, op
     );
 }
 
-export async function listPodsOnNode(kc: KubeConfig, node: string, opts: { podSelector?: string; chunkSize?: number } = {}): Promise<V1Pod[]> {
+export async function listPodsOnNode(
+    kc: KubeConfig,
+    node: string,
+    opts: { podSelector?: string; chunkSize?: number } = {},
+): Promise<V1Pod[]> {
     return (await listPodsOnNodeWithVersion(kc, node, opts)).items;
 }

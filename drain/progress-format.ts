@@ -38,7 +38,8 @@ export function formatProgress(e: ProgressEvent): string {
         case "warning":
             return `Warning: ${e.message}`;
         case "pod-gone":
-            if (e.how === "skipped") return `pod "${podName(e.pod)}" has DeletionTimestamp older than ${e.skipWaitSeconds ?? "the skip-wait"} seconds, skipping`;
+            if (e.how === "skipped")
+                return `pod "${podName(e.pod)}" has DeletionTimestamp older than ${e.skipWaitSeconds ?? "the skip-wait"} seconds, skipping`;
             if (e.alreadyGone) return `pod/${podName(e.pod)} already gone`;
             return `pod/${podName(e.pod)} ${e.how}`;
         case "pod-failed":

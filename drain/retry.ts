@@ -10,7 +10,11 @@ export class DeadlineExceeded extends Error {
      * @param lastError the last transient failure of the call that was being retried when time ran out
      *   (describeFailure text), so the timeout can say what it was waiting out.
      */
-    constructor(public readonly cause: "timeout" | "cancelled", message: string, public readonly lastError?: string) {
+    constructor(
+        public readonly cause: "timeout" | "cancelled",
+        message: string,
+        public readonly lastError?: string,
+    ) {
         super(message);
         this.name = "DeadlineExceeded";
     }
@@ -83,10 +87,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
             clearTimeout(timer);
             reject(signal!.reason);
         };
-        const timer = setTimeout(() => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve();
-        }, Math.max(0, ms));
+        const timer = setTimeout(
+            () => {
+                signal?.removeEventListener("abort", onAbort);
+                resolve();
+            },
+            Math.max(0, ms),
+        );
         signal?.addEventListener("abort", onAbort, { once: true });
     });
 }

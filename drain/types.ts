@@ -125,7 +125,15 @@ export type ProgressEvent =
      * alreadyGone: the eviction answered 404 (kubectl prints nothing then). skipped: skip-wait rule.
      * terminating: accepted while the namespace was being deleted.
      */
-    | { type: "pod-gone"; node: string; pod: string; how: "evicted" | "deleted" | "skipped"; remaining: number; alreadyGone?: boolean; skipWaitSeconds?: number }
+    | {
+          type: "pod-gone";
+          node: string;
+          pod: string;
+          how: "evicted" | "deleted" | "skipped";
+          remaining: number;
+          alreadyGone?: boolean;
+          skipWaitSeconds?: number;
+      }
     /** A pod that cannot be evicted for a reason that retrying will not fix (e.g. several PDBs match it). */
     | { type: "pod-failed"; node: string; pod: string; message: string }
     | { type: "drained"; node: string; evicted: number; seconds: number; dryRun?: "client" | "server" }

@@ -43,7 +43,11 @@ export class DeletionWaiter {
     private rechecking = false;
     private stopped = false;
 
-    constructor(private readonly kc: KubeConfig, private readonly node: string, private readonly o: DeletionWaiterOptions = {}) {}
+    constructor(
+        private readonly kc: KubeConfig,
+        private readonly node: string,
+        private readonly o: DeletionWaiterOptions = {},
+    ) {}
 
     /** Starts watching the node's pods from `resourceVersion` (the listing we classified). */
     start(pods: V1Pod[], resourceVersion?: string): void {
@@ -142,7 +146,7 @@ export class DeletionWaiter {
     /** A full list of the node's pods: any tracked UID that is absent is gone. */
     private reconcile(items: V1Pod[]): void {
         const byKey = new Map(items.map((p) => [podKey(p), p]));
-        for (const [key, pod] of [...this.seen]) if (!byKey.has(key)) this.seen.delete(key);
+        for (const [key] of [...this.seen]) if (!byKey.has(key)) this.seen.delete(key);
         for (const pod of items) this.seen.set(podKey(pod), pod);
         for (const [key, p] of [...this.pending]) {
             const now = byKey.get(key);
@@ -167,11 +171,14 @@ export class DeletionWaiter {
         if (Number.isNaN(dts)) return;
         if (deletionOlderThan(p.latest, n, new Date())) return p.resolve("skipped");
         const dueIn = dts + (n + 1) * 1000 - Date.now() + 5;
-        p.skipTimer = setTimeout(() => {
-            p.skipTimer = undefined;
-            if (this.pending.get(key) === p && deletionOlderThan(p.latest, n, new Date())) p.resolve("skipped");
-            else if (this.pending.get(key) === p) this.armSkipTimer(key, p);
-        }, Math.max(0, dueIn));
+        p.skipTimer = setTimeout(
+            () => {
+                p.skipTimer = undefined;
+                if (this.pending.get(key) === p && deletionOlderThan(p.latest, n, new Date())) p.resolve("skipped");
+                else if (this.pending.get(key) === p) this.armSkipTimer(key, p);
+            },
+            Math.max(0, dueIn),
+        );
         p.skipTimer.unref?.();
     }
 

@@ -29,7 +29,12 @@ export interface WaitForNodeOptions {
 
 /** Thrown when the node does not reach the wanted state in time; says what was last seen. */
 export class NodeWaitError extends Error {
-    constructor(message: string, public readonly node: string, public readonly lastSeen: string, public readonly kind: "timeout" | "cancelled") {
+    constructor(
+        message: string,
+        public readonly node: string,
+        public readonly lastSeen: string,
+        public readonly kind: "timeout" | "cancelled",
+    ) {
         super(message);
         this.name = "NodeWaitError";
     }
@@ -49,7 +54,11 @@ function describe(node: string, n: V1Node | undefined): string {
     return `node ${node} is ${isNodeReady(n) ? "Ready" : "NotReady"} at ${version}`;
 }
 
-export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNodeOptions = {}): Promise<{ ready: boolean; kubeletVersion: string }> {
+export async function waitForNode(
+    kc: KubeConfig,
+    node: string,
+    opts: WaitForNodeOptions = {},
+): Promise<{ ready: boolean; kubeletVersion: string }> {
     const wantReady = opts.ready ?? true;
     const target = opts.kubeletVersion;
     const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_NODE_WAIT_TIMEOUT_SECONDS;
@@ -103,10 +112,17 @@ export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNod
             path: "/api/v1/nodes",
             query: { fieldSelector: `metadata.name=${node}` },
             list: (signal) =>
-                listAllPages(`get node "${node}"`, (token) => client.call((o) => client.core.listNode({ fieldSelector: `metadata.name=${node}`, _continue: token }, o), { signal }), {
-                    signal,
-                    onRetry: (f) => (lastError = describeFailure(f)),
-                }),
+                listAllPages(
+                    `get node "${node}"`,
+                    (token) =>
+                        client.call((o) => client.core.listNode({ fieldSelector: `metadata.name=${node}`, _continue: token }, o), {
+                            signal,
+                        }),
+                    {
+                        signal,
+                        onRetry: (f) => (lastError = describeFailure(f)),
+                    },
+                ),
             onReset: (items) => {
                 lastError = undefined;
                 see(items[0]);
@@ -145,7 +161,12 @@ export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNod
                 end(
                     cause === "cancelled"
                         ? new NodeWaitError(`waiting for node ${node} was cancelled; ${seen}${last}`, node, seen, "cancelled")
-                        : new NodeWaitError(`timed out after ${formatDuration(timeoutSeconds)} waiting for node ${node}: ${seen}, waiting for ${want || "it"}${last}`, node, seen, "timeout"),
+                        : new NodeWaitError(
+                              `timed out after ${formatDuration(timeoutSeconds)} waiting for node ${node}: ${seen}, waiting for ${want || "it"}${last}`,
+                              node,
+                              seen,
+                              "timeout",
+                          ),
                 );
             },
             { once: true },
@@ -159,7 +180,12 @@ export async function waitForNode(kc: KubeConfig, node: string, opts: WaitForNod
             (err) => {
                 const f = toApiFailure(err);
                 lastError = describeFailure(f);
-                if (!finished && !isTransient(f)) emit({ type: "warning", node, message: `cannot list node "${node}": ${lastError}; reading it every ${recheckSeconds}s instead` });
+                if (!finished && !isTransient(f))
+                    emit({
+                        type: "warning",
+                        node,
+                        message: `cannot list node "${node}": ${lastError}; reading it every ${recheckSeconds}s instead`,
+                    });
                 void safety();
             },
         );

@@ -51,7 +51,10 @@ export class WatchLoop<T extends { metadata?: { resourceVersion?: string } }> {
     /** Number of times a watch connection ended or failed and was re-established. */
     restarts = 0;
 
-    constructor(private readonly kc: KubeConfig, private readonly o: WatchLoopOptions<T>) {
+    constructor(
+        private readonly kc: KubeConfig,
+        private readonly o: WatchLoopOptions<T>,
+    ) {
         this.resourceVersion = o.initialResourceVersion;
     }
 
@@ -114,7 +117,8 @@ export class WatchLoop<T extends { metadata?: { resourceVersion?: string } }> {
 
     /** The watch was refused for good: say so once, then poll by LIST if asked to, until stopped. */
     private async withoutWatch(failure: ApiFailure): Promise<void> {
-        const fallback = this.o.fallback ?? (this.o.pollMs ? `listing them every ${this.o.pollMs / 1000}s instead` : "continuing without it");
+        const fallback =
+            this.o.fallback ?? (this.o.pollMs ? `listing them every ${this.o.pollMs / 1000}s instead` : "continuing without it");
         const message = `cannot watch ${this.o.what}: ${describeFailure(failure)}; ${fallback}`;
         if (this.o.onWatchRefused) this.o.onWatchRefused(message, failure);
         else this.o.onProblem?.(message);
@@ -190,7 +194,13 @@ export class WatchLoop<T extends { metadata?: { resourceVersion?: string } }> {
                     // The server answered something else than 200: 410 lists again, transient trouble re-watches,
                     // anything else (401/403, 404...) will not get better by asking again.
                     const f = toApiFailure(err);
-                    finish(isGone(f) ? { kind: "gone" } : isTransient(f) ? { kind: "error", message: describeFailure(f) } : { kind: "refused", failure: f });
+                    finish(
+                        isGone(f)
+                            ? { kind: "gone" }
+                            : isTransient(f)
+                              ? { kind: "error", message: describeFailure(f) }
+                              : { kind: "refused", failure: f },
+                    );
                 });
         });
     }
@@ -229,36 +239,48 @@ async function openWatch(
             controller.abort();
             onEnd(err);
         };
-        const request = (url.protocol === "http:" ? http : https).request(url, { ...options, method: "GET", signal: AbortSignal.any([signal, controller.signal]) }, (res) => {
-            answered = true;
-            if (res.statusCode !== 200) {
-                let body = "";
-                res.setEncoding("utf8");
-                res.on("data", (chunk: string) => {
-                    if (body.length < 65_536) body += chunk;
-                });
-                const refuse = () => reject(new ApiException(res.statusCode ?? 0, `watch refused: HTTP ${res.statusCode}`, body, res.headers as Record<string, string>));
-                res.on("end", refuse);
-                res.on("error", refuse);
-                return;
-            }
-            resolve(handle);
-            res.on("error", end);
-            res.on("close", () => end());
-            const lines = createInterface({ input: res, crlfDelay: Infinity });
-            // readline re-emits the response's errors (e.g. "aborted" when we close the watch): never unhandled.
-            lines.on("error", end);
-            lines.on("line", (line) => {
-                if (ended) return;
-                let event: any;
-                try {
-                    event = JSON.parse(line);
-                } catch {
-                    return; // not a JSON line: ignored, as client-node does
+        const request = (url.protocol === "http:" ? http : https).request(
+            url,
+            { ...options, method: "GET", signal: AbortSignal.any([signal, controller.signal]) },
+            (res) => {
+                answered = true;
+                if (res.statusCode !== 200) {
+                    let body = "";
+                    res.setEncoding("utf8");
+                    res.on("data", (chunk: string) => {
+                        if (body.length < 65_536) body += chunk;
+                    });
+                    const refuse = () =>
+                        reject(
+                            new ApiException(
+                                res.statusCode ?? 0,
+                                `watch refused: HTTP ${res.statusCode}`,
+                                body,
+                                res.headers as Record<string, string>,
+                            ),
+                        );
+                    res.on("end", refuse);
+                    res.on("error", refuse);
+                    return;
                 }
-                onEvent(event?.type, event?.object);
-            });
-        });
+                resolve(handle);
+                res.on("error", end);
+                res.on("close", () => end());
+                const lines = createInterface({ input: res, crlfDelay: Infinity });
+                // readline re-emits the response's errors (e.g. "aborted" when we close the watch): never unhandled.
+                lines.on("error", end);
+                lines.on("line", (line) => {
+                    if (ended) return;
+                    let event: any;
+                    try {
+                        event = JSON.parse(line);
+                    } catch {
+                        return; // not a JSON line: ignored, as client-node does
+                    }
+                    onEvent(event?.type, event?.object);
+                });
+            },
+        );
         request.on("socket", (socket) => socket.setKeepAlive?.(true, 30_000));
         request.on("error", (err) => (answered ? end(err) : reject(err)));
         request.end();

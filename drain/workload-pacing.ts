@@ -107,7 +107,13 @@ export function decideEviction(i: PacingInput): PacingDecision {
  * replacement would ever come), for pods without a paced controller, and for pods a PodDisruptionBudget
  * covers, unless pods are deleted rather than evicted (then no budget is checked and pacing is all there is).
  */
-export function isPaced(o: { maxUnavailable: number; dryRunServer: boolean; deleting: boolean; coveredByBudget: boolean; workload: WorkloadRef | undefined }): boolean {
+export function isPaced(o: {
+    maxUnavailable: number;
+    dryRunServer: boolean;
+    deleting: boolean;
+    coveredByBudget: boolean;
+    workload: WorkloadRef | undefined;
+}): boolean {
     if (o.maxUnavailable <= 0 || o.dryRunServer || !o.workload) return false;
     return o.deleting || !o.coveredByBudget;
 }
@@ -127,7 +133,9 @@ export function describeWorkloadWait(n: WorkloadNumbers): string {
 export function selectorQuery(selector: V1LabelSelector | Record<string, string> | undefined | null): string | undefined {
     if (!selector || typeof selector !== "object") return undefined;
     const isObjectForm = "matchLabels" in selector || "matchExpressions" in selector;
-    const matchLabels: Record<string, string> = isObjectForm ? ((selector as V1LabelSelector).matchLabels ?? {}) : (selector as Record<string, string>);
+    const matchLabels: Record<string, string> = isObjectForm
+        ? ((selector as V1LabelSelector).matchLabels ?? {})
+        : (selector as Record<string, string>);
     const parts = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`);
     if (isObjectForm) {
         for (const e of (selector as V1LabelSelector).matchExpressions ?? []) {

@@ -179,7 +179,9 @@ class Workload {
             onWatchRefused: this.onWarning,
         });
         // A failed (re)list is reported through onProblem and retried by the loop; the safety re-check also runs.
-        void this.loop.start().catch((err) => this.onProblem(`listing pods of ${this.label} failed (${describeFailure(toApiFailure(err))}); will retry`));
+        void this.loop
+            .start()
+            .catch((err) => this.onProblem(`listing pods of ${this.label} failed (${describeFailure(toApiFailure(err))}); will retry`));
     }
 
     private listPods(labelSelector: string | undefined, signal: AbortSignal): Promise<Listing<V1Pod>> {
@@ -187,7 +189,10 @@ class Workload {
         const namespace = this.ref.namespace;
         return listAllPages<V1Pod>(
             `list pods of ${this.ref.kind} ${namespace}/${this.ref.name}`,
-            (token) => client.call((o) => client.core.listNamespacedPod({ namespace, labelSelector, limit: 500, _continue: token }, o), { signal }),
+            (token) =>
+                client.call((o) => client.core.listNamespacedPod({ namespace, labelSelector, limit: 500, _continue: token }, o), {
+                    signal,
+                }),
             { signal },
         );
     }
@@ -256,7 +261,8 @@ class Workload {
                 const { items } = await this.listPods(selectorQuery(facts.selector), this.signal);
                 if (this.events === before) this.reset(items);
             } catch (err) {
-                if (!this.signal.aborted) this.onProblem(`re-checking pods of ${this.label} failed (${describeFailure(toApiFailure(err))}); will retry`);
+                if (!this.signal.aborted)
+                    this.onProblem(`re-checking pods of ${this.label} failed (${describeFailure(toApiFailure(err))}); will retry`);
             } finally {
                 this.lastRefresh = Date.now();
                 this.refreshing = undefined;
@@ -337,7 +343,12 @@ export class WorkloadPacer {
 
     private numbers(w: Workload, candidateReady: boolean): WorkloadNumbers & { allow: boolean } {
         const ready = w.readyReplicas();
-        const d = decideEviction({ maxUnavailable: this.o.maxUnavailable, desiredReplicas: w.desired, readyReplicas: ready, candidateReady });
+        const d = decideEviction({
+            maxUnavailable: this.o.maxUnavailable,
+            desiredReplicas: w.desired,
+            readyReplicas: ready,
+            candidateReady,
+        });
         return {
             namespace: w.ref.namespace,
             kind: w.display.kind,
@@ -361,7 +372,16 @@ export class WorkloadPacer {
         let w: Workload | undefined;
         try {
             const coveredByBudget = this.o.deleting || this.o.dryRunServer ? false : await this.coveredByBudget(pod);
-            if (!isPaced({ maxUnavailable: this.o.maxUnavailable, dryRunServer: this.o.dryRunServer, deleting: this.o.deleting, coveredByBudget, workload: ref })) return;
+            if (
+                !isPaced({
+                    maxUnavailable: this.o.maxUnavailable,
+                    dryRunServer: this.o.dryRunServer,
+                    deleting: this.o.deleting,
+                    coveredByBudget,
+                    workload: ref,
+                })
+            )
+                return;
             w = this.workload(ref);
             await untilAborted(w.started, deadline.signal).catch(() => deadline.throwIfOver());
             let lastMessage = "";

@@ -42,7 +42,8 @@ export function needsRoll(n: RollCandidate, targetVersion: string | undefined, s
 }
 
 export function rollBatches(nodes: RollCandidate[], opts: RollBatchOptions): RollBatches {
-    if (!Number.isInteger(opts.maxUnavailable) || opts.maxUnavailable < 1) throw new Error(`maxUnavailable must be a whole number of at least 1, got ${opts.maxUnavailable}`);
+    if (!Number.isInteger(opts.maxUnavailable) || opts.maxUnavailable < 1)
+        throw new Error(`maxUnavailable must be a whole number of at least 1, got ${opts.maxUnavailable}`);
     const seen = new Set<string>();
     let list = nodes.filter((n) => !seen.has(n.name) && seen.add(n.name));
     if (opts.order === "name") list = [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -52,7 +53,8 @@ export function rollBatches(nodes: RollCandidate[], opts: RollBatchOptions): Rol
         if (needsRoll(n, opts.targetVersion, opts.skipNodesAtTarget ?? true)) rolled.push(n);
         else skipped.push({ name: n.name, reason: `already at ${n.kubeletVersion}` });
     }
-    const ordered = opts.controlPlaneFirst === false ? rolled : [...rolled.filter((n) => n.controlPlane), ...rolled.filter((n) => !n.controlPlane)];
+    const ordered =
+        opts.controlPlaneFirst === false ? rolled : [...rolled.filter((n) => n.controlPlane), ...rolled.filter((n) => !n.controlPlane)];
     const batches: string[][] = [];
     let workers: string[] = [];
     const flush = () => {

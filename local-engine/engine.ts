@@ -178,7 +178,12 @@ export class LocalEngine {
                 pending++;
                 try {
                     registered.push(k);
-                    return await this.register(args, options.get(k) ?? { ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [] }, preview, ops);
+                    return await this.register(
+                        args,
+                        options.get(k) ?? { ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [] },
+                        preview,
+                        ops,
+                    );
                 } catch (err: any) {
                     errors.push(err);
                     throw err;
@@ -213,7 +218,9 @@ export class LocalEngine {
             const output = program();
             // The program is done when its outputs are and the SDK has no registration left to send (the CLI waits
             // for the language host to exit the same way: runtime/settings.js waitForRPCs).
-            const done = Promise.all([(output as any).promise(), require("@pulumi/pulumi/runtime/settings").waitForRPCs()]).then(([v]) => ({ v: v as T }));
+            const done = Promise.all([(output as any).promise(), require("@pulumi/pulumi/runtime/settings").waitForRPCs()]).then(([v]) => ({
+                v: v as T,
+            }));
             const result = await Promise.race([done, haltedAndIdle.then(() => undefined)]);
             if (result) value = result.v;
         } catch (err: any) {
@@ -246,11 +253,16 @@ export class LocalEngine {
      * resource as it was (pkg/resource/deploy/step.go RefreshStep). The provider code is the `__provider` stored
      * in the outputs (cmd/dynamic-provider/index.js read). remote.Command's Read returns its state unchanged.
      */
-    async refresh(opts: { config?: Record<string, string>; secretKeys?: string[] } = {}): Promise<{ ok: boolean; errors: Error[]; removed: string[]; changed: string[] }> {
+    async refresh(
+        opts: { config?: Record<string, string>; secretKeys?: string[] } = {},
+    ): Promise<{ ok: boolean; errors: Error[]; removed: string[]; changed: string[] }> {
         const project = this.opts.project ?? "node-upgrade";
         const full = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
         await this.host.restart();
-        await this.host.configure(Object.fromEntries(Object.entries(opts.config ?? {}).map(([k, v]) => [full(k), v])), (opts.secretKeys ?? []).map(full));
+        await this.host.configure(
+            Object.fromEntries(Object.entries(opts.config ?? {}).map(([k, v]) => [full(k), v])),
+            (opts.secretKeys ?? []).map(full),
+        );
         const errors: Error[] = [];
         const removed: string[] = [];
         const changed: string[] = [];
@@ -309,7 +321,12 @@ export class LocalEngine {
         return Date.now() - this.t0;
     }
 
-    private async register(args: pulumi.runtime.MockResourceArgs, options: ResourceOptions, preview: boolean, ops: OpRecord[]): Promise<pulumi.runtime.MockResourceResult> {
+    private async register(
+        args: pulumi.runtime.MockResourceArgs,
+        options: ResourceOptions,
+        preview: boolean,
+        ops: OpRecord[],
+    ): Promise<pulumi.runtime.MockResourceResult> {
         const start = this.now();
         const record = (op: Op) => ops.push({ op, type: args.type, name: args.name, start, end: this.now() });
         if (!args.custom) {
@@ -322,7 +339,12 @@ export class LocalEngine {
         return { id: `${args.name}-id`, state: args.inputs };
     }
 
-    private async registerDynamic(args: pulumi.runtime.MockResourceArgs, options: ResourceOptions, preview: boolean, record: (op: Op) => void): Promise<pulumi.runtime.MockResourceResult> {
+    private async registerDynamic(
+        args: pulumi.runtime.MockResourceArgs,
+        options: ResourceOptions,
+        preview: boolean,
+        record: (op: Op) => void,
+    ): Promise<pulumi.runtime.MockResourceResult> {
         const k = key(args.type, args.name);
         const urn = this.urn(args.type, args.name);
         // The engine unwraps secrets for providers that do not accept them, and re-marks same-named outputs
@@ -392,7 +414,12 @@ export class LocalEngine {
      * `delete` for the old one at the end (provider/pkg/provider/remote/commandController.go; the diff is
      * pulumi-go-provider's infer default diff). Commands never run in preview.
      */
-    private async registerCommand(args: pulumi.runtime.MockResourceArgs, options: ResourceOptions, preview: boolean, record: (op: Op) => void): Promise<pulumi.runtime.MockResourceResult> {
+    private async registerCommand(
+        args: pulumi.runtime.MockResourceArgs,
+        options: ResourceOptions,
+        preview: boolean,
+        record: (op: Op) => void,
+    ): Promise<pulumi.runtime.MockResourceResult> {
         const k = key(args.type, args.name);
         const old = this.state.get(k);
         let inputs = ignoreChanges(stripSecrets(args.inputs), old?.inputs, options.ignoreChanges) as CommandInputs;
@@ -400,7 +427,11 @@ export class LocalEngine {
         let op: "create" | "update" | "same" | "replace" = "create";
         if (old) {
             const diff = diffCommand(old.inputs as CommandInputs, inputs);
-            op = !diff.changes ? "same" : diff.replace || replaceOnChanges(options.replaceOnChanges, old.inputs, inputs) ? "replace" : "update";
+            op = !diff.changes
+                ? "same"
+                : diff.replace || replaceOnChanges(options.replaceOnChanges, old.inputs, inputs)
+                  ? "replace"
+                  : "update";
         }
         // A replacement gets the program's own values: ignoreChanges does not apply to it (step_generator.go).
         if (op === "replace") inputs = stripSecrets(args.inputs) as CommandInputs;
@@ -418,7 +449,10 @@ export class LocalEngine {
         await this.opts.hooks?.beforeStep?.(event);
         let state: CommandState;
         try {
-            state = op === "update" ? await this.commands.update(args.name, old!.outputs as CommandState, inputs) : await this.commands.create(args.name, inputs);
+            state =
+                op === "update"
+                    ? await this.commands.update(args.name, old!.outputs as CommandState, inputs)
+                    : await this.commands.create(args.name, inputs);
         } catch (err: any) {
             await this.opts.hooks?.stepFailed?.(event, err);
             throw new Error(`${args.name}: ${err.message}`);
@@ -426,7 +460,15 @@ export class LocalEngine {
         this.commandOutput.set(args.name, state.stdout);
         if (op === "replace") this.pendingDeletes.push(old!);
         const id = op === "update" ? old!.id : `${args.name}-${(this.counter++).toString(16).padStart(8, "0")}`;
-        this.state.set(k, { type: args.type, name: args.name, id, inputs, outputs: state, secretOutputs, order: old?.order ?? this.counter++ });
+        this.state.set(k, {
+            type: args.type,
+            name: args.name,
+            id,
+            inputs,
+            outputs: state,
+            secretOutputs,
+            order: old?.order ?? this.counter++,
+        });
         record(op);
         await this.opts.hooks?.afterStep?.({ ...event, outputs: state });
         return { id, state: this.withSecrets(state, secretOutputs) };
@@ -464,7 +506,8 @@ function ignoreChanges(news: Record<string, any>, olds: Record<string, any> | un
     if (!olds || paths.length === 0) return news;
     const out = { ...news };
     for (const p of paths) {
-        if (p.includes(".") || p.includes("[")) throw new Error(`local engine: ignoreChanges path "${p}" is not modelled (only top-level properties)`);
+        if (p.includes(".") || p.includes("["))
+            throw new Error(`local engine: ignoreChanges path "${p}" is not modelled (only top-level properties)`);
         if (p in olds) out[p] = olds[p];
         else delete out[p];
     }
@@ -485,11 +528,22 @@ function replaceOnChanges(paths: string[], olds: Record<string, any>, news: Reco
  * '<name>' has a problem: <reason>" (sdk/go/common/diag/errors.go, step_generator.go issueCheckFailures,
  * sdk/go/common/resource/properties.go PropertyValue.String).
  */
-function checkFailureMessage(type: string, name: string, programInputs: Record<string, any>, failures: { property: string; reason: string }[]): string {
+function checkFailureMessage(
+    type: string,
+    name: string,
+    programInputs: Record<string, any>,
+    failures: { property: string; reason: string }[],
+): string {
     const lines = failures.map((f) => {
         if (!f.property) return `${type} resource '${name}' has a problem: ${f.reason}`;
         const raw = programInputs[f.property];
-        const shown = isSecretEnvelope(raw) ? `&{{${String(raw.value)}}}` : raw === undefined ? "<nil>" : typeof raw === "object" ? JSON.stringify(raw) : String(raw);
+        const shown = isSecretEnvelope(raw)
+            ? `&{{${String(raw.value)}}}`
+            : raw === undefined
+              ? "<nil>"
+              : typeof raw === "object"
+                ? JSON.stringify(raw)
+                : String(raw);
         return `${type} resource '${name}': property ${f.property} value {${shown}} has a problem: ${f.reason}`;
     });
     return `${name}: ${lines.join("; ")}`;

@@ -15,7 +15,10 @@ const SHIPPED = ["components", "kube-rules", "drain", "planner"];
  * checkout's package.json; the dependencies are symlinks to this checkout's node_modules (Node resolves them to
  * the same files, so the SDK is one copy, as npm's peer dependencies guarantee for users).
  */
-export function makeInstalledProgram(name: string, root: string = fs.mkdtempSync(path.join(os.tmpdir(), "node-upgrade-installed-"))): string {
+export function makeInstalledProgram(
+    name: string,
+    root: string = fs.mkdtempSync(path.join(os.tmpdir(), "node-upgrade-installed-")),
+): string {
     const program = path.join(root, name);
     const pkg = path.join(program, "node_modules", "pulumi-node-upgrade");
     fs.mkdirSync(pkg, { recursive: true });

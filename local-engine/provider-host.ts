@@ -93,9 +93,14 @@ export class DynamicProviderHost {
         let buffered = "";
         let stderr = "";
         const port = await new Promise<number>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`the dynamic-provider host printed no port within 20s; stderr: ${stderr}`)), 20_000);
+            const timer = setTimeout(
+                () => reject(new Error(`the dynamic-provider host printed no port within 20s; stderr: ${stderr}`)),
+                20_000,
+            );
             child.stderr!.on("data", (d) => (stderr += d.toString()));
-            child.once("exit", (code) => reject(new Error(`the dynamic-provider host exited (${code}) before printing its port; stderr: ${stderr}`)));
+            child.once("exit", (code) =>
+                reject(new Error(`the dynamic-provider host exited (${code}) before printing its port; stderr: ${stderr}`)),
+            );
             const onData = (d: Buffer) => {
                 buffered += d.toString();
                 const nl = buffered.indexOf("\n");
@@ -200,7 +205,11 @@ export class DynamicProviderHost {
         });
     }
 
-    async check(urn: string, olds: object, news: object): Promise<{ inputs: Record<string, any>; failures: { property: string; reason: string }[] }> {
+    async check(
+        urn: string,
+        olds: object,
+        news: object,
+    ): Promise<{ inputs: Record<string, any>; failures: { property: string; reason: string }[] }> {
         const r = new P.CheckRequest();
         r.setUrn(urn);
         r.setOlds(S(olds));
@@ -222,7 +231,12 @@ export class DynamicProviderHost {
         const resp: any = await this.call("diff", r);
         const changes = resp.getChanges();
         return {
-            changes: changes === P.DiffResponse.DiffChanges.DIFF_SOME ? "some" : changes === P.DiffResponse.DiffChanges.DIFF_NONE ? "none" : "unknown",
+            changes:
+                changes === P.DiffResponse.DiffChanges.DIFF_SOME
+                    ? "some"
+                    : changes === P.DiffResponse.DiffChanges.DIFF_NONE
+                      ? "none"
+                      : "unknown",
             replaces: resp.getReplacesList(),
             deleteBeforeReplace: resp.getDeletebeforereplace(),
         };

@@ -164,7 +164,10 @@ class LineLogger {
 class LocalSession implements CommandSession {
     private readonly env: Record<string, string> = {};
 
-    constructor(private readonly cwd: string | undefined, private readonly baseEnv: NodeJS.ProcessEnv) {}
+    constructor(
+        private readonly cwd: string | undefined,
+        private readonly baseEnv: NodeJS.ProcessEnv,
+    ) {}
 
     async setenv(key: string, value: string): Promise<void> {
         this.env[key] = value;
@@ -288,7 +291,10 @@ export class RemoteCommandProvider {
             }
             if (state.addPreviousOutputInEnv == null || state.addPreviousOutputInEnv) {
                 // Best effort: a refusal is only a warning.
-                for (const [key, value] of [[PULUMI_COMMAND_STDOUT, state.stdout], [PULUMI_COMMAND_STDERR, state.stderr]]) {
+                for (const [key, value] of [
+                    [PULUMI_COMMAND_STDOUT, state.stdout],
+                    [PULUMI_COMMAND_STDERR, state.stderr],
+                ]) {
                     if (value !== "") {
                         await session.setenv(key, value).catch((err: Error) => this.setenvError(name, "warning", key, err));
                     }

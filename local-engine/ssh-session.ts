@@ -53,7 +53,17 @@ const RETRY_MAX_DELAY_MS = 5000;
 
 // x/crypto/ssh session.go `signals`: an exit-signal without exit-status is reported as 128 + this.
 const SIGNAL_NUMBERS: Record<string, number> = {
-    ABRT: 6, ALRM: 14, FPE: 8, HUP: 1, ILL: 4, INT: 2, KILL: 9, PIPE: 13, QUIT: 3, SEGV: 11, TERM: 15,
+    ABRT: 6,
+    ALRM: 14,
+    FPE: 8,
+    HUP: 1,
+    ILL: 4,
+    INT: 2,
+    KILL: 9,
+    PIPE: 13,
+    QUIT: 3,
+    SEGV: 11,
+    TERM: 15,
 };
 
 // Go's syscall.Errno texts for the errors a dial commonly hits.
@@ -399,7 +409,10 @@ function handshake(sock: net.Socket, cfg: SshConfig): Promise<SshClient> {
             }
             if (/no matching host key format/.test(err.message) && cfg.hostKey) {
                 // common.go AlgorithmNegotiationError: Go offered only the pinned key's type.
-                const peer = (peerHostKeyAlgos ?? "").split(",").filter((a) => a !== "").join(" ");
+                const peer = (peerHostKeyAlgos ?? "")
+                    .split(",")
+                    .filter((a) => a !== "")
+                    .join(" ");
                 return fail(`ssh: no common algorithm for host key; we offered: [${cfg.hostKey.type}], peer offered: [${peer}]`);
             }
             if (typeof err.code === "number") {
@@ -480,7 +493,7 @@ export class SshClient {
             const c = this.client as Internals;
             const wrapper: Internals = (err: (Error & { reason?: number }) | undefined, chan: ClientChannel) => {
                 if (err) {
-                    const reason = err.reason !== undefined ? REJECTION_REASONS[err.reason] ?? `unknown reason ${err.reason}` : undefined;
+                    const reason = err.reason !== undefined ? (REJECTION_REASONS[err.reason] ?? `unknown reason ${err.reason}`) : undefined;
                     const description = err.message.replace(/^\(SSH\) Channel open failure: /, "");
                     reject(new Error(reason ? `ssh: rejected: ${reason} (${description})` : err.message));
                     return;
@@ -504,7 +517,10 @@ export class SshClient {
 }
 
 export class SshSession implements CommandSession {
-    constructor(private readonly client: Internals, private readonly chan: ClientChannel) {}
+    constructor(
+        private readonly client: Internals,
+        private readonly chan: ClientChannel,
+    ) {}
 
     /** A channel request with want-reply; resolves with whether the server accepted it. */
     private request(send: (id: number) => void): Promise<boolean> {

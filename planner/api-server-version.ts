@@ -44,7 +44,11 @@ function lower(current: string | undefined, candidate: string): string {
 }
 
 function isApiServerPod(pod: V1Pod): boolean {
-    return pod.metadata?.namespace === "kube-system" && pod.metadata?.labels?.component === "kube-apiserver" && !pod.metadata?.deletionTimestamp;
+    return (
+        pod.metadata?.namespace === "kube-system" &&
+        pod.metadata?.labels?.component === "kube-apiserver" &&
+        !pod.metadata?.deletionTimestamp
+    );
 }
 
 /** The version a kube-apiserver pod runs, from its kube-apiserver container's image tag. */

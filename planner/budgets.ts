@@ -8,17 +8,17 @@ import type { BudgetReport } from "./types";
 
 /** What the budget's spec asks for. */
 export type BudgetRule =
-    | { field: "minAvailable" | "maxUnavailable"; value: number; percent: boolean; text: string }
-    | { field: "none"; text: string };
+    { field: "minAvailable" | "maxUnavailable"; value: number; percent: boolean; text: string } | { field: "none"; text: string };
 
 /** Parses minAvailable/maxUnavailable; a string must be an integer percentage ("50%"). */
 export function budgetRule(pdb: V1PodDisruptionBudget): BudgetRule | { error: string } {
     const spec = pdb.spec ?? {};
-    const field = spec.maxUnavailable !== undefined && spec.maxUnavailable !== null
-        ? "maxUnavailable"
-        : spec.minAvailable !== undefined && spec.minAvailable !== null
-          ? "minAvailable"
-          : undefined;
+    const field =
+        spec.maxUnavailable !== undefined && spec.maxUnavailable !== null
+            ? "maxUnavailable"
+            : spec.minAvailable !== undefined && spec.minAvailable !== null
+              ? "minAvailable"
+              : undefined;
     if (!field) return { field: "none", text: "neither minAvailable nor maxUnavailable set" };
     const raw = spec[field] as number | string;
     if (typeof raw === "number") return { field, value: raw, percent: false, text: `${field} ${raw}` };
@@ -65,11 +65,16 @@ export class Budget {
         const rule = budgetRule(pdb);
         if ("error" in rule) {
             this.syncError = rule.error;
-            this.rule = { field: "none", text: `${pdb.spec?.maxUnavailable !== undefined ? "maxUnavailable" : "minAvailable"} ${String(pdb.spec?.maxUnavailable ?? pdb.spec?.minAvailable)}` };
+            this.rule = {
+                field: "none",
+                text: `${pdb.spec?.maxUnavailable !== undefined ? "maxUnavailable" : "minAvailable"} ${String(pdb.spec?.maxUnavailable ?? pdb.spec?.minAvailable)}`,
+            };
         } else this.rule = rule;
         this.needsScale = this.rule.field === "maxUnavailable" || (this.rule.field === "minAvailable" && this.rule.percent);
         // A controller that already failed to sync keeps allowing nothing until it syncs again.
-        const failed = (pdb.status?.conditions ?? []).find((c) => c.type === "DisruptionAllowed" && c.status === "False" && c.reason === "SyncFailed");
+        const failed = (pdb.status?.conditions ?? []).find(
+            (c) => c.type === "DisruptionAllowed" && c.status === "False" && c.reason === "SyncFailed",
+        );
         if (failed && !this.syncError) this.syncError = failed.message || "the disruption controller failed to sync it";
     }
 

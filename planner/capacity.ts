@@ -85,7 +85,10 @@ export class ClusterCapacity {
             const name = node.metadata?.name ?? "";
             const labels = node.metadata?.labels ?? {};
             const taints = schedulingTaints(node);
-            const signature = JSON.stringify([keys.map((k) => labels[k] ?? null), taints.map((t) => [t.key, t.value ?? "", t.effect]).sort()]);
+            const signature = JSON.stringify([
+                keys.map((k) => labels[k] ?? null),
+                taints.map((t) => [t.key, t.value ?? "", t.effect]).sort(),
+            ]);
             let group = groupsBySignature.get(signature);
             if (!group) {
                 group = { labels, taints, heap: new IndexedHeap<NodeSlot>(lessLoaded), failed: [] };

@@ -39,7 +39,8 @@ function verdictText(plan: NodePlan): string {
             const paced = plan.waits.find((w) => w.workload)?.workload;
             const parts: string[] = [];
             if (budgets.length > 0) parts.push(`waits on PodDisruptionBudget ${budgets.join(", ")}`);
-            if (workloads.length > 0) parts.push(`waits for Ready replacements of ${list(workloads, 3)} (maxUnavailablePerWorkload ${paced!.maxUnavailable})`);
+            if (workloads.length > 0)
+                parts.push(`waits for Ready replacements of ${list(workloads, 3)} (maxUnavailablePerWorkload ${paced!.maxUnavailable})`);
             return parts.join("; ");
         }
         case "blocked":
@@ -100,11 +101,15 @@ export function formatNodePlan(plan: NodePlan): string {
     if (plan.reasons.length > reasons.length) lines.push(`${INDENT}... and ${plan.reasons.length - reasons.length} more`);
     if (plan.evict.length > 0) lines.push(`${INDENT}evict ${plural(plan.evict.length, "pod")}: ${list(evictedPods(plan.evict))}`);
     if (plan.skip.length > 0) {
-        lines.push(`${INDENT}skip ${plural(plan.skip.length, "pod")}: ${list(plan.skip.map((s) => (s.reason ? `${s.pod} (${s.reason})` : s.pod)))}`);
+        lines.push(
+            `${INDENT}skip ${plural(plan.skip.length, "pod")}: ${list(plan.skip.map((s) => (s.reason ? `${s.pod} (${s.reason})` : s.pod)))}`,
+        );
     }
     const filterBlocked = plan.blocked.filter((b) => b.cause === "filter");
     if (filterBlocked.length > 0) {
-        lines.push(`${INDENT}nothing is evicted on this node while ${plural(filterBlocked.length, "pod")} block${filterBlocked.length === 1 ? "s" : ""} the drain`);
+        lines.push(
+            `${INDENT}nothing is evicted on this node while ${plural(filterBlocked.length, "pod")} block${filterBlocked.length === 1 ? "s" : ""} the drain`,
+        );
     }
     const cap = plan.capacity;
     if (cap && cap.ok && cap.replacements > 0) {

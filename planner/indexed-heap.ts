@@ -64,7 +64,7 @@ export class IndexedHeap<T extends HeapItem> {
             const last = frontier.pop()!;
             if (frontier.length > 0) {
                 frontier[0] = last;
-                for (let k = 0; ; ) {
+                for (let k = 0; ;) {
                     const l = 2 * k + 1;
                     const r = l + 1;
                     let m = k;

@@ -13,7 +13,10 @@ import { formatCpu, formatMemory } from "./resources";
 import type { ControllerState, Recovery, RollState, SimPod } from "./roll-state";
 import type { BlockedPod, BudgetReport, CapacityReport, NodePlan, PlannedEviction, SkippedPod, WaitingPod } from "./types";
 
-export type NodeDrainPlan = Pick<NodePlan, "verdict" | "reasons" | "evict" | "skip" | "blocked" | "waits" | "budgets" | "capacity" | "warnings">;
+export type NodeDrainPlan = Pick<
+    NodePlan,
+    "verdict" | "reasons" | "evict" | "skip" | "blocked" | "waits" | "budgets" | "capacity" | "warnings"
+>;
 
 const SHORT_SKIP_REASONS: Record<string, string> = {
     [MESSAGES.daemonSetWarning]: "DaemonSet-managed",
@@ -66,7 +69,8 @@ function strandedText(state: RollState, matches: (replacement: SimPod) => boolea
 function whyNoRecovery(sim: SimPod, b: Budget, state: RollState): string {
     if (b.syncError) return `the disruption controller cannot compute it (${b.syncError}), so it allows no disruptions`;
     if (b.rule.field === "none") return "it sets neither minAvailable nor maxUnavailable, so it expects 0 pods and allows no disruptions";
-    if (b.expectedPods <= 0) return "it expects 0 pods (none of its pods has a controller with a replica count), so it allows no disruptions";
+    if (b.expectedPods <= 0)
+        return "it expects 0 pods (none of its pods has a controller with a replica count), so it allows no disruptions";
     if (b.neverAllows) {
         const pods = `${b.matchedPods} pod${b.matchedPods === 1 ? "" : "s"}`;
         return `it can never allow a disruption (${b.rule.text}: needs ${b.desiredHealthy} healthy of ${pods})`;
@@ -91,7 +95,13 @@ function pacingHold(sim: SimPod, drain: DrainOptions, state: RollState): Workloa
     const maxUnavailable = drain.maxUnavailablePerWorkload ?? 0;
     if (maxUnavailable <= 0) return undefined;
     const ref = pacedWorkloadOf(sim.pod);
-    const paced = isPaced({ maxUnavailable, dryRunServer: drain.dryRun === "server", deleting: !!drain.disableEviction, coveredByBudget: sim.budgets.length > 0, workload: ref });
+    const paced = isPaced({
+        maxUnavailable,
+        dryRunServer: drain.dryRun === "server",
+        deleting: !!drain.disableEviction,
+        coveredByBudget: sim.budgets.length > 0,
+        workload: ref,
+    });
     if (!paced || !ref) return undefined;
     const desiredReplicas = state.workloads.controllerReplicas(sim.pod);
     if (desiredReplicas === undefined) return undefined; // the drain engine does not pace a controller it cannot read
@@ -100,7 +110,15 @@ function pacingHold(sim: SimPod, drain: DrainOptions, state: RollState): Workloa
     const decision = decideEviction({ maxUnavailable, desiredReplicas, readyReplicas, candidateReady });
     if (decision.allow) return undefined;
     const w = state.workloads.workloadOf(sim.pod);
-    return { namespace: ref.namespace, kind: w?.kind ?? ref.kind, name: w?.name ?? ref.name, desiredReplicas, readyReplicas, requiredReady: decision.requiredReady, maxUnavailable };
+    return {
+        namespace: ref.namespace,
+        kind: w?.kind ?? ref.kind,
+        name: w?.name ?? ref.name,
+        desiredReplicas,
+        readyReplicas,
+        requiredReady: decision.requiredReady,
+        maxUnavailable,
+    };
 }
 
 function decide(sim: SimPod, drain: DrainOptions, state: RollState): Outcome {
@@ -121,7 +139,9 @@ function decide(sim: SimPod, drain: DrainOptions, state: RollState): Outcome {
     }
     const budget = sim.budgets[0];
     if (!sim.podReady && budget.unhealthyPodEvictable()) {
-        const note = budget.alwaysAllowUnhealthy ? "not Ready; AlwaysAllow lets it go" : "not Ready; the budget is already met, so it goes without spending it";
+        const note = budget.alwaysAllowUnhealthy
+            ? "not Ready; AlwaysAllow lets it go"
+            : "not Ready; the budget is already met, so it goes without spending it";
         return { kind: "evict", budget, note };
     }
     if (budget.disruptionsAllowed > 0) return budget.evicts;
@@ -259,10 +279,20 @@ export function planNodeDrain(state: RollState, node: string, drain: DrainOption
         if (h.budget) {
             const numbers = h.budget.report();
             const would = sim.healthy ? numbers.currentHealthy - 1 : undefined;
-            block(sim, { pod: sim.key, cause: "budget", budget: numbers, reason: `${budgetFigures(numbers, would)}: ${whyNoRecovery(sim, h.budget, state)}; ${timeoutPhrase(drain)}` });
+            block(sim, {
+                pod: sim.key,
+                cause: "budget",
+                budget: numbers,
+                reason: `${budgetFigures(numbers, would)}: ${whyNoRecovery(sim, h.budget, state)}; ${timeoutPhrase(drain)}`,
+            });
         } else {
             const numbers = pacingHold(sim, drain, state) ?? h.workload!;
-            block(sim, { pod: sim.key, cause: "workload", workload: numbers, reason: `${describeWorkloadWait(numbers)}: ${whyNotReady(sim, numbers, state)}; ${timeoutPhrase(drain)}` });
+            block(sim, {
+                pod: sim.key,
+                cause: "workload",
+                workload: numbers,
+                reason: `${describeWorkloadWait(numbers)}: ${whyNotReady(sim, numbers, state)}; ${timeoutPhrase(drain)}`,
+            });
         }
     };
 
@@ -309,7 +339,10 @@ export function planNodeDrain(state: RollState, node: string, drain: DrainOption
     capacity.ok = capacity.unplaced.length === 0;
     plan.capacity = capacity;
     if (!capacity.ok) {
-        const names = capacity.unplaced.slice(0, 5).map((u) => `${u.pod} (${u.reason})`).join(", ");
+        const names = capacity.unplaced
+            .slice(0, 5)
+            .map((u) => `${u.pod} (${u.reason})`)
+            .join(", ");
         const more = capacity.unplaced.length > 5 ? ` and ${capacity.unplaced.length - 5} more` : "";
         plan.warnings.push(
             `capacity: ${capacity.unplaced.length} of ${capacity.replacements} replacements fit on no schedulable node and stay Pending until a drained node returns: ${names}${more}`,

@@ -9,7 +9,9 @@ const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1
 export function parseQuantity(q: string | number | undefined): number {
     if (q === undefined || q === null) return 0;
     if (typeof q === "number") return q;
-    const m = String(q).trim().match(/^([+-]?(?:\d+\.?\d*|\.\d+))(?:[eE]([+-]?\d+))?(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$/);
+    const m = String(q)
+        .trim()
+        .match(/^([+-]?(?:\d+\.?\d*|\.\d+))(?:[eE]([+-]?\d+))?(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$/);
     if (!m) return NaN;
     const base = parseFloat(m[1]) * (m[2] ? 10 ** parseInt(m[2], 10) : 1);
     const suffix = m[3] ?? "";
@@ -107,7 +109,12 @@ export function formatCpu(millis: number): string {
 
 export function formatMemory(bytesValue: number): string {
     if (!Number.isFinite(bytesValue)) return "unlimited";
-    const units: [string, number][] = [["Ti", 2 ** 40], ["Gi", 2 ** 30], ["Mi", 2 ** 20], ["Ki", 2 ** 10]];
+    const units: [string, number][] = [
+        ["Ti", 2 ** 40],
+        ["Gi", 2 ** 30],
+        ["Mi", 2 ** 20],
+        ["Ki", 2 ** 10],
+    ];
     for (const [unit, size] of units) {
         if (bytesValue >= size) {
             const v = bytesValue / size;

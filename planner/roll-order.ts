@@ -49,20 +49,19 @@ function selectNodes(snapshot: ClusterSnapshot, roll: RollSpec): V1Node[] {
  */
 export function rollOrder(snapshot: ClusterSnapshot, roll: RollSpec): OrderedNode[] {
     const batchSize = roll.batchSize ?? 1;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new PlanInputError(`batch size must be a positive integer, got ${roll.batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new PlanInputError(`batch size must be a positive integer, got ${roll.batchSize}`);
     if (roll.targetVersion !== undefined) {
         const problem = targetVersionProblem(roll.targetVersion);
         if (problem) throw new PlanInputError(problem);
     }
-    const selected = selectNodes(snapshot, roll).map(
-        (node): OrderedNode => ({
-            node,
-            name: nodeName(node),
-            controlPlane: isControlPlane(node),
-            kubeletVersion: node.status?.nodeInfo?.kubeletVersion,
-            batch: 0,
-        }),
-    );
+    const selected = selectNodes(snapshot, roll).map((node): OrderedNode => ({
+        node,
+        name: nodeName(node),
+        controlPlane: isControlPlane(node),
+        kubeletVersion: node.status?.nodeInfo?.kubeletVersion,
+        batch: 0,
+    }));
     const { batches, skipped } = rollBatches(
         selected.map((n) => ({
             name: n.name,
@@ -70,7 +69,12 @@ export function rollOrder(snapshot: ClusterSnapshot, roll: RollSpec): OrderedNod
             kubeletVersion: n.kubeletVersion,
             cordonedByUs: CORDONED_BY_ANNOTATION in (n.node.metadata?.annotations ?? {}),
         })),
-        { maxUnavailable: batchSize, controlPlaneFirst: roll.controlPlaneFirst ?? true, targetVersion: roll.targetVersion, skipNodesAtTarget: roll.skipNodesAtTarget ?? true },
+        {
+            maxUnavailable: batchSize,
+            controlPlaneFirst: roll.controlPlaneFirst ?? true,
+            targetVersion: roll.targetVersion,
+            skipNodesAtTarget: roll.skipNodesAtTarget ?? true,
+        },
     );
     const byName = new Map(selected.map((n) => [n.name, n]));
     const ordered: OrderedNode[] = [];

@@ -282,7 +282,11 @@ export class RollState {
             let facts = controllerKey === undefined ? undefined : byController.get(controllerKey);
             if (controllerKey !== undefined && !facts) {
                 const workload = this.workloads.workloadOf(pod);
-                facts = { workload, owner: workload?.description ?? "no controller", state: { ready: 0, podsPerNode: new Map(), keepsNames: keepsName(pod) } };
+                facts = {
+                    workload,
+                    owner: workload?.description ?? "no controller",
+                    state: { ready: 0, podsPerNode: new Map(), keepsNames: keepsName(pod) },
+                };
                 byController.set(controllerKey, facts);
             }
             const budgets = this.budgets.matching(pod);
@@ -296,7 +300,20 @@ export class RollState {
             const controller = replaced ? facts?.state : undefined;
             const rank = ranks ? ranks.get(pod)! : index;
             const owner = facts?.owner ?? "no controller";
-            const sim = new SimPod(podKey(pod), pod, node, podReady, budgets, podRequests(pod), !isFinished(pod), owner, controller, rank, verdictOf(pod), bypassReason(pod));
+            const sim = new SimPod(
+                podKey(pod),
+                pod,
+                node,
+                podReady,
+                budgets,
+                podRequests(pod),
+                !isFinished(pod),
+                owner,
+                controller,
+                rank,
+                verdictOf(pod),
+                bypassReason(pod),
+            );
             // Replaced pods are neither finished nor terminating, so the Ready ones count for their controller.
             if (controller && podReady) {
                 sim.countsReady = true;

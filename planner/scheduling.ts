@@ -4,8 +4,6 @@
 import { isControlPlaneLabels } from "../kube-rules";
 import type { V1Node, V1NodeSelectorRequirement, V1Pod, V1Taint, V1Toleration } from "@kubernetes/client-node";
 
-
-
 export function isControlPlane(node: V1Node): boolean {
     return isControlPlaneLabels(node.metadata?.labels);
 }
@@ -90,5 +88,9 @@ export function constraintLabelKeys(pod: V1Pod): string[] {
 export function constraintSignature(pod: V1Pod): string {
     const spec = pod.spec;
     if (!spec?.nodeSelector && !spec?.affinity?.nodeAffinity && !spec?.tolerations?.length) return "";
-    return JSON.stringify([spec.nodeSelector ?? null, spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? null, spec.tolerations ?? null]);
+    return JSON.stringify([
+        spec.nodeSelector ?? null,
+        spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? null,
+        spec.tolerations ?? null,
+    ]);
 }

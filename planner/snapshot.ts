@@ -104,12 +104,13 @@ function collect(obj: unknown, into: ClusterSnapshot, kindHint?: string): void {
 export function snapshotFromText(text: string, takenAt: Date | string = new Date()): ClusterSnapshot {
     const snapshot = emptySnapshot(takenAt);
     const trimmed = text.trimStart();
-    const documents: unknown[] = trimmed.startsWith("{") || trimmed.startsWith("[")
-        ? [JSON.parse(text)]
-        : parseAllDocuments(text).map((d) => {
-              if (d.errors.length > 0) throw new Error(`not valid YAML: ${d.errors[0].message}`);
-              return d.toJS();
-          });
+    const documents: unknown[] =
+        trimmed.startsWith("{") || trimmed.startsWith("[")
+            ? [JSON.parse(text)]
+            : parseAllDocuments(text).map((d) => {
+                  if (d.errors.length > 0) throw new Error(`not valid YAML: ${d.errors[0].message}`);
+                  return d.toJS();
+              });
     for (const doc of documents) {
         const d = doc as AnyObject & Partial<ClusterSnapshot>;
         if (Array.isArray(doc)) for (const item of doc) collect(item, snapshot);

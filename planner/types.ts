@@ -1,14 +1,6 @@
 // Vocabulary of the read-only roll planner: what goes in (a cluster snapshot and a roll spec) and what
 // comes out (a plan per node). The plan holds only strings and numbers so it prints as JSON as-is.
-import type {
-    V1DaemonSet,
-    V1Deployment,
-    V1Node,
-    V1Pod,
-    V1PodDisruptionBudget,
-    V1ReplicaSet,
-    V1StatefulSet,
-} from "@kubernetes/client-node";
+import type { V1DaemonSet, V1Deployment, V1Node, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
 import type { BudgetNumbers, DrainOptions, WorkloadNumbers } from "../drain/types";
 
 export type { BudgetNumbers, DrainOptions, WorkloadNumbers };

@@ -72,7 +72,10 @@ export function checkNodeUpgrade(check: NodeUpgradeCheck): string[] {
             return v && minorDistance(v, to) > lag;
         });
         if (tooOld.length > 0) {
-            const names = tooOld.slice(0, 5).map((k) => `${k.node} (${displayVersion(k.version)})`).join(", ");
+            const names = tooOld
+                .slice(0, 5)
+                .map((k) => `${k.node} (${displayVersion(k.version)})`)
+                .join(", ");
             problems.push(
                 `after this control-plane node moves to ${show(to)}, kubelets more than ${lag} minor versions older would be unsupported: ${names}${tooOld.length > 5 ? ` and ${tooOld.length - 5} more` : ""}`,
             );

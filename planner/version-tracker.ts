@@ -15,7 +15,10 @@ export class VersionTracker {
     private readonly apiServers: Map<string, string>;
     private apiServerCache: string | undefined;
 
-    constructor(nodes: V1Node[], private readonly apiServer: ApiServerVersions) {
+    constructor(
+        nodes: V1Node[],
+        private readonly apiServer: ApiServerVersions,
+    ) {
         for (const n of nodes) this.versions.set(n.metadata?.name ?? "", n.status?.nodeInfo?.kubeletVersion);
         this.controlPlanes = nodes.filter(isControlPlane).map((n) => n.metadata?.name ?? "");
         this.apiServers = new Map(apiServer.byHost);
@@ -37,7 +40,9 @@ export class VersionTracker {
         for (const [name, text] of this.versions) {
             const v = parseKubeVersion(text);
             if (v && !exempt.has(name) && newerThanApiServer(v, api)) {
-                warnings.push(`kubelet on ${name} (${displayVersion(text)}) is already newer than the API server (${displayVersion(this.apiServerVersion())})`);
+                warnings.push(
+                    `kubelet on ${name} (${displayVersion(text)}) is already newer than the API server (${displayVersion(this.apiServerVersion())})`,
+                );
             }
         }
         return warnings;

@@ -92,7 +92,12 @@ export class Workloads {
             if (deploymentRef?.kind === "Deployment") {
                 const deployment = this.deployments.get(`${namespace}/${deploymentRef.name}`);
                 if (sameObject(deploymentRef, deployment)) {
-                    return plain("Deployment", deploymentRef.name, deployment!.metadata?.uid ?? deploymentRef.uid, deployment!.spec?.replicas ?? 1);
+                    return plain(
+                        "Deployment",
+                        deploymentRef.name,
+                        deployment!.metadata?.uid ?? deploymentRef.uid,
+                        deployment!.spec?.replicas ?? 1,
+                    );
                 }
                 return plain("Deployment", deploymentRef.name, deploymentRef.uid);
             }
@@ -128,7 +133,8 @@ export class Workloads {
         const ref = controllerOf(pod);
         if (!ref) return undefined;
         const key = `${pod.metadata?.namespace ?? "default"}/${ref.name}`;
-        const owner = ref.kind === "ReplicaSet" ? this.replicaSets.get(key) : ref.kind === "StatefulSet" ? this.statefulSets.get(key) : undefined;
+        const owner =
+            ref.kind === "ReplicaSet" ? this.replicaSets.get(key) : ref.kind === "StatefulSet" ? this.statefulSets.get(key) : undefined;
         return owner && sameObject(ref, owner) ? (owner.spec?.replicas ?? 1) : undefined;
     }
 

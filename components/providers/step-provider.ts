@@ -26,8 +26,12 @@ function loadSteps(): any {
     return (cache.__nodeUpgradeSteps ??= findSteps());
 }
 
+// The provider is serialized by value, so everything it uses is required inside the function.
+/* eslint-disable @typescript-eslint/no-require-imports */
 function findSteps(): any {
-    const path = require("path"), fs = require("fs"), cwd = process.cwd();
+    const path = require("path"),
+        fs = require("fs"),
+        cwd = process.cwd();
     try {
         return require(require.resolve("pulumi-node-upgrade/dist/components/steps/index.js", { paths: [cwd] }));
     } catch (err: any) {
@@ -41,8 +45,11 @@ function findSteps(): any {
             return require(file);
         }
     }
-    throw new Error(`node-upgrade: cannot find the pulumi-node-upgrade package from ${cwd}. Run Pulumi in the program's directory, after \`npm install\` there.`);
+    throw new Error(
+        `node-upgrade: cannot find the pulumi-node-upgrade package from ${cwd}. Run Pulumi in the program's directory, after \`npm install\` there.`,
+    );
 }
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The provider object for one step type. Each per-type module exports exactly this object. */
 export function stepProvider(step: StepName): pulumi.dynamic.ResourceProvider {

@@ -30,7 +30,14 @@ export class CordonStep extends StepLogic {
               ? "already cordoned by node-upgrade (resuming)"
               : "already cordoned by someone else: it will be drained and upgraded, and left cordoned afterwards";
         s.log(this.step, inputs.nodeName, message);
-        return { versionBefore: node.kubeletVersion, alreadyAtTarget: false, cordoned: result.changed, startedAt, message, runId: s.newRunId() };
+        return {
+            versionBefore: node.kubeletVersion,
+            alreadyAtTarget: false,
+            cordoned: result.changed,
+            startedAt,
+            message,
+            runId: s.newRunId(),
+        };
     }
 
     /**
@@ -44,11 +51,17 @@ export class CordonStep extends StepLogic {
         try {
             node = await s.readNode(inputs);
         } catch (err: any) {
-            throw new Error(`${this.step} ${inputs.nodeName}: cannot tell whether the node finished its upgrade: ${s.safeMessage(err, inputs)}`);
+            throw new Error(
+                `${this.step} ${inputs.nodeName}: cannot tell whether the node finished its upgrade: ${s.safeMessage(err, inputs)}`,
+            );
         }
         const unfinished = !s.versionMatches(node.kubeletVersion, inputs.targetVersion) || node.cordonedByUs;
         if (unfinished) {
-            s.log(this.step, inputs.nodeName, `not finished (kubelet ${node.kubeletVersion}${node.cordonedByUs ? ", cordoned by node-upgrade" : ""}): its chain runs again from the cordon`);
+            s.log(
+                this.step,
+                inputs.nodeName,
+                `not finished (kubelet ${node.kubeletVersion}${node.cordonedByUs ? ", cordoned by node-upgrade" : ""}): its chain runs again from the cordon`,
+            );
         }
         return unfinished;
     }

@@ -19,12 +19,14 @@ export class DrainStep extends StepLogic {
     protected checkStepInputs(news: any, failures: s.CheckFailure[]): Record<string, any> {
         const fail = (property: string, reason: string) => failures.push({ property, reason: `${this.step}: ${reason}` });
         for (const k of BOOLEAN_OPTIONS) {
-            if (news[k] !== undefined && news[k] !== null && !s.isUnknown(news[k]) && typeof news[k] !== "boolean") fail(k, `${k} must be true or false`);
+            if (news[k] !== undefined && news[k] !== null && !s.isUnknown(news[k]) && typeof news[k] !== "boolean")
+                fail(k, `${k} must be true or false`);
         }
         const integer = (k: string, min: number, meaning: string) => {
             const v = news[k];
             if (v === undefined || v === null || s.isUnknown(v)) return;
-            if (typeof v !== "number" || !Number.isInteger(v) || v < min) fail(k, `${k} must be a whole number ${meaning}, got ${JSON.stringify(v)}`);
+            if (typeof v !== "number" || !Number.isInteger(v) || v < min)
+                fail(k, `${k} must be a whole number ${meaning}, got ${JSON.stringify(v)}`);
         };
         integer("gracePeriodSeconds", -1, "of seconds (-1 = each pod's own grace period)");
         integer("skipWaitForDeleteTimeoutSeconds", 0, "of seconds (0 = never skip)");

@@ -57,7 +57,11 @@ export class ReadyStep extends StepLogic {
                 }
                 await s.sleep(poll);
             }
-            say(seenDown ? "went down for the restart; waiting for it to come back" : `was never seen NotReady within ${window}s after the upgrade; continuing`);
+            say(
+                seenDown
+                    ? "went down for the restart; waiting for it to come back"
+                    : `was never seen NotReady within ${window}s after the upgrade; continuing`,
+            );
         }
 
         for (;;) {
@@ -81,7 +85,8 @@ export class ReadyStep extends StepLogic {
                 }
             }
             if (stable) return this.result(inputs, started, readyAt, soakSeconds);
-            if (Date.now() >= deadline) throw new Error(`the node did not stay Ready for ${soakSeconds}s within the ${timeoutSeconds}s timeout`);
+            if (Date.now() >= deadline)
+                throw new Error(`the node did not stay Ready for ${soakSeconds}s within the ${timeoutSeconds}s timeout`);
             say("went NotReady during the soak; waiting for it again");
         }
     }

@@ -72,7 +72,9 @@ export abstract class StepLogic implements pulumi.dynamic.ResourceProvider {
                 s.log(this.step, props?.nodeName, "the node no longer exists: refresh removes this step from the stack");
                 return { id: undefined, props: undefined };
             }
-            throw new Error(`${this.step} ${props?.nodeName}: refresh could not read the node, so the stack was left as it is: ${s.safeMessage(err, props ?? {})}${s.refreshHint(props ?? {})}`);
+            throw new Error(
+                `${this.step} ${props?.nodeName}: refresh could not read the node, so the stack was left as it is: ${s.safeMessage(err, props ?? {})}${s.refreshHint(props ?? {})}`,
+            );
         }
     }
 

@@ -74,7 +74,9 @@ const SECRET_PROPERTIES = new Set(["kubeconfig"]);
 
 /** A check failure that never makes the engine print a secret. */
 export function checkFailure(step: string, property: string, reason: string): CheckFailure {
-    return SECRET_PROPERTIES.has(property) ? { property: "", reason: `${step}: ${property}: ${reason}` } : { property, reason: `${step}: ${reason}` };
+    return SECRET_PROPERTIES.has(property)
+        ? { property: "", reason: `${step}: ${property}: ${reason}` }
+        : { property, reason: `${step}: ${reason}` };
 }
 
 export interface CheckResult {
@@ -86,6 +88,7 @@ export interface CheckResult {
 export function engine(): DrainEngine {
     const file = path.join(__dirname, "..", "..", "drain", "index.js");
     if (!fs.existsSync(file)) throw new Error(notBuiltMessage(file, path.join(__dirname, "..", "..")));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the engine is found at run time (see above)
     return require(file) as DrainEngine;
 }
 
@@ -112,7 +115,9 @@ export function changedTriggers(olds: Record<string, any>, news: Record<string, 
  */
 export function changedSettings(olds: Record<string, any>, news: Record<string, any>): string[] {
     const keys = new Set<string>([...(olds.inputKeys ?? []), ...Object.keys(news)]);
-    return [...keys].filter((k) => !NOT_SETTINGS.has(k) && (isUnknown(news[k]) || JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)));
+    return [...keys].filter(
+        (k) => !NOT_SETTINGS.has(k) && (isUnknown(news[k]) || JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)),
+    );
 }
 
 /**
@@ -144,14 +149,19 @@ export async function checkCommon(
     if (!isUnknown(news.nodeName)) add("nodeName", nodeNameProblem(news.nodeName));
     if (!isUnknown(news.targetVersion)) add("targetVersion", versionProblem(news.targetVersion));
     for (const k of ["commandHash", "revision", "context", "kubeconfigPath", "kubeconfigConfigKey", "chainRunId"]) {
-        if (news[k] !== undefined && news[k] !== null && !isUnknown(news[k]) && typeof news[k] !== "string") add(k, `${k} must be a string`);
+        if (news[k] !== undefined && news[k] !== null && !isUnknown(news[k]) && typeof news[k] !== "string")
+            add(k, `${k} must be a string`);
     }
     const given = (v: unknown) => (typeof v === "string" && v.trim() !== "") || isUnknown(v);
     if (!given(news.kubeconfig) && !given(news.kubeconfigPath) && !given(news.kubeconfigConfigKey)) {
         add("kubeconfig", "a kubeconfig is required: set `kubeconfig` (YAML text, as a secret), `kubeconfigConfigKey` or `kubeconfigPath`");
         return failures;
     }
-    if (failures.length > 0 || [news.kubeconfig, news.kubeconfigPath, news.kubeconfigConfigKey, news.context, news.nodeName].some(isUnknown)) return failures;
+    if (
+        failures.length > 0 ||
+        [news.kubeconfig, news.kubeconfigPath, news.kubeconfigConfigKey, news.context, news.nodeName].some(isUnknown)
+    )
+        return failures;
 
     let kc: KubeConfig;
     try {
@@ -261,10 +271,13 @@ export async function withTimeout<T>(work: Promise<T> | ((signal: AbortSignal) =
 
 /** What to do when refresh cannot read the node, depending on where the step's kubeconfig comes from. */
 export function refreshHint(props: Record<string, any>): string {
-    if (props.kubeconfigConfigKey) return `\nThe kubeconfig comes from the stack configuration key "${props.kubeconfigConfigKey}": check that it is set and current, then refresh again.`;
+    if (props.kubeconfigConfigKey)
+        return `\nThe kubeconfig comes from the stack configuration key "${props.kubeconfigConfigKey}": check that it is set and current, then refresh again.`;
     if (props.kubeconfig) {
-        return "\nRefresh uses the kubeconfig stored with this step at the last `pulumi up`. If it was rotated (for example a " +
-            "short-lived token), run `pulumi up` first: a new kubeconfig is stored without touching any node. Then refresh again.";
+        return (
+            "\nRefresh uses the kubeconfig stored with this step at the last `pulumi up`. If it was rotated (for example a " +
+            "short-lived token), run `pulumi up` first: a new kubeconfig is stored without touching any node. Then refresh again."
+        );
     }
     return `\nThe kubeconfig is read from the file "${props.kubeconfigPath}" on the machine that runs refresh: check that it exists there and is current.`;
 }
@@ -295,6 +308,7 @@ export function echoInputs(inputs: Record<string, any>): Record<string, any> {
 
 /** A fresh id for one run of a cordon: the later steps and the upgrade command key their re-runs on it. */
 export function newRunId(): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- steps run inside a by-value provider
     return require("crypto").randomBytes(8).toString("hex");
 }
 

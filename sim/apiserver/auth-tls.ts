@@ -9,87 +9,93 @@ import * as crypto from "node:crypto";
 import { generate } from "selfsigned";
 
 export interface TlsMaterial {
-  cert: string; // PEM
-  key: string; // PEM
+    cert: string; // PEM
+    key: string; // PEM
 }
 
 let cached: Promise<TlsMaterial> | undefined;
 
 export function tlsMaterial(): Promise<TlsMaterial> {
-  if (!cached) {
-    cached = (async () => {
-      const notBefore = new Date(Date.now() - 24 * 3600 * 1000);
-      const notAfter = new Date(Date.now() + 3650 * 24 * 3600 * 1000);
-      const pems = await generate([{ name: "commonName", value: "sim-node-upgrade-apiserver" }], {
-        keyType: "ec",
-        curve: "P-256",
-        algorithm: "sha256",
-        notBeforeDate: notBefore,
-        notAfterDate: notAfter,
-        extensions: [
-          { name: "basicConstraints", cA: true, critical: true },
-          { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true, critical: true },
-          { name: "extKeyUsage", serverAuth: true, clientAuth: true },
-          {
-            name: "subjectAltName",
-            altNames: [
-              { type: 2, value: "localhost" },
-              { type: 7, ip: "127.0.0.1" },
-              { type: 7, ip: "::1" },
-            ],
-          },
-        ],
-      });
-      return { cert: pems.cert, key: pems.private };
-    })();
-  }
-  return cached;
+    if (!cached) {
+        cached = (async () => {
+            const notBefore = new Date(Date.now() - 24 * 3600 * 1000);
+            const notAfter = new Date(Date.now() + 3650 * 24 * 3600 * 1000);
+            const pems = await generate([{ name: "commonName", value: "sim-node-upgrade-apiserver" }], {
+                keyType: "ec",
+                curve: "P-256",
+                algorithm: "sha256",
+                notBeforeDate: notBefore,
+                notAfterDate: notAfter,
+                extensions: [
+                    { name: "basicConstraints", cA: true, critical: true },
+                    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true, critical: true },
+                    { name: "extKeyUsage", serverAuth: true, clientAuth: true },
+                    {
+                        name: "subjectAltName",
+                        altNames: [
+                            { type: 2, value: "localhost" },
+                            { type: 7, ip: "127.0.0.1" },
+                            { type: 7, ip: "::1" },
+                        ],
+                    },
+                ],
+            });
+            return { cert: pems.cert, key: pems.private };
+        })();
+    }
+    return cached;
 }
 
 export function newToken(): string {
-  return `sim-${crypto.randomBytes(24).toString("hex")}`;
+    return `sim-${crypto.randomBytes(24).toString("hex")}`;
 }
 
 /** Paths a real cluster serves to anonymous users (system:public-info-viewer). */
 const PUBLIC_PATHS = new Set(["/version", "/healthz", "/livez", "/readyz"]);
 
 export function isAuthorized(path: string, authorization: string | undefined, token: string): boolean {
-  if (PUBLIC_PATHS.has(path)) return true;
-  return tokenMatches(authorization, token);
+    if (PUBLIC_PATHS.has(path)) return true;
+    return tokenMatches(authorization, token);
 }
 
 /** Whether the Authorization header carries exactly this bearer token. */
 export function tokenMatches(authorization: string | undefined, token: string): boolean {
-  if (!authorization) return false;
-  const m = authorization.match(/^Bearer\s+(.+)$/i);
-  if (!m) return false;
-  const given = Buffer.from(m[1].trim());
-  const want = Buffer.from(token);
-  return given.length === want.length && crypto.timingSafeEqual(given, want);
+    if (!authorization) return false;
+    const m = authorization.match(/^Bearer\s+(.+)$/i);
+    if (!m) return false;
+    const given = Buffer.from(m[1].trim());
+    const want = Buffer.from(token);
+    return given.length === want.length && crypto.timingSafeEqual(given, want);
 }
 
-export function kubeconfigYaml(server: string, caPem: string, token: string, contextName = "sim", userName = `${contextName}-admin`): string {
-  const ca = Buffer.from(caPem).toString("base64");
-  return [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    `- name: ${contextName}`,
-    "  cluster:",
-    `    server: ${server}`,
-    `    certificate-authority-data: ${ca}`,
-    "users:",
-    `- name: ${userName}`,
-    "  user:",
-    `    token: ${token}`,
-    "contexts:",
-    `- name: ${contextName}`,
-    "  context:",
-    `    cluster: ${contextName}`,
-    `    user: ${userName}`,
-    "    namespace: default",
-    `current-context: ${contextName}`,
-    "preferences: {}",
-    "",
-  ].join("\n");
+export function kubeconfigYaml(
+    server: string,
+    caPem: string,
+    token: string,
+    contextName = "sim",
+    userName = `${contextName}-admin`,
+): string {
+    const ca = Buffer.from(caPem).toString("base64");
+    return [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        `- name: ${contextName}`,
+        "  cluster:",
+        `    server: ${server}`,
+        `    certificate-authority-data: ${ca}`,
+        "users:",
+        `- name: ${userName}`,
+        "  user:",
+        `    token: ${token}`,
+        "contexts:",
+        `- name: ${contextName}`,
+        "  context:",
+        `    cluster: ${contextName}`,
+        `    user: ${userName}`,
+        "    namespace: default",
+        `current-context: ${contextName}`,
+        "preferences: {}",
+        "",
+    ].join("\n");
 }

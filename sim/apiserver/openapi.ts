@@ -7,46 +7,63 @@
 import { RESOURCES, ResourceInfo } from "./resources";
 
 function gvPath(group: string, version: string): string {
-  return group ? `apis/${group}/${version}` : `api/${version}`;
+    return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
 function groupVersions(): { group: string; version: string }[] {
-  const seen = new Map<string, { group: string; version: string }>();
-  for (const r of RESOURCES) seen.set(gvPath(r.group, r.version), { group: r.group, version: r.version });
-  return [...seen.values()];
+    const seen = new Map<string, { group: string; version: string }>();
+    for (const r of RESOURCES) seen.set(gvPath(r.group, r.version), { group: r.group, version: r.version });
+    return [...seen.values()];
 }
 
 export function openapiV3Root(): any {
-  const paths: Record<string, any> = {};
-  for (const gv of groupVersions()) {
-    const p = gvPath(gv.group, gv.version);
-    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${p.replace(/[^a-z0-9]/g, "").toUpperCase()}` };
-  }
-  return { paths };
+    const paths: Record<string, any> = {};
+    for (const gv of groupVersions()) {
+        const p = gvPath(gv.group, gv.version);
+        paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${p.replace(/[^a-z0-9]/g, "").toUpperCase()}` };
+    }
+    return { paths };
 }
 
 function itemPath(r: ResourceInfo): string {
-  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-  return r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}/{name}` : `${base}/${r.plural}/{name}`;
+    const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+    return r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}/{name}` : `${base}/${r.plural}/{name}`;
 }
 
 export function openapiV3GroupVersion(path: string): any | undefined {
-  const gv = groupVersions().find((x) => `/openapi/v3/${gvPath(x.group, x.version)}` === path);
-  if (!gv) return undefined;
-  const paths: Record<string, any> = {};
-  for (const r of RESOURCES.filter((x) => x.group === gv.group && x.version === gv.version)) {
-    const gvk = { group: r.group, version: r.version, kind: r.kind };
-    const params = [
-      { name: "dryRun", in: "query", schema: { type: "string", uniqueItems: true } },
-      { name: "fieldManager", in: "query", schema: { type: "string", uniqueItems: true } },
-      { name: "fieldValidation", in: "query", schema: { type: "string", uniqueItems: true } },
-    ];
-    paths[itemPath(r)] = {
-      get: { operationId: `read${r.kind}`, "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk, responses: {} },
-      put: { operationId: `replace${r.kind}`, "x-kubernetes-action": "put", "x-kubernetes-group-version-kind": gvk, parameters: params, responses: {} },
-      patch: { operationId: `patch${r.kind}`, "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk, parameters: params, responses: {} },
-      delete: { operationId: `delete${r.kind}`, "x-kubernetes-action": "delete", "x-kubernetes-group-version-kind": gvk, responses: {} },
-    };
-  }
-  return { openapi: "3.0.0", info: { title: "Kubernetes (simulated)", version: "unversioned" }, paths, components: { schemas: {} } };
+    const gv = groupVersions().find((x) => `/openapi/v3/${gvPath(x.group, x.version)}` === path);
+    if (!gv) return undefined;
+    const paths: Record<string, any> = {};
+    for (const r of RESOURCES.filter((x) => x.group === gv.group && x.version === gv.version)) {
+        const gvk = { group: r.group, version: r.version, kind: r.kind };
+        const params = [
+            { name: "dryRun", in: "query", schema: { type: "string", uniqueItems: true } },
+            { name: "fieldManager", in: "query", schema: { type: "string", uniqueItems: true } },
+            { name: "fieldValidation", in: "query", schema: { type: "string", uniqueItems: true } },
+        ];
+        paths[itemPath(r)] = {
+            get: { operationId: `read${r.kind}`, "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk, responses: {} },
+            put: {
+                operationId: `replace${r.kind}`,
+                "x-kubernetes-action": "put",
+                "x-kubernetes-group-version-kind": gvk,
+                parameters: params,
+                responses: {},
+            },
+            patch: {
+                operationId: `patch${r.kind}`,
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": gvk,
+                parameters: params,
+                responses: {},
+            },
+            delete: {
+                operationId: `delete${r.kind}`,
+                "x-kubernetes-action": "delete",
+                "x-kubernetes-group-version-kind": gvk,
+                responses: {},
+            },
+        };
+    }
+    return { openapi: "3.0.0", info: { title: "Kubernetes (simulated)", version: "unversioned" }, paths, components: { schemas: {} } };
 }

@@ -12,53 +12,88 @@ import { Prng } from "../random";
 import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, DAYS, PlacedPod } from "./builders";
 
 export function largeScenario(nowMs: number, nodesCount = 10, podsPerNode = 10, seed = 1): any {
-  if (!(nodesCount >= 1) || !(podsPerNode >= 1)) throw new Error("large scenario needs --nodes >= 1 and --pods-per-node >= 1");
-  const ctx: BuildContext = { rng: new Prng(seed * 1_000_003 + nodesCount * 7 + podsPerNode), nowMs };
-  const width = Math.max(3, String(nodesCount).length);
-  const nodeName = (i: number) => `node-${String(i + 1).padStart(width, "0")}`;
-  const nodes: any[] = [];
-  for (let i = 0; i < nodesCount; i++) {
-    nodes.push(buildNode(ctx, {
-      name: nodeName(i), internalIP: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`, podCIDR: `10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`,
-      version: "v1.28.5", cpu: "64", memory: "268435456Ki", pods: String(Math.max(250, podsPerNode + 20)), ageMs: 90 * DAYS,
-    }));
-  }
-  const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-  const teams = Array.from({ length: 10 }, (_, i) => `team-${String(i).padStart(2, "0")}`);
-  const items: any[] = [...["default", "kube-system", "kube-node-lease", ...teams].map((n) => buildNamespace(ctx, n)), ...nodes];
-
-  items.push(...buildDaemonSet(ctx, {
-    namespace: "kube-system", name: "kube-proxy",
-    template: { labels: { "k8s-app": "kube-proxy" }, hostNetwork: true, containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5", cpu: "10m" }] },
-    pods: nodes.map((n) => ({ name: `kube-proxy-${ctx.rng.nameSuffix()}`, node: n.metadata.name, ageMs: 90 * DAYS })),
-  }, byName));
-
-  // next free pod IP per node
-  const nextIp = new Array(nodesCount).fill(1);
-  const total = nodesCount * (podsPerNode - 1);
-  const replicas = 10;
-  const appCount = Math.ceil(total / replicas);
-  for (let d = 0; d < appCount; d++) {
-    const ns = teams[d % teams.length];
-    const name = `app-${String(d).padStart(4, "0")}`;
-    const hash = ctx.rng.nameSuffix(9);
-    const pods: PlacedPod[] = [];
-    for (let r = 0; r < replicas && d * replicas + r < total; r++) {
-      const idx = d * replicas + r;
-      const n = idx % nodesCount;
-      const host = nextIp[n]++;
-      const cidr = byName.get(nodeName(n)).spec.podCIDR.split(".");
-      pods.push({
-        name: `${name}-${hash}-${ctx.rng.nameSuffix()}`, node: nodeName(n),
-        ip: `${cidr[0]}.${cidr[1]}.${Number(cidr[2]) + Math.floor(host / 256)}.${host % 256}`, ageMs: 20 * DAYS,
-      });
+    if (!(nodesCount >= 1) || !(podsPerNode >= 1)) throw new Error("large scenario needs --nodes >= 1 and --pods-per-node >= 1");
+    const ctx: BuildContext = { rng: new Prng(seed * 1_000_003 + nodesCount * 7 + podsPerNode), nowMs };
+    const width = Math.max(3, String(nodesCount).length);
+    const nodeName = (i: number) => `node-${String(i + 1).padStart(width, "0")}`;
+    const nodes: any[] = [];
+    for (let i = 0; i < nodesCount; i++) {
+        nodes.push(
+            buildNode(ctx, {
+                name: nodeName(i),
+                internalIP: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+                podCIDR: `10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`,
+                version: "v1.28.5",
+                cpu: "64",
+                memory: "268435456Ki",
+                pods: String(Math.max(250, podsPerNode + 20)),
+                ageMs: 90 * DAYS,
+            }),
+        );
     }
-    items.push(...buildDeployment(ctx, {
-      namespace: ns, name, rsHash: hash, replicas: pods.length, ageMs: 20 * DAYS,
-      template: { labels: { app: name }, emptyDir: d % 10 === 9, containers: [{ name: "app", image: "nginx:1.25", cpu: "10m", memory: "32Mi" }] },
-      pods,
-    }, byName));
-    if (d % 4 === 0) items.push(buildPdb(ctx, ns, `${name}-pdb`, { app: name }, { maxUnavailable: 1 }));
-  }
-  return { kind: "List", apiVersion: "v1", metadata: { resourceVersion: "" }, items };
+    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
+    const teams = Array.from({ length: 10 }, (_, i) => `team-${String(i).padStart(2, "0")}`);
+    const items: any[] = [...["default", "kube-system", "kube-node-lease", ...teams].map((n) => buildNamespace(ctx, n)), ...nodes];
+
+    items.push(
+        ...buildDaemonSet(
+            ctx,
+            {
+                namespace: "kube-system",
+                name: "kube-proxy",
+                template: {
+                    labels: { "k8s-app": "kube-proxy" },
+                    hostNetwork: true,
+                    containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5", cpu: "10m" }],
+                },
+                pods: nodes.map((n) => ({ name: `kube-proxy-${ctx.rng.nameSuffix()}`, node: n.metadata.name, ageMs: 90 * DAYS })),
+            },
+            byName,
+        ),
+    );
+
+    // next free pod IP per node
+    const nextIp = new Array(nodesCount).fill(1);
+    const total = nodesCount * (podsPerNode - 1);
+    const replicas = 10;
+    const appCount = Math.ceil(total / replicas);
+    for (let d = 0; d < appCount; d++) {
+        const ns = teams[d % teams.length];
+        const name = `app-${String(d).padStart(4, "0")}`;
+        const hash = ctx.rng.nameSuffix(9);
+        const pods: PlacedPod[] = [];
+        for (let r = 0; r < replicas && d * replicas + r < total; r++) {
+            const idx = d * replicas + r;
+            const n = idx % nodesCount;
+            const host = nextIp[n]++;
+            const cidr = byName.get(nodeName(n)).spec.podCIDR.split(".");
+            pods.push({
+                name: `${name}-${hash}-${ctx.rng.nameSuffix()}`,
+                node: nodeName(n),
+                ip: `${cidr[0]}.${cidr[1]}.${Number(cidr[2]) + Math.floor(host / 256)}.${host % 256}`,
+                ageMs: 20 * DAYS,
+            });
+        }
+        items.push(
+            ...buildDeployment(
+                ctx,
+                {
+                    namespace: ns,
+                    name,
+                    rsHash: hash,
+                    replicas: pods.length,
+                    ageMs: 20 * DAYS,
+                    template: {
+                        labels: { app: name },
+                        emptyDir: d % 10 === 9,
+                        containers: [{ name: "app", image: "nginx:1.25", cpu: "10m", memory: "32Mi" }],
+                    },
+                    pods,
+                },
+                byName,
+            ),
+        );
+        if (d % 4 === 0) items.push(buildPdb(ctx, ns, `${name}-pdb`, { app: name }, { maxUnavailable: 1 }));
+    }
+    return { kind: "List", apiVersion: "v1", metadata: { resourceVersion: "" }, items };
 }

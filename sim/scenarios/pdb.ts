@@ -13,58 +13,129 @@
 // eviction at a time), a DaemonSet (kube-proxy), and a StatefulSet "db" on worker2.
 
 import { Prng } from "../random";
-import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, buildPod, buildTemplate, DAYS } from "./builders";
+import {
+    BuildContext,
+    buildDaemonSet,
+    buildDeployment,
+    buildNamespace,
+    buildNode,
+    buildPdb,
+    buildPod,
+    buildTemplate,
+    DAYS,
+} from "./builders";
 
 export const PDB_BLOCKED_NODE = "worker1";
 export const PDB_BLOCKING_PDB = "default/critical-pdb";
 
 export function pdbScenario(nowMs: number, seed = 1): any {
-  const ctx: BuildContext = { rng: new Prng(seed * 104729 + 3), nowMs };
-  const nodes = [
-    buildNode(ctx, {
-      name: "control-plane", internalIP: "10.0.0.10", podCIDR: "10.244.0.0/24", version: "v1.28.5",
-      labels: { "node-role.kubernetes.io/control-plane": "" }, taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
-    }),
-    buildNode(ctx, { name: "worker1", internalIP: "10.0.0.11", podCIDR: "10.244.1.0/24", version: "v1.28.5" }),
-    buildNode(ctx, { name: "worker2", internalIP: "10.0.0.12", podCIDR: "10.244.2.0/24", version: "v1.28.5" }),
-  ];
-  const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-  const items: any[] = [...["default", "kube-system", "kube-node-lease"].map((n) => buildNamespace(ctx, n)), ...nodes];
-  const res = { cpu: "100m", memory: "128Mi" };
-  items.push(...buildDaemonSet(ctx, {
-    namespace: "kube-system", name: "kube-proxy",
-    template: { labels: { "k8s-app": "kube-proxy" }, hostNetwork: true, containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5" }] },
-    pods: [
-      { name: "kube-proxy-cp9xk", node: "control-plane" },
-      { name: "kube-proxy-w1b7d", node: "worker1" },
-      { name: "kube-proxy-w2m4q", node: "worker2" },
-    ],
-  }, byName));
-  items.push(...buildDeployment(ctx, {
-    namespace: "default", name: "critical", rsHash: "5f7c8d9b6d", replicas: 1, ageMs: 10 * DAYS,
-    template: { labels: { app: "critical" }, containers: [{ name: "app", image: "nginx:1.25", ...res }] },
-    pods: [{ name: "critical-5f7c8d9b6d-q2x7k", node: "worker1", ip: "10.244.1.5", ageMs: 10 * DAYS }],
-  }, byName));
-  items.push(buildPdb(ctx, "default", "critical-pdb", { app: "critical" }, { minAvailable: 1 }));
-  items.push(...buildDeployment(ctx, {
-    namespace: "default", name: "web", rsHash: "7b9c6d5f4", replicas: 3, ageMs: 10 * DAYS,
-    template: { labels: { app: "web" }, containers: [{ name: "web", image: "nginx:1.25", ...res }] },
-    pods: [
-      { name: "web-7b9c6d5f4-abcde", node: "worker1", ip: "10.244.1.6", ageMs: 10 * DAYS },
-      { name: "web-7b9c6d5f4-fghjk", node: "worker2", ip: "10.244.2.5", ageMs: 10 * DAYS },
-      { name: "web-7b9c6d5f4-lmnpq", node: "worker2", ip: "10.244.2.6", ageMs: 10 * DAYS },
-    ],
-  }, byName));
-  items.push(buildPdb(ctx, "default", "web-pdb", { app: "web" }, { maxUnavailable: 1 }));
+    const ctx: BuildContext = { rng: new Prng(seed * 104729 + 3), nowMs };
+    const nodes = [
+        buildNode(ctx, {
+            name: "control-plane",
+            internalIP: "10.0.0.10",
+            podCIDR: "10.244.0.0/24",
+            version: "v1.28.5",
+            labels: { "node-role.kubernetes.io/control-plane": "" },
+            taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
+        }),
+        buildNode(ctx, { name: "worker1", internalIP: "10.0.0.11", podCIDR: "10.244.1.0/24", version: "v1.28.5" }),
+        buildNode(ctx, { name: "worker2", internalIP: "10.0.0.12", podCIDR: "10.244.2.0/24", version: "v1.28.5" }),
+    ];
+    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
+    const items: any[] = [...["default", "kube-system", "kube-node-lease"].map((n) => buildNamespace(ctx, n)), ...nodes];
+    const res = { cpu: "100m", memory: "128Mi" };
+    items.push(
+        ...buildDaemonSet(
+            ctx,
+            {
+                namespace: "kube-system",
+                name: "kube-proxy",
+                template: {
+                    labels: { "k8s-app": "kube-proxy" },
+                    hostNetwork: true,
+                    containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5" }],
+                },
+                pods: [
+                    { name: "kube-proxy-cp9xk", node: "control-plane" },
+                    { name: "kube-proxy-w1b7d", node: "worker1" },
+                    { name: "kube-proxy-w2m4q", node: "worker2" },
+                ],
+            },
+            byName,
+        ),
+    );
+    items.push(
+        ...buildDeployment(
+            ctx,
+            {
+                namespace: "default",
+                name: "critical",
+                rsHash: "5f7c8d9b6d",
+                replicas: 1,
+                ageMs: 10 * DAYS,
+                template: { labels: { app: "critical" }, containers: [{ name: "app", image: "nginx:1.25", ...res }] },
+                pods: [{ name: "critical-5f7c8d9b6d-q2x7k", node: "worker1", ip: "10.244.1.5", ageMs: 10 * DAYS }],
+            },
+            byName,
+        ),
+    );
+    items.push(buildPdb(ctx, "default", "critical-pdb", { app: "critical" }, { minAvailable: 1 }));
+    items.push(
+        ...buildDeployment(
+            ctx,
+            {
+                namespace: "default",
+                name: "web",
+                rsHash: "7b9c6d5f4",
+                replicas: 3,
+                ageMs: 10 * DAYS,
+                template: { labels: { app: "web" }, containers: [{ name: "web", image: "nginx:1.25", ...res }] },
+                pods: [
+                    { name: "web-7b9c6d5f4-abcde", node: "worker1", ip: "10.244.1.6", ageMs: 10 * DAYS },
+                    { name: "web-7b9c6d5f4-fghjk", node: "worker2", ip: "10.244.2.5", ageMs: 10 * DAYS },
+                    { name: "web-7b9c6d5f4-lmnpq", node: "worker2", ip: "10.244.2.6", ageMs: 10 * DAYS },
+                ],
+            },
+            byName,
+        ),
+    );
+    items.push(buildPdb(ctx, "default", "web-pdb", { app: "web" }, { maxUnavailable: 1 }));
 
-  // StatefulSet db with one replica on worker2
-  const dbTemplate = buildTemplate({ labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }] });
-  const sts = {
-    apiVersion: "apps/v1", kind: "StatefulSet",
-    metadata: { name: "db", namespace: "default", uid: ctx.rng.uuid(), creationTimestamp: new Date(nowMs - 10 * DAYS).toISOString().replace(/\.\d{3}Z$/, "Z"), generation: 1, labels: { app: "db" } },
-    spec: { replicas: 1, serviceName: "db", selector: { matchLabels: { app: "db" } }, template: dbTemplate, podManagementPolicy: "OrderedReady", updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } } },
-    status: { replicas: 1, readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1, availableReplicas: 1, observedGeneration: 1 },
-  };
-  items.push(sts, buildPod(ctx, "default", dbTemplate, sts, { name: "db-0", node: "worker2", ip: "10.244.2.7", ageMs: 10 * DAYS }, byName.get("worker2"), { "statefulset.kubernetes.io/pod-name": "db-0", "apps.kubernetes.io/pod-index": "0" }));
-  return { kind: "List", apiVersion: "v1", metadata: { resourceVersion: "" }, items };
+    // StatefulSet db with one replica on worker2
+    const dbTemplate = buildTemplate({ labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }] });
+    const sts = {
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: {
+            name: "db",
+            namespace: "default",
+            uid: ctx.rng.uuid(),
+            creationTimestamp: new Date(nowMs - 10 * DAYS).toISOString().replace(/\.\d{3}Z$/, "Z"),
+            generation: 1,
+            labels: { app: "db" },
+        },
+        spec: {
+            replicas: 1,
+            serviceName: "db",
+            selector: { matchLabels: { app: "db" } },
+            template: dbTemplate,
+            podManagementPolicy: "OrderedReady",
+            updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+        },
+        status: { replicas: 1, readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1, availableReplicas: 1, observedGeneration: 1 },
+    };
+    items.push(
+        sts,
+        buildPod(
+            ctx,
+            "default",
+            dbTemplate,
+            sts,
+            { name: "db-0", node: "worker2", ip: "10.244.2.7", ageMs: 10 * DAYS },
+            byName.get("worker2"),
+            { "statefulset.kubernetes.io/pod-name": "db-0", "apps.kubernetes.io/pod-index": "0" },
+        ),
+    );
+    return { kind: "List", apiVersion: "v1", metadata: { resourceVersion: "" }, items };
 }

@@ -31,7 +31,10 @@ describe("cli: argument validation (issue 11)", function () {
                 const r = await nodeUpgrade(c.kubeconfigPath, [...command, flag, "v1.2O.0"]);
                 assert.equal(r.code, 1, r.stderr);
                 assert.deepEqual(requests(c), []);
-                assert.match(r.stderr, /^error: .*target version "v1\.2O\.0" is not a semantic version like v1\.29\.3 \(major\.minor\.patch\)/m);
+                assert.match(
+                    r.stderr,
+                    /^error: .*target version "v1\.2O\.0" is not a semantic version like v1\.29\.3 \(major\.minor\.patch\)/m,
+                );
                 assert.match(r.stderr, new RegExp(`did you mean ${flag} v1\\.20\\.0\\?`));
                 assert.equal(r.stdout, "");
             });
@@ -74,7 +77,15 @@ describe("cli: argument validation (issue 11)", function () {
 
     it("valid versions still work: plan --target-version v1.20.0 / 1.20.0, wait --version v1.19.0", async () => {
         for (const v of ["v1.20.0", "1.20.0"]) {
-            const r = await nodeUpgrade(c.kubeconfigPath, ["plan", "--all", "--target-version", v, "--ignore-daemonsets", "--delete-emptydir-data", "--json"]);
+            const r = await nodeUpgrade(c.kubeconfigPath, [
+                "plan",
+                "--all",
+                "--target-version",
+                v,
+                "--ignore-daemonsets",
+                "--delete-emptydir-data",
+                "--json",
+            ]);
             assert.notEqual(r.code, 1, r.stderr); // 0 or 2 (the roll would stop): a plan, not an error
             assert.equal(JSON.parse(r.stdout).targetVersion, "v1.20.0");
         }

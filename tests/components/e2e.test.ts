@@ -71,7 +71,11 @@ describe("components: end-to-end with the Pulumi CLI and a real cluster (opt-in)
             const up = await stack.up({ onOutput: (s) => process.stdout.write(s) });
             assert.strictEqual(up.summary.result, "succeeded");
             const report = up.outputs.nodeUpgradeReport.value;
-            for (const n of report.nodes) assert.ok(n.versionAfter.replace(/^v/, "").startsWith(env.NODE_UPGRADE_E2E_TARGET_VERSION!.replace(/^v/, "")), JSON.stringify(n));
+            for (const n of report.nodes)
+                assert.ok(
+                    n.versionAfter.replace(/^v/, "").startsWith(env.NODE_UPGRADE_E2E_TARGET_VERSION!.replace(/^v/, "")),
+                    JSON.stringify(n),
+                );
             assert.ok(!JSON.stringify(up.outputs).includes("BEGIN"), "no credential in the outputs");
 
             const again = await stack.preview({ expectNoChanges: true });

@@ -10,7 +10,18 @@ const typed: DrainEngine = engine;
 describe("components: drain engine contract", () => {
     it("the compiled engine the providers load provides every function they call", () => {
         const compiled = loadCompiled<DrainEngine>("drain/index.js");
-        for (const name of ["loadKubeConfig", "cordon", "uncordon", "drain", "waitForNode", "readNode", "listNodes", "formatProgress", "parseDuration", "kubeletVersionMatches"] as const) {
+        for (const name of [
+            "loadKubeConfig",
+            "cordon",
+            "uncordon",
+            "drain",
+            "waitForNode",
+            "readNode",
+            "listNodes",
+            "formatProgress",
+            "parseDuration",
+            "kubeletVersionMatches",
+        ] as const) {
             assert.strictEqual(typeof compiled[name], "function", name);
             assert.strictEqual(typeof typed[name], "function", name);
         }

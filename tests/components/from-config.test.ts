@@ -33,7 +33,10 @@ const cluster = () =>
         { name: "worker2", internalIP: "10.0.0.3" },
     ]);
 
-async function setConfig(values: Record<string, unknown>, secretKeys: string[] = ["kubeconfig", "sshPrivateKey", "sshPassword", "sshPrivateKeyPassword"]) {
+async function setConfig(
+    values: Record<string, unknown>,
+    secretKeys: string[] = ["kubeconfig", "sshPrivateKey", "sshPassword", "sshPrivateKeyPassword"],
+) {
     const config = stackConfig(values);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])),
@@ -63,7 +66,12 @@ describe("components: root program and stack configuration", function () {
             assert.ok(["string", "integer", "boolean", "array"].includes(d.type), `${k} has an invalid type`);
         }
         // Keys without a default are required by Pulumi: only the two that truly are.
-        assert.deepStrictEqual(Object.keys(declared).filter((k) => declared[k].default === undefined).sort(), ["targetVersion", "upgradeCommand"]);
+        assert.deepStrictEqual(
+            Object.keys(declared)
+                .filter((k) => declared[k].default === undefined)
+                .sort(),
+            ["targetVersion", "upgradeCommand"],
+        );
 
         await pulumi.runtime.setMocks(recordingMocks({ outputs: stepOutputs }).mocks, PROJECT, "test");
         await setConfig({ ...BASE, sshPrivateKey: "KEY", sshPassword: "PW", sshPrivateKeyPassword: "PP" });
@@ -111,7 +119,10 @@ describe("components: root program and stack configuration", function () {
         assert.deepStrictEqual([conn("worker1").host, conn("worker1").user, conn("worker1").port], ["10.0.0.2", "ubuntu", 2222]);
         assert.strictEqual(conn("worker2").host, "192.0.2.22");
         assert.match(conn("worker1").privateKey, /SSH-KEY-TEXT/);
-        assert.match(upgrade("worker1").create, /^env NODE_NAME='worker1' TARGET_VERSION='v1.20.0' TARGET_SEMVER='1.20.0' NODE_UPGRADE_REVISION='7' PACKAGE_SUFFIX='-00' sh -c /);
+        assert.match(
+            upgrade("worker1").create,
+            /^env NODE_NAME='worker1' TARGET_VERSION='v1.20.0' TARGET_SEMVER='1.20.0' NODE_UPGRADE_REVISION='7' PACKAGE_SUFFIX='-00' sh -c /,
+        );
 
         const text = JSON.stringify(await valueOf(report));
         assert.ok(!text.includes("token-abc") && !text.includes("SSH-KEY-TEXT"), text);
@@ -128,22 +139,39 @@ describe("components: root program and stack configuration", function () {
         } finally {
             console.warn = original;
         }
-        assert.ok(warned.some((w) => w.includes('config "kubeconfig" is stored in plain text') && w.includes("pulumi config set --secret kubeconfig")), warned.join("\n"));
+        assert.ok(
+            warned.some(
+                (w) => w.includes('config "kubeconfig" is stored in plain text') && w.includes("pulumi config set --secret kubeconfig"),
+            ),
+            warned.join("\n"),
+        );
     });
 
     it("fails clearly for missing or contradictory settings", async () => {
         await pulumi.runtime.setMocks(recordingMocks().mocks, PROJECT, "test");
         pulumi.runtime.setAllConfig({ [`${PROJECT}:upgradeCommand`]: "true" });
-        assert.throws(() => c.rollFromConfig(undefined, { clusterReader: cluster() }), /Missing required configuration variable 'node-upgrade:targetVersion'/);
+        assert.throws(
+            () => c.rollFromConfig(undefined, { clusterReader: cluster() }),
+            /Missing required configuration variable 'node-upgrade:targetVersion'/,
+        );
 
         await setConfig({ ...BASE, maxUnavailable: 2, maxNodesDownAtOnce: 1 });
-        await assert.rejects(c.rollFromConfig(undefined, { clusterReader: cluster() }).roll.upgrades, /refusing to roll: maxUnavailable 2 .* at most 1 may be down at once \(maxNodesDownAtOnce is 1\)/);
+        await assert.rejects(
+            c.rollFromConfig(undefined, { clusterReader: cluster() }).roll.upgrades,
+            /refusing to roll: maxUnavailable 2 .* at most 1 may be down at once \(maxNodesDownAtOnce is 1\)/,
+        );
 
         await setConfig({ ...BASE, nodes: [], selector: "" });
-        await assert.rejects(c.rollFromConfig(undefined, { clusterReader: cluster() }).roll.upgrades, /give either nodes .* or selector .*, not neither/);
+        await assert.rejects(
+            c.rollFromConfig(undefined, { clusterReader: cluster() }).roll.upgrades,
+            /give either nodes .* or selector .*, not neither/,
+        );
 
         await setConfig({ ...BASE, sshHosts: ["worker2"] });
-        assert.throws(() => c.rollFromConfig(undefined, { clusterReader: cluster() }), /config "sshHosts": each entry must look like name=value/);
+        assert.throws(
+            () => c.rollFromConfig(undefined, { clusterReader: cluster() }),
+            /config "sshHosts": each entry must look like name=value/,
+        );
     });
 
     describe("index.ts (the Pulumi program) in preview against the simulated cluster", () => {
@@ -154,7 +182,14 @@ describe("components: root program and stack configuration", function () {
         it("reads the cluster at program time, plans the roll and exports the report", async () => {
             const { mocks, registered } = recordingMocks({ preview: true });
             await pulumi.runtime.setMocks(mocks, PROJECT, "test", true);
-            await setConfig({ ...BASE, kubeconfig: sim.kubeconfig, selector: "", nodes: ["worker2", "worker1", "master"], drainIgnoreDaemonSets: true, drainDeleteEmptyDirData: true });
+            await setConfig({
+                ...BASE,
+                kubeconfig: sim.kubeconfig,
+                selector: "",
+                nodes: ["worker2", "worker1", "master"],
+                drainIgnoreDaemonSets: true,
+                drainDeleteEmptyDirData: true,
+            });
             const logged: string[] = [];
             const original = console.log;
             console.log = (...a: any[]) => logged.push(a.join(" "));
@@ -166,7 +201,7 @@ describe("components: root program and stack configuration", function () {
                 assert.deepStrictEqual(await valueOf(program.rollBatches), [["master"], ["worker2"], ["worker1"]]);
                 // The plan is logged once the planner has read the cluster: wait for those lines (not for a fixed time).
                 const planLines = () => logged.filter((l) => l.startsWith("info: [runtime] [")).length;
-                for (const until = Date.now() + 60_000; planLines() < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+                for (const until = Date.now() + 60_000; planLines() < 3 && Date.now() < until;) await new Promise((r) => setTimeout(r, 10));
             } finally {
                 console.log = original;
             }
@@ -175,7 +210,11 @@ describe("components: root program and stack configuration", function () {
             const conn = (registered.find((r) => r.name === "roll-worker1-upgrade")!.inputs.connection as any).value;
             assert.strictEqual(conn.host, "10.1.11.8");
             const plan = logged.filter((l) => l.startsWith("info: [runtime] ["));
-            assert.deepStrictEqual(plan.map((l) => /\[(\d)\/3\] (\S+)/.exec(l)!.slice(1).join(" ")), ["1 master", "2 worker2", "3 worker1"], logged.join("\n"));
+            assert.deepStrictEqual(
+                plan.map((l) => /\[(\d)\/3\] (\S+)/.exec(l)!.slice(1).join(" ")),
+                ["1 master", "2 worker2", "3 worker1"],
+                logged.join("\n"),
+            );
         });
 
         it("index.ts type-checks and runs under the ts-node the Pulumi CLI falls back to (vendored 7.0.1)", async () => {
@@ -192,11 +231,17 @@ describe("components: root program and stack configuration", function () {
                     console.log("BATCHES " + JSON.stringify(await program.rollBatches.promise()));
                 })().catch((e) => { console.error(e); process.exit(1); });`;
             const config = Object.fromEntries(
-                Object.entries(stackConfig({ ...BASE, kubeconfig: sim.kubeconfig, drainIgnoreDaemonSets: true })).map(([k, v]) => [`${PROJECT}:${k}`, v]),
+                Object.entries(stackConfig({ ...BASE, kubeconfig: sim.kubeconfig, drainIgnoreDaemonSets: true })).map(([k, v]) => [
+                    `${PROJECT}:${k}`,
+                    v,
+                ]),
             );
             const stdout = await new Promise<string>((resolve, reject) =>
-                execFile(process.execPath, ["-e", script], { cwd: findPackageRoot(__dirname), env: { ...process.env, CONFIG: JSON.stringify(config) }, timeout: 60_000 }, (err, out, errOut) =>
-                    err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out),
+                execFile(
+                    process.execPath,
+                    ["-e", script],
+                    { cwd: findPackageRoot(__dirname), env: { ...process.env, CONFIG: JSON.stringify(config) }, timeout: 60_000 },
+                    (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
                 ),
             );
             assert.match(stdout, /BATCHES \[\["master"\],\["worker1"\],\["worker2"\]\]/);

@@ -71,11 +71,23 @@ describe("components: resource graph (mocks)", function () {
         // (The mock monitor puts only the immediate parent's type in a URN; the engine puts the whole chain.)
         const u = upgrades[0];
         const parent = "node-upgrade:index:NodeUpgrade$";
-        assert.match(await urnOf(u.cordon), new RegExp(`::${escape(parent)}pulumi-nodejs:dynamic/node-upgrade:NodeCordon::roll-master-cordon$`));
-        assert.match(await urnOf(u.drain), new RegExp(`::${escape(parent)}pulumi-nodejs:dynamic/node-upgrade:NodeDrain::roll-master-drain$`));
+        assert.match(
+            await urnOf(u.cordon),
+            new RegExp(`::${escape(parent)}pulumi-nodejs:dynamic/node-upgrade:NodeCordon::roll-master-cordon$`),
+        );
+        assert.match(
+            await urnOf(u.drain),
+            new RegExp(`::${escape(parent)}pulumi-nodejs:dynamic/node-upgrade:NodeDrain::roll-master-drain$`),
+        );
         assert.match(await urnOf(u.upgrade), new RegExp(`::${escape(parent)}command:remote:Command::roll-master-upgrade$`));
-        assert.match(await urnOf(u.ready), new RegExp(`::${escape(parent)}pulumi-nodejs:dynamic/node-upgrade:NodeReady::roll-master-ready$`));
-        assert.match(await urnOf(u.uncordon), new RegExp(`::${escape(parent)}pulumi-nodejs:dynamic/node-upgrade:NodeUncordon::roll-master-uncordon$`));
+        assert.match(
+            await urnOf(u.ready),
+            new RegExp(`::${escape(parent)}pulumi-nodejs:dynamic/node-upgrade:NodeReady::roll-master-ready$`),
+        );
+        assert.match(
+            await urnOf(u.uncordon),
+            new RegExp(`::${escape(parent)}pulumi-nodejs:dynamic/node-upgrade:NodeUncordon::roll-master-uncordon$`),
+        );
         assert.match(await urnOf(u), /::node-upgrade:index:RollingNodeUpgrade\$node-upgrade:index:NodeUpgrade::roll-master$/);
         assert.ok(u.drain instanceof c.NodeDrain && u.ready instanceof c.NodeReady && u.uncordon instanceof c.NodeUncordon);
     });
@@ -92,7 +104,8 @@ describe("components: resource graph (mocks)", function () {
             ["master", "worker2", "worker1"].flatMap((n) => ["cordon", "drain", "upgrade", "ready", "uncordon"].map((s) => `${n}:${s}`)),
         );
         // Strictly sequential: each registration starts after the previous one finished.
-        for (let i = 1; i < custom.length; i++) assert.ok(custom[i].start >= custom[i - 1].end, `${custom[i].name} started before ${custom[i - 1].name} ended`);
+        for (let i = 1; i < custom.length; i++)
+            assert.ok(custom[i].start >= custom[i - 1].end, `${custom[i].name} started before ${custom[i - 1].name} ended`);
     });
 
     it("runs a batch of maxUnavailable workers together, and the next batch only after all their uncordons", async () => {
@@ -101,13 +114,17 @@ describe("components: resource graph (mocks)", function () {
         const roll = new c.RollingNodeUpgrade("roll", rollArgs({ nodes: undefined, selector: "pool", maxUnavailable: 2 } as any));
         await settle(roll);
         // selector "pool" matches the four workers (fake: key present), sorted by name.
-        assert.deepStrictEqual(await valueOf(roll.batches), [["worker1", "worker2"], ["worker3", "worker4"]]);
+        assert.deepStrictEqual(await valueOf(roll.batches), [
+            ["worker1", "worker2"],
+            ["worker3", "worker4"],
+        ]);
         const at = (node: string, step: string) => registered.find((r) => r.custom && nodeOf(r) === node && stepOf(r) === step)!;
         // Same batch: both cordons start before either uncordon.
         assert.ok(at("worker2", "cordon").start < at("worker1", "uncordon").start);
         // Next batch: after both uncordons of the previous one.
         for (const next of ["worker3", "worker4"]) {
-            for (const prev of ["worker1", "worker2"]) assert.ok(at(next, "cordon").start >= at(prev, "uncordon").end, `${next} cordon before ${prev} uncordon`);
+            for (const prev of ["worker1", "worker2"])
+                assert.ok(at(next, "cordon").start >= at(prev, "uncordon").end, `${next} cordon before ${prev} uncordon`);
         }
     });
 
@@ -118,7 +135,9 @@ describe("components: resource graph (mocks)", function () {
         await settle(roll);
         const steps = registered.filter((r) => r.custom && r.type.startsWith("pulumi-nodejs:") && nodeOf(r) === "worker1");
         assert.strictEqual(steps.length, 4);
-        const triggers = steps.map((s) => JSON.stringify([s.inputs.nodeName, s.inputs.targetVersion, s.inputs.commandHash, s.inputs.revision]));
+        const triggers = steps.map((s) =>
+            JSON.stringify([s.inputs.nodeName, s.inputs.targetVersion, s.inputs.commandHash, s.inputs.revision]),
+        );
         assert.strictEqual(new Set(triggers).size, 1, triggers.join("\n"));
         assert.match(steps[0].inputs.commandHash, /^[0-9a-f]{16}$/);
         assert.strictEqual(steps[0].inputs.revision, "r1");
@@ -137,7 +156,9 @@ describe("components: resource graph (mocks)", function () {
         const upgrade = registered.find((r) => r.name === "roll-worker1-upgrade")!;
         const create: string = upgrade.inputs.create;
         assert.ok(
-            create.startsWith(`env NODE_NAME='worker1' TARGET_VERSION='v1.20.0' TARGET_SEMVER='1.20.0' NODE_UPGRADE_REVISION='r1' PACKAGE_SUFFIX='-00 it'\\''s' sh -c `),
+            create.startsWith(
+                `env NODE_NAME='worker1' TARGET_VERSION='v1.20.0' TARGET_SEMVER='1.20.0' NODE_UPGRADE_REVISION='r1' PACKAGE_SUFFIX='-00 it'\\''s' sh -c `,
+            ),
             create,
         );
         assert.ok(create.endsWith(`sh -c 'sudo apt-get install -y kubelet="$TARGET_SEMVER-00"'`), create);
@@ -183,7 +204,10 @@ describe("components: resource graph (mocks)", function () {
 
     it("turns the upgrade into an echo when the drain found the node already at the target", async () => {
         const { mocks, registered } = recordingMocks({
-            outputs: (a) => ({ ...stepOutputs(a), ...(a.type.endsWith(":NodeDrain") && a.inputs.nodeName === "worker1" ? { alreadyAtTarget: true } : {}) }),
+            outputs: (a) => ({
+                ...stepOutputs(a),
+                ...(a.type.endsWith(":NodeDrain") && a.inputs.nodeName === "worker1" ? { alreadyAtTarget: true } : {}),
+            }),
         });
         await pulumi.runtime.setMocks(mocks, "node-upgrade", "test");
         await settle(new c.RollingNodeUpgrade("roll", rollArgs({ reboot: true })));
@@ -213,7 +237,10 @@ describe("components: resource graph (mocks)", function () {
             console.log = original;
         }
         assert.strictEqual(registered.filter((r) => r.custom).length, 15);
-        assert.deepStrictEqual(reader.planRequests.map((p) => p.nodes), [["master", "worker2", "worker1"]]);
+        assert.deepStrictEqual(
+            reader.planRequests.map((p) => p.nodes),
+            [["master", "worker2", "worker1"]],
+        );
         assert.strictEqual(reader.planRequests[0].drain.ignoreDaemonSets, true);
         const plans = logged.filter((l) => l.includes("PLAN "));
         assert.deepStrictEqual(
@@ -226,20 +253,36 @@ describe("components: resource graph (mocks)", function () {
         const { mocks, registered } = recordingMocks();
         await pulumi.runtime.setMocks(mocks, "node-upgrade", "test");
         const roll = new c.RollingNodeUpgrade("roll", rollArgs({ maxUnavailable: 3, maxNodesDownPercent: 40 }));
-        await assert.rejects(roll.upgrades, /refusing to roll: maxUnavailable 3 would take down up to 3 nodes at once, but at most 2 may be down at once \(maxNodesDownPercent 40% of 5 nodes allows 2\)/);
+        await assert.rejects(
+            roll.upgrades,
+            /refusing to roll: maxUnavailable 3 would take down up to 3 nodes at once, but at most 2 may be down at once \(maxNodesDownPercent 40% of 5 nodes allows 2\)/,
+        );
         assert.strictEqual(registered.filter((r) => r.custom).length, 0);
     });
 
     it("rejects bad arguments with clear messages", async () => {
         await pulumi.runtime.setMocks(recordingMocks().mocks, "node-upgrade", "test");
-        assert.throws(() => new c.RollingNodeUpgrade("r1", rollArgs({ maxUnavailable: 0 })), /maxUnavailable must be a whole number of at least 1, got 0/);
-        assert.throws(() => new c.RollingNodeUpgrade("r2", rollArgs({ targetVersion: "1.20" })), /target version "1.20" is not a semantic version/);
+        assert.throws(
+            () => new c.RollingNodeUpgrade("r1", rollArgs({ maxUnavailable: 0 })),
+            /maxUnavailable must be a whole number of at least 1, got 0/,
+        );
+        assert.throws(
+            () => new c.RollingNodeUpgrade("r2", rollArgs({ targetVersion: "1.20" })),
+            /target version "1.20" is not a semantic version/,
+        );
         assert.throws(
             () => new c.NodeUpgrade("n1", { nodeName: "Bad_Node", targetVersion: "v1.2.3", upgradeCommand: "true", kubeconfigPath: "x" }),
             /node name "Bad_Node" is not a valid DNS-1123 subdomain/,
         );
         assert.throws(
-            () => new c.NodeUpgrade("n2", { nodeName: "ok", targetVersion: "v1.2.3", upgradeCommand: "true", kubeconfigPath: "x", environment: { NODE_NAME: "x" } }),
+            () =>
+                new c.NodeUpgrade("n2", {
+                    nodeName: "ok",
+                    targetVersion: "v1.2.3",
+                    upgradeCommand: "true",
+                    kubeconfigPath: "x",
+                    environment: { NODE_NAME: "x" },
+                }),
             /NODE_NAME is set by node-upgrade and cannot be overridden/,
         );
         const unknown = new c.RollingNodeUpgrade("r3", rollArgs({ nodes: ["master", "ghost"] }));

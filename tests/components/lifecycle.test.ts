@@ -2,7 +2,6 @@
 // local engine (local-engine): first roll, no-op rerun, version bump, failure and resume, destroy. The
 // upgrade "over SSH" is the simulator's upgrade-node command run locally.
 import * as assert from "assert";
-import * as pulumi from "@pulumi/pulumi";
 import { DynamicProviderHost, LocalEngine, OpRecord, REPO_ROOT, stackConfig } from "../../local-engine";
 import { nodeState, readyPods, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
 import type { SimCluster } from "../../sim";
@@ -84,18 +83,29 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             assert.strictEqual(maxCordoned, 1, "two nodes were cordoned at the same time");
             assert.ok(minHttpGo >= 9, `http-go dropped to ${minHttpGo} Ready replicas`);
             // It was the drain's pacing that held the line: pods waited for http-go's replacements.
-            await waitFor(() => host.output().some((l) => /waiting for default\/http-go to have 10 Ready replicas \(has 9; maxUnavailablePerWorkload 1\)/.test(l)));
+            await waitFor(() =>
+                host
+                    .output()
+                    .some((l) => /waiting for default\/http-go to have 10 Ready replicas \(has 9; maxUnavailablePerWorkload 1\)/.test(l)),
+            );
 
             // Dependency order: each node's whole chain, node after node, control plane first.
             const steps = stepsOf(result.ops, "create").sort((a, b) => a.start - b.start);
             assert.deepStrictEqual(
                 steps.map(label),
-                ["master", "worker1", "worker2"].flatMap((n) => ["cordon", "drain", "upgrade", "ready", "uncordon"].map((s) => `${n}-${s}`)),
+                ["master", "worker1", "worker2"].flatMap((n) =>
+                    ["cordon", "drain", "upgrade", "ready", "uncordon"].map((s) => `${n}-${s}`),
+                ),
             );
-            for (let i = 1; i < steps.length; i++) assert.ok(steps[i].start >= steps[i - 1].end, `${steps[i].name} overlapped ${steps[i - 1].name}`);
+            for (let i = 1; i < steps.length; i++)
+                assert.ok(steps[i].start >= steps[i - 1].end, `${steps[i].name} overlapped ${steps[i - 1].name}`);
 
             for (const n of ["master", "worker1", "worker2"]) {
-                assert.deepStrictEqual(nodeState(cluster.sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.20.0", cordonedByUs: false }, n);
+                assert.deepStrictEqual(
+                    nodeState(cluster.sim, n),
+                    { unschedulable: false, ready: true, kubeletVersion: "v1.20.0", cordonedByUs: false },
+                    n,
+                );
             }
             const report = result.value as RollingNodeUpgradeReport;
             assert.deepStrictEqual(report.batches, [["master"], ["worker1"], ["worker2"]]);
@@ -120,7 +130,10 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             cluster.sim.clearRequestLog();
             const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
             assert.ok(result.ok, result.error?.message);
-            assert.deepStrictEqual(stepsOf(result.ops).filter((o) => o.op !== "same"), []);
+            assert.deepStrictEqual(
+                stepsOf(result.ops).filter((o) => o.op !== "same"),
+                [],
+            );
             assert.deepStrictEqual(writeRequests(cluster.sim), []);
         });
 
@@ -139,7 +152,10 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             assert.ok(result.ok, result.error?.message);
             // The planner's read-only verdict, one block per node in roll order.
             const blocks = logged.filter((l) => l.startsWith("info: [runtime] ["));
-            assert.deepStrictEqual(blocks.map((l) => /^info: \[runtime\] \[(\d\/3)\] (\S+)/.exec(l)!.slice(1).join(" ")), ["1/3 master", "2/3 worker1", "3/3 worker2"]);
+            assert.deepStrictEqual(
+                blocks.map((l) => /^info: \[runtime\] \[(\d\/3)\] (\S+)/.exec(l)!.slice(1).join(" ")),
+                ["1/3 master", "2/3 worker1", "3/3 worker2"],
+            );
             assert.match(blocks[1], /v1\.20\.0 -> v1\.21\.0/);
             // http-go has no budget here: the drain's workload pacing makes worker1's pods wait for Ready replacements.
             assert.match(blocks[1], /: waits for Ready replacements of default\/http-go \(maxUnavailablePerWorkload 1\)/);
@@ -148,7 +164,10 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             assert.strictEqual(planned.length, 15, planned.map((o) => `${o.op} ${o.name}`).join("\n"));
             // The steps update; each upgrade command is replaced (its trigger is the cordon's run id, unknown here).
             const expected = (o: OpRecord) => (o.type === "command:remote:Command" ? "plan-replace" : "plan-update");
-            assert.ok(planned.every((o) => o.op === expected(o)), planned.map((o) => `${o.op} ${o.name}`).join("\n"));
+            assert.ok(
+                planned.every((o) => o.op === expected(o)),
+                planned.map((o) => `${o.op} ${o.name}`).join("\n"),
+            );
             assert.deepStrictEqual(writeRequests(cluster.sim), []);
             assert.strictEqual(nodeState(cluster.sim, "master").kubeletVersion, "v1.20.0");
         });
@@ -157,22 +176,35 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             const config = configFor(cluster, { nodes: ["worker1", "master", "worker2"], targetVersion: "v1.21.0" });
             let maxCordoned = 0;
             const stop = onEveryChange(cluster.sim, () => {
-                maxCordoned = Math.max(maxCordoned, ["master", "worker1", "worker2"].filter((n) => nodeState(cluster.sim, n).unschedulable).length);
+                maxCordoned = Math.max(
+                    maxCordoned,
+                    ["master", "worker1", "worker2"].filter((n) => nodeState(cluster.sim, n).unschedulable).length,
+                );
             });
             const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
             stop();
             assert.ok(result.ok, result.error?.message);
             assert.strictEqual(maxCordoned, 1);
-            const steps = stepsOf(result.ops).filter((o) => o.op !== "delete").sort((a, b) => a.start - b.start);
+            const steps = stepsOf(result.ops)
+                .filter((o) => o.op !== "delete")
+                .sort((a, b) => a.start - b.start);
             // The steps run again as updates; each upgrade command is replaced: a new one runs `create`, and the old
             // one's delete (no delete command: nothing runs) comes after the whole roll.
-            assert.ok(steps.every((o) => o.op === (o.type === "command:remote:Command" ? "replace" : "update")), steps.map((o) => `${o.op} ${o.name}`).join("\n"));
+            assert.ok(
+                steps.every((o) => o.op === (o.type === "command:remote:Command" ? "replace" : "update")),
+                steps.map((o) => `${o.op} ${o.name}`).join("\n"),
+            );
             const deletes = stepsOf(result.ops, "delete");
             assert.deepStrictEqual(deletes.map(label).sort(), ["master-upgrade", "worker1-upgrade", "worker2-upgrade"]);
-            assert.ok(deletes.every((d) => d.start >= Math.max(...steps.map((o) => o.end))), "replaced commands are deleted at the end");
+            assert.ok(
+                deletes.every((d) => d.start >= Math.max(...steps.map((o) => o.end))),
+                "replaced commands are deleted at the end",
+            );
             assert.deepStrictEqual(
                 steps.map(label),
-                ["master", "worker1", "worker2"].flatMap((n) => ["cordon", "drain", "upgrade", "ready", "uncordon"].map((s) => `${n}-${s}`)),
+                ["master", "worker1", "worker2"].flatMap((n) =>
+                    ["cordon", "drain", "upgrade", "ready", "uncordon"].map((s) => `${n}-${s}`),
+                ),
             );
             for (const n of ["master", "worker1", "worker2"]) assert.strictEqual(nodeState(cluster.sim, n).kubeletVersion, "v1.21.0");
         });
@@ -194,7 +226,10 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             // Refreshing changes nothing the next `up` does.
             const after = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
             assert.ok(after.ok, after.error?.message);
-            assert.deepStrictEqual(stepsOf(after.ops).filter((o) => o.op !== "same"), []);
+            assert.deepStrictEqual(
+                stepsOf(after.ops).filter((o) => o.op !== "same"),
+                [],
+            );
         });
 
         it("destroying the stack never evicts, cordons or uncordons anything", async () => {
@@ -204,7 +239,10 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             assert.strictEqual(ops.length, 15);
             assert.deepStrictEqual(writeRequests(cluster.sim), []);
             // The providers have no delete: the host runs no provider code at all.
-            assert.deepStrictEqual(host.output().filter((l) => l.includes("node-upgrade")), []);
+            assert.deepStrictEqual(
+                host.output().filter((l) => l.includes("node-upgrade")),
+                [],
+            );
             assert.strictEqual(engine.state.size, 0);
         });
     });
@@ -225,13 +263,27 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             const original = console.warn;
             console.warn = (...a: any[]) => logged.push(a.join(" "));
             try {
-                const warned = await engine.run(roll, { config: configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s" }), secretKeys: ["kubeconfig"], preview: true });
+                const warned = await engine.run(roll, {
+                    config: configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s" }),
+                    secretKeys: ["kubeconfig"],
+                    preview: true,
+                });
                 assert.ok(warned.ok, warned.error?.message);
-                assert.ok(logged.some((l) => /^warning: \[runtime\] \[2\/3\] worker1 v1\.28\.5 -> v1\.28\.6: BLOCKED/.test(l)), logged.join("\n"));
-                const failed = await engine.run(roll, { config: configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s", failOnBlockedPlan: true }), secretKeys: ["kubeconfig"], preview: true });
+                assert.ok(
+                    logged.some((l) => /^warning: \[runtime\] \[2\/3\] worker1 v1\.28\.5 -> v1\.28\.6: BLOCKED/.test(l)),
+                    logged.join("\n"),
+                );
+                const failed = await engine.run(roll, {
+                    config: configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s", failOnBlockedPlan: true }),
+                    secretKeys: ["kubeconfig"],
+                    preview: true,
+                });
                 assert.ok(!failed.ok);
                 // worker1 first; the plan goes on past it (the critical pod would block wherever it lands next).
-                assert.match(failed.error!.message, /the roll plan is BLOCKED at worker1(, worker2)? \(see the warnings above\); failOnBlockedPlan is set, so the preview fails/);
+                assert.match(
+                    failed.error!.message,
+                    /the roll plan is BLOCKED at worker1(, worker2)? \(see the warnings above\); failOnBlockedPlan is set, so the preview fails/,
+                );
             } finally {
                 console.warn = original;
             }
@@ -244,13 +296,31 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             assert.ok(!result.ok, "the roll should fail");
             const message = result.error!.message;
             assert.match(message, /NodeDrain worker1: drain of node "worker1" timed out/);
-            assert.match(message, /pod default\/critical-5f7c8d9b6d-q2x7k: PodDisruptionBudget default\/critical-pdb allows no disruption \(needs 1 healthy pod and has 1; 0 disruptions allowed\)/);
+            assert.match(
+                message,
+                /pod default\/critical-5f7c8d9b6d-q2x7k: PodDisruptionBudget default\/critical-pdb allows no disruption \(needs 1 healthy pod and has 1; 0 disruptions allowed\)/,
+            );
             assert.match(message, /The node stays cordoned\. .* run `pulumi up` again: the roll resumes at this node\./);
             assert.ok(!message.includes(cluster.sim.token), "the error must not contain the token");
 
-            assert.deepStrictEqual(nodeState(cluster.sim, "control-plane"), { unschedulable: false, ready: true, kubeletVersion: "v1.28.6", cordonedByUs: false });
-            assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), { unschedulable: true, ready: true, kubeletVersion: "v1.28.5", cordonedByUs: true });
-            assert.deepStrictEqual(nodeState(cluster.sim, "worker2"), { unschedulable: false, ready: true, kubeletVersion: "v1.28.5", cordonedByUs: false });
+            assert.deepStrictEqual(nodeState(cluster.sim, "control-plane"), {
+                unschedulable: false,
+                ready: true,
+                kubeletVersion: "v1.28.6",
+                cordonedByUs: false,
+            });
+            assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), {
+                unschedulable: true,
+                ready: true,
+                kubeletVersion: "v1.28.5",
+                cordonedByUs: true,
+            });
+            assert.deepStrictEqual(nodeState(cluster.sim, "worker2"), {
+                unschedulable: false,
+                ready: true,
+                kubeletVersion: "v1.28.5",
+                cordonedByUs: false,
+            });
             assert.ok(!writeRequests(cluster.sim).some((r) => r.includes("worker2")), "worker2 was touched");
             assert.ok(!result.registered.some((r) => r.includes("roll-worker2-cordon")), "worker2's chain must not even register");
             assert.ok(!result.registered.some((r) => r.includes("roll-worker1-upgrade")));
@@ -258,7 +328,12 @@ describe("components: lifecycle against the simulated cluster (real provider hos
 
         it("after the budget is relaxed, a rerun resumes at the failed node and completes the roll", async () => {
             const pdb = cluster.sim.get("PodDisruptionBudget", "default", "critical-pdb");
-            cluster.sim.apply({ ...pdb, metadata: { name: pdb.metadata.name, namespace: "default" }, spec: { ...pdb.spec, minAvailable: 0 }, status: undefined });
+            cluster.sim.apply({
+                ...pdb,
+                metadata: { name: pdb.metadata.name, namespace: "default" },
+                spec: { ...pdb.spec, minAvailable: 0 },
+                status: undefined,
+            });
             await cluster.sim.settle();
             cluster.sim.clearRequestLog();
             const config = configFor(cluster, { nodes, targetVersion: "v1.28.6", drainTimeout: "3s" });
@@ -272,30 +347,55 @@ describe("components: lifecycle against the simulated cluster (real provider hos
             assert.strictEqual(steps.find((o) => o.name === "roll-worker1-drain")!.op, "create");
             assert.ok(!writeRequests(cluster.sim).some((r) => r.includes("control-plane")), "the finished node was touched again");
             for (const n of nodes) {
-                assert.deepStrictEqual(nodeState(cluster.sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.28.6", cordonedByUs: false }, n);
+                assert.deepStrictEqual(
+                    nodeState(cluster.sim, n),
+                    { unschedulable: false, ready: true, kubeletVersion: "v1.28.6", cordonedByUs: false },
+                    n,
+                );
             }
         });
 
         it("a failing upgrade command stops the roll at that node; fixing the command resumes without touching finished nodes", async () => {
             const failing = `if [ "$NODE_NAME" = worker1 ]; then echo "E: Version '$TARGET_SEMVER' for 'kubelet' was not found" >&2; exit 3; fi; ${UPGRADE_COMMAND}`;
-            const first = await engine.run(roll, { config: configFor(cluster, { nodes, targetVersion: "v1.28.7", upgradeCommand: failing }), secretKeys: ["kubeconfig"] });
+            const first = await engine.run(roll, {
+                config: configFor(cluster, { nodes, targetVersion: "v1.28.7", upgradeCommand: failing }),
+                secretKeys: ["kubeconfig"],
+            });
             assert.ok(!first.ok);
             // @pulumi/command's own text: the exit status, the command as Go quotes it, then its output.
-            assert.match(first.error!.message, /roll-worker1-upgrade: Process exited with status 3: running ".*":\nE: Version '1\.28\.7' for 'kubelet' was not found/s);
+            assert.match(
+                first.error!.message,
+                /roll-worker1-upgrade: Process exited with status 3: running ".*":\nE: Version '1\.28\.7' for 'kubelet' was not found/s,
+            );
             assert.deepStrictEqual(nodeState(cluster.sim, "control-plane").kubeletVersion, "v1.28.7");
-            assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), { unschedulable: true, ready: true, kubeletVersion: "v1.28.6", cordonedByUs: true });
+            assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), {
+                unschedulable: true,
+                ready: true,
+                kubeletVersion: "v1.28.6",
+                cordonedByUs: true,
+            });
             assert.strictEqual(nodeState(cluster.sim, "worker2").kubeletVersion, "v1.28.6");
             assert.ok(!first.registered.some((r) => r.includes("roll-worker1-ready") || r.includes("roll-worker2-")));
 
             cluster.sim.clearRequestLog();
-            const fixed = await engine.run(roll, { config: configFor(cluster, { nodes, targetVersion: "v1.28.7" }), secretKeys: ["kubeconfig"] });
+            const fixed = await engine.run(roll, {
+                config: configFor(cluster, { nodes, targetVersion: "v1.28.7" }),
+                secretKeys: ["kubeconfig"],
+            });
             assert.ok(fixed.ok, fixed.error?.message);
             // A new command is a new trigger, so the control plane's steps run again, but they find it at the
             // target and leave it alone: its upgrade is an echo and nothing is written to it.
             assert.ok(!writeRequests(cluster.sim).some((r) => r.includes("control-plane")), writeRequests(cluster.sim).join("\n"));
-            assert.match(engine.commandOutput.get("roll-control-plane-upgrade")!, /control-plane already runs v1\.28\.7; skipping the upgrade/);
+            assert.match(
+                engine.commandOutput.get("roll-control-plane-upgrade")!,
+                /control-plane already runs v1\.28\.7; skipping the upgrade/,
+            );
             for (const n of nodes) {
-                assert.deepStrictEqual(nodeState(cluster.sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.28.7", cordonedByUs: false }, n);
+                assert.deepStrictEqual(
+                    nodeState(cluster.sim, n),
+                    { unschedulable: false, ready: true, kubeletVersion: "v1.28.7", cordonedByUs: false },
+                    n,
+                );
             }
         });
     });

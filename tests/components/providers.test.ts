@@ -44,13 +44,26 @@ describe("components: step providers against the simulated cluster", function ()
         assert.deepStrictEqual((await nodeDrainProvider.check!({}, { ...base, maxUnavailablePerWorkload: 2 })).failures, []);
         for (const v of [-1, 1.5, "1"]) {
             const f = (await nodeDrainProvider.check!({}, { ...base, maxUnavailablePerWorkload: v })).failures!;
-            assert.deepStrictEqual(f.map((x) => x.property), ["maxUnavailablePerWorkload"], String(v));
-            assert.match(f[0].reason, /NodeDrain: maxUnavailablePerWorkload must be a whole number of pods \(0 = no workload pacing, as kubectl\)/);
+            assert.deepStrictEqual(
+                f.map((x) => x.property),
+                ["maxUnavailablePerWorkload"],
+                String(v),
+            );
+            assert.match(
+                f[0].reason,
+                /NodeDrain: maxUnavailablePerWorkload must be a whole number of pods \(0 = no workload pacing, as kubectl\)/,
+            );
         }
         const ready = await nodeReadyProvider.check!({}, { ...base, timeout: "90s", soak: "1m", pollInterval: "250ms" });
         assert.deepStrictEqual(ready.failures, []);
-        assert.deepStrictEqual([ready.inputs!.timeoutSeconds, ready.inputs!.soakSeconds, ready.inputs!.pollIntervalSeconds], [90, 60, 0.25]);
-        assert.match((await nodeReadyProvider.check!({}, { ...base, pollInterval: "0s" })).failures![0].reason, /pollInterval must be above zero/);
+        assert.deepStrictEqual(
+            [ready.inputs!.timeoutSeconds, ready.inputs!.soakSeconds, ready.inputs!.pollIntervalSeconds],
+            [90, 60, 0.25],
+        );
+        assert.match(
+            (await nodeReadyProvider.check!({}, { ...base, pollInterval: "0s" })).failures![0].reason,
+            /pollInterval must be above zero/,
+        );
     });
 
     it("cordon marks the node unschedulable with our annotation; again it sends nothing", async () => {
@@ -60,7 +73,12 @@ describe("components: step providers against the simulated cluster", function ()
         assert.strictEqual(outs.versionBefore, "v1.19.0");
         assert.strictEqual(outs.alreadyAtTarget, false);
         assert.strictEqual(outs.kubeconfig, base.kubeconfig, "outputs keep the (secret) kubeconfig for refresh");
-        assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), { unschedulable: true, ready: true, kubeletVersion: "v1.19.0", cordonedByUs: true });
+        assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), {
+            unschedulable: true,
+            ready: true,
+            kubeletVersion: "v1.19.0",
+            cordonedByUs: true,
+        });
         cluster.sim.clearRequestLog();
         const again = await nodeCordonProvider.update!("worker1", outs, base);
         assert.strictEqual(again.outs.cordoned, false);
@@ -78,23 +96,39 @@ describe("components: step providers against the simulated cluster", function ()
         assert.strictEqual(outs.evictedPods.filter((p: string) => p.startsWith("default/http-go-")).length, 6);
         assert.ok(outs.skippedPods.some((p: string) => p.startsWith("kube-system/kube-proxy-")));
         assert.ok(outs.warnings.some((w: string) => /DaemonSet-managed/.test(w)));
-        const left = cluster.sim.list("Pod").filter((p) => p.spec?.nodeName === "worker1" && !p.metadata?.ownerReferences?.some((o: any) => o.kind === "DaemonSet"));
-        assert.deepStrictEqual(left.map((p) => p.metadata.name), []);
+        const left = cluster.sim
+            .list("Pod")
+            .filter((p) => p.spec?.nodeName === "worker1" && !p.metadata?.ownerReferences?.some((o: any) => o.kind === "DaemonSet"));
+        assert.deepStrictEqual(
+            left.map((p) => p.metadata.name),
+            [],
+        );
     });
 
     it("ready waits through the node's restart until it is Ready at the target, then soaks", async () => {
-        const inputs = (await nodeReadyProvider.check!({}, { ...base, timeout: "60s", soak: "1s", expectNotReady: true, notReadyTimeout: "10s", pollInterval: "100ms" })).inputs!;
+        const inputs = (
+            await nodeReadyProvider.check!(
+                {},
+                { ...base, timeout: "60s", soak: "1s", expectNotReady: true, notReadyTimeout: "10s", pollInterval: "100ms" },
+            )
+        ).inputs!;
         cluster.sim.clearRequestLog();
         const waiting = nodeReadyProvider.create(inputs);
         // The step is watching for the restart once it has read the node (the event, not a fixed time).
-        await cluster.sim.waitFor(() => cluster.sim.requestLog().some((r) => r.method === "GET" && r.path === "/api/v1/nodes/worker1"), 600);
+        await cluster.sim.waitFor(
+            () => cluster.sim.requestLog().some((r) => r.method === "GET" && r.path === "/api/v1/nodes/worker1"),
+            600,
+        );
         await cluster.sim.upgradeNode("worker1", "v1.20.0");
         const { outs } = await waiting;
         assert.strictEqual(outs.ready, true);
         assert.strictEqual(outs.kubeletVersion, "v1.20.0");
         assert.strictEqual(outs.soakedSeconds, 1);
         // It saw the node go down, then waited for it to come back.
-        assert.ok(quiet.lines.some((l) => /\[NodeReady worker1\] went down for the restart; waiting for it to come back/.test(l)), quiet.lines.join("\n"));
+        assert.ok(
+            quiet.lines.some((l) => /\[NodeReady worker1\] went down for the restart; waiting for it to come back/.test(l)),
+            quiet.lines.join("\n"),
+        );
         assert.ok(outs.waitedSeconds > 0, `waited ${outs.waitedSeconds}s`);
         assert.deepStrictEqual(nodeState(cluster.sim, "worker1").kubeletVersion, "v1.20.0");
     });
@@ -106,18 +140,30 @@ describe("components: step providers against the simulated cluster", function ()
         await cluster.sim.upgradeNode("worker1", "v1.20.0"); // a flap: NotReady for 30 simulated seconds
         const { outs } = await waiting;
         assert.strictEqual(outs.soakedSeconds, 2);
-        assert.ok(quiet.lines.some((l) => /\[NodeReady worker1\] went NotReady during the soak; waiting for it again/.test(l)), "the soak was not restarted");
+        assert.ok(
+            quiet.lines.some((l) => /\[NodeReady worker1\] went NotReady during the soak; waiting for it again/.test(l)),
+            "the soak was not restarted",
+        );
     });
 
     it("ready fails after its timeout saying what it last saw", async () => {
-        const inputs = (await nodeReadyProvider.check!({}, { ...base, targetVersion: "v1.99.0", timeout: "1s", pollInterval: "100ms" })).inputs!;
-        await assert.rejects(nodeReadyProvider.create(inputs), /^Error: NodeReady worker1: timed out after 1s waiting for node worker1: node worker1 is Ready at v1\.20\.0, waiting for Ready at v1\.99\.0/);
+        const inputs = (await nodeReadyProvider.check!({}, { ...base, targetVersion: "v1.99.0", timeout: "1s", pollInterval: "100ms" }))
+            .inputs!;
+        await assert.rejects(
+            nodeReadyProvider.create(inputs),
+            /^Error: NodeReady worker1: timed out after 1s waiting for node worker1: node worker1 is Ready at v1\.20\.0, waiting for Ready at v1\.99\.0/,
+        );
     });
 
     it("uncordon undoes our cordon only", async () => {
         const { outs } = await nodeUncordonProvider.create(base);
         assert.strictEqual(outs.uncordoned, true);
-        assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), { unschedulable: false, ready: true, kubeletVersion: "v1.20.0", cordonedByUs: false });
+        assert.deepStrictEqual(nodeState(cluster.sim, "worker1"), {
+            unschedulable: false,
+            ready: true,
+            kubeletVersion: "v1.20.0",
+            cordonedByUs: false,
+        });
 
         // An operator's own cordon (no annotation) is left in place.
         const node = cluster.sim.get("Node", undefined, "worker2");
@@ -153,7 +199,8 @@ describe("components: step providers against the simulated cluster", function ()
     });
 
     it("delete never touches the node: the providers have no delete at all (the host then runs no code)", async () => {
-        for (const p of [nodeCordonProvider, nodeDrainProvider, nodeReadyProvider, nodeUncordonProvider]) assert.strictEqual(p.delete, undefined);
+        for (const p of [nodeCordonProvider, nodeDrainProvider, nodeReadyProvider, nodeUncordonProvider])
+            assert.strictEqual(p.delete, undefined);
     });
 });
 

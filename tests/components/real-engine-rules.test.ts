@@ -18,13 +18,17 @@ let c: Components;
 const NODES = ["master", "worker1", "worker2"];
 const roll = () => c.rollFromConfig().report;
 const custom = (ops: OpRecord[]) => stepsOf(ops);
-const notSame = (ops: OpRecord[]) => custom(ops).filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`);
+const notSame = (ops: OpRecord[]) =>
+    custom(ops)
+        .filter((o) => o.op !== "same")
+        .map((o) => `${o.op} ${o.name}`);
 
 /**
  * The simulated upgrade, as a node would run it: every value from the environment; each run appends the node's
  * name to $MARKER, so the test counts what really ran on the "node".
  */
-const UPGRADE = 'cd "$REPO" && "$NODE_BIN" dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION" && echo "$NODE_NAME" >> "$MARKER"';
+const UPGRADE =
+    'cd "$REPO" && "$NODE_BIN" dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION" && echo "$NODE_NAME" >> "$MARKER"';
 
 function baseConfig(cluster: TestCluster, marker: string, values: Record<string, unknown> = {}) {
     return stackConfig({
@@ -32,7 +36,12 @@ function baseConfig(cluster: TestCluster, marker: string, values: Record<string,
         nodes: NODES,
         targetVersion: "v1.20.0",
         upgradeCommand: UPGRADE,
-        upgradeEnvironment: [`KUBECONFIG=${cluster.kubeconfigPath}`, `REPO=${REPO_ROOT}`, `NODE_BIN=${process.execPath}`, `MARKER=${marker}`],
+        upgradeEnvironment: [
+            `KUBECONFIG=${cluster.kubeconfigPath}`,
+            `REPO=${REPO_ROOT}`,
+            `NODE_BIN=${process.execPath}`,
+            `MARKER=${marker}`,
+        ],
         drainIgnoreDaemonSets: true,
         drainDeleteEmptyDirData: true,
         drainTimeout: "60s",
@@ -104,7 +113,11 @@ describe("components: the real engine's rules (issue 10)", function () {
             cluster.sim.clearRequestLog();
             for (const change of [
                 { sshPrivateKey: sshd!.encryptedKey, sshPrivateKeyPassword: sshd!.passphrase },
-                { sshPrivateKey: sshd!.encryptedKey, sshPrivateKeyPassword: sshd!.passphrase, sshHosts: NODES.map((n) => `${n}=localhost`) },
+                {
+                    sshPrivateKey: sshd!.encryptedKey,
+                    sshPrivateKeyPassword: sshd!.passphrase,
+                    sshHosts: NODES.map((n) => `${n}=localhost`),
+                },
                 { sshPrivateKey: sshd!.encryptedKey, sshPrivateKeyPassword: sshd!.passphrase, sshHostKey: sshd!.otherHostKeyLine },
             ]) {
                 const result = await engine.run(roll, { config: baseConfig(cluster, marker, ssh(change)), secretKeys: secrets });
@@ -116,7 +129,11 @@ describe("components: the real engine's rules (issue 10)", function () {
         });
 
         it("the next real roll runs each upgrade once, after its drain, with the NEW key", async () => {
-            const config = baseConfig(cluster, marker, ssh({ sshPrivateKey: sshd!.encryptedKey, sshPrivateKeyPassword: sshd!.passphrase, targetVersion: "v1.21.0" }));
+            const config = baseConfig(
+                cluster,
+                marker,
+                ssh({ sshPrivateKey: sshd!.encryptedKey, sshPrivateKeyPassword: sshd!.passphrase, targetVersion: "v1.21.0" }),
+            );
             const result = await engine.run(roll, { config, secretKeys: secrets });
             assert.ok(result.ok, result.error?.message);
             assert.deepStrictEqual(runs(marker), [...NODES, ...NODES]);
@@ -131,11 +148,20 @@ describe("components: the real engine's rules (issue 10)", function () {
         });
 
         it("a wrong host key fails the node's upgrade with the SSH error, leaving it cordoned and the rest untouched", async () => {
-            const config = baseConfig(cluster, marker, ssh({ sshHostKey: sshd!.otherHostKeyLine, sshDialErrorLimit: 1, targetVersion: "v1.22.0" }));
+            const config = baseConfig(
+                cluster,
+                marker,
+                ssh({ sshHostKey: sshd!.otherHostKeyLine, sshDialErrorLimit: 1, targetVersion: "v1.22.0" }),
+            );
             const result = await engine.run(roll, { config, secretKeys: secrets });
             assert.ok(!result.ok);
             assert.match(result.error!.message, /roll-master-upgrade: .*ssh: handshake failed: ssh: host key mismatch/s);
-            assert.deepStrictEqual(nodeState(cluster.sim, "master"), { unschedulable: true, ready: true, kubeletVersion: "v1.21.0", cordonedByUs: true });
+            assert.deepStrictEqual(nodeState(cluster.sim, "master"), {
+                unschedulable: true,
+                ready: true,
+                kubeletVersion: "v1.21.0",
+                cordonedByUs: true,
+            });
             assert.strictEqual(nodeState(cluster.sim, "worker1").unschedulable, false);
             assert.ok(!result.registered.some((r) => r.includes("roll-worker1-")));
         });
@@ -156,7 +182,10 @@ describe("components: the real engine's rules (issue 10)", function () {
             const first = await engine.run(roll, { config: baseConfig(cluster, marker), secretKeys: ["kubeconfig"] });
             assert.ok(first.ok, first.error?.message);
             const state = JSON.stringify([...engine.state.values()]);
-            assert.ok(!state.includes(cluster.sim.token) && !state.includes("certificate-authority-data"), "the kubeconfig was copied into the state");
+            assert.ok(
+                !state.includes(cluster.sim.token) && !state.includes("certificate-authority-data"),
+                "the kubeconfig was copied into the state",
+            );
             assert.ok(state.includes('"kubeconfigConfigKey":"node-upgrade:kubeconfig"'));
 
             const oldConfig = baseConfig(cluster, marker);
@@ -187,7 +216,10 @@ describe("components: the real engine's rules (issue 10)", function () {
             const moved = await engine.run(roll, { config });
             assert.ok(moved.ok, moved.error?.message);
             // Moving from the config key to a path is a settings update: stored, nothing run, nothing written.
-            assert.ok(custom(moved.ops).every((o) => o.op === "same" || o.op === "update"), notSame(moved.ops).join("\n"));
+            assert.ok(
+                custom(moved.ops).every((o) => o.op === "same" || o.op === "update"),
+                notSame(moved.ops).join("\n"),
+            );
             assert.deepStrictEqual(writeRequests(cluster.sim), []);
             assert.deepStrictEqual(runs(marker), NODES);
             const before = engine.state.size;
@@ -197,14 +229,22 @@ describe("components: the real engine's rules (issue 10)", function () {
             fs.renameSync(`${cluster.kubeconfigPath}.away`, cluster.kubeconfigPath);
             assert.ok(!missing.ok);
             assert.match(missing.errors[0].message, /refresh could not read the node, so the stack was left as it is: .*file not found/s);
-            assert.match(missing.errors[0].message, new RegExp(`the file "${cluster.kubeconfigPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}" on the machine that runs refresh`));
+            assert.match(
+                missing.errors[0].message,
+                new RegExp(`the file "${cluster.kubeconfigPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}" on the machine that runs refresh`),
+            );
             assert.deepStrictEqual(missing.removed, []);
             assert.strictEqual(engine.state.size, before);
 
             cluster.sim.delete("Node", undefined, "worker2");
             const deleted = await engine.refresh({ config });
             assert.ok(deleted.ok, deleted.errors.map((e) => e.message).join("\n"));
-            assert.deepStrictEqual(deleted.removed.sort(), ["roll-worker2-cordon", "roll-worker2-drain", "roll-worker2-ready", "roll-worker2-uncordon"]);
+            assert.deepStrictEqual(deleted.removed.sort(), [
+                "roll-worker2-cordon",
+                "roll-worker2-drain",
+                "roll-worker2-ready",
+                "roll-worker2-uncordon",
+            ]);
             assert.strictEqual(engine.state.size, before - 4);
         });
     });
@@ -245,10 +285,20 @@ describe("components: the real engine's rules (issue 10)", function () {
             host.clearOutput();
             const up = await engine.run(program);
             assert.ok(up.ok, up.error?.message);
-            assert.deepStrictEqual(notSame(up.ops).sort(), ["update w1-cordon", "update w1-drain", "update w1-ready", "update w1-uncordon"]);
+            assert.deepStrictEqual(notSame(up.ops).sort(), [
+                "update w1-cordon",
+                "update w1-drain",
+                "update w1-ready",
+                "update w1-uncordon",
+            ]);
             assert.deepStrictEqual(writeRequests(cluster.sim), []);
             assert.deepStrictEqual(runs(marker), ["worker1"]);
-            assert.ok(host.output().some((l) => /\[NodeDrain worker1\] settings changed \(kubeconfig\): stored; nothing was run on the node/.test(l)), host.output().join("\n"));
+            assert.ok(
+                host
+                    .output()
+                    .some((l) => /\[NodeDrain worker1\] settings changed \(kubeconfig\): stored; nothing was run on the node/.test(l)),
+                host.output().join("\n"),
+            );
             const fresh = await engine.refresh();
             assert.ok(fresh.ok, fresh.errors.map((e) => e.message).join("\n"));
         });
@@ -256,9 +306,16 @@ describe("components: the real engine's rules (issue 10)", function () {
         it("a check failure about the kubeconfig never prints it (the engine prints a failing property's value)", async () => {
             const secretText = "apiVersion: v1\nclusters: [ {{ not yaml\ntoken: SECRET-TOKEN-0123456789abcdef\n";
             const bad = new LocalEngine(host, { cwd: REPO_ROOT });
-            const result = await bad.run(() => new c.NodeCordon("x", { nodeName: "worker1", targetVersion: "v1.20.0", kubeconfig: pulumi.secret(secretText) }).nodeName);
+            const result = await bad.run(
+                () =>
+                    new c.NodeCordon("x", { nodeName: "worker1", targetVersion: "v1.20.0", kubeconfig: pulumi.secret(secretText) })
+                        .nodeName,
+            );
             assert.ok(!result.ok);
-            assert.match(result.error!.message, /NodeCordon resource 'x' has a problem: NodeCordon: kubeconfig: the kubeconfig text is not valid YAML/);
+            assert.match(
+                result.error!.message,
+                /NodeCordon resource 'x' has a problem: NodeCordon: kubeconfig: the kubeconfig text is not valid YAML/,
+            );
             assert.ok(!result.error!.message.includes("SECRET-TOKEN"), result.error!.message);
         });
     });
@@ -279,21 +336,41 @@ describe("components: the real engine's rules (issue 10)", function () {
                 cwd: REPO_ROOT,
                 hooks: { stepFailed: (e) => void (e.name === "roll-worker1-upgrade" && fs.writeFileSync(gate, "")) },
             });
-            const config = baseConfig(cluster, marker, { maxUnavailable: 2, upgradeCommand: command, upgradeEnvironment: [`KUBECONFIG=${cluster.kubeconfigPath}`, `REPO=${REPO_ROOT}`, `NODE_BIN=${process.execPath}`, `MARKER=${marker}`, `GATE=${gate}`] });
+            const config = baseConfig(cluster, marker, {
+                maxUnavailable: 2,
+                upgradeCommand: command,
+                upgradeEnvironment: [
+                    `KUBECONFIG=${cluster.kubeconfigPath}`,
+                    `REPO=${REPO_ROOT}`,
+                    `NODE_BIN=${process.execPath}`,
+                    `MARKER=${marker}`,
+                    `GATE=${gate}`,
+                ],
+            });
             const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
             assert.ok(!result.ok);
             assert.match(result.error!.message, /roll-worker1-upgrade: Process exited with status 1: running ".*":\nbroken/s);
             const ran = custom(result.ops).map((o) => o.name);
-            for (const step of ["roll-worker2-ready", "roll-worker2-uncordon", "roll-worker1-ready"]) assert.ok(!ran.includes(step), `${step} ran after the failure`);
-            for (const n of ["worker1", "worker2"]) assert.strictEqual(nodeState(cluster.sim, n).cordonedByUs, true, `${n} must stay cordoned`);
+            for (const step of ["roll-worker2-ready", "roll-worker2-uncordon", "roll-worker1-ready"])
+                assert.ok(!ran.includes(step), `${step} ran after the failure`);
+            for (const n of ["worker1", "worker2"])
+                assert.strictEqual(nodeState(cluster.sim, n).cordonedByUs, true, `${n} must stay cordoned`);
         });
 
         it("upgradeTimeout stops a script that never ends; the node stays cordoned", async () => {
             const engine = new LocalEngine(host, { cwd: REPO_ROOT });
-            const config = baseConfig(cluster, tmpFile("runs"), { nodes: ["master"], targetVersion: "v1.21.0", upgradeCommand: "while :; do sleep 1; done", upgradeTimeout: "2s" });
+            const config = baseConfig(cluster, tmpFile("runs"), {
+                nodes: ["master"],
+                targetVersion: "v1.21.0",
+                upgradeCommand: "while :; do sleep 1; done",
+                upgradeTimeout: "2s",
+            });
             const result = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
             assert.ok(!result.ok);
-            assert.match(result.error!.message, /roll-master-upgrade: Process exited with status 124: running ".*":\nnode-upgrade: the command ran longer than upgradeTimeout \(2s\) and was stopped/s);
+            assert.match(
+                result.error!.message,
+                /roll-master-upgrade: Process exited with status 124: running ".*":\nnode-upgrade: the command ran longer than upgradeTimeout \(2s\) and was stopped/s,
+            );
             assert.strictEqual(nodeState(cluster.sim, "master").cordonedByUs, true);
         });
 
@@ -323,7 +400,11 @@ describe("components: the real engine's rules (issue 10)", function () {
                 assert.strictEqual(host.isRunning(), false, "the provider process must be gone");
                 pdb.sim.clearRequestLog();
                 assert.deepStrictEqual(nodeState(pdb.sim, "worker1").cordonedByUs, true);
-                assert.strictEqual(pdb.sim.list("Pod", "default").filter((p) => p.metadata.name.startsWith("critical-") && p.spec.nodeName === "worker1").length, 1);
+                assert.strictEqual(
+                    pdb.sim.list("Pod", "default").filter((p) => p.metadata.name.startsWith("critical-") && p.spec.nodeName === "worker1")
+                        .length,
+                    1,
+                );
             } finally {
                 await pdb.stop();
             }
@@ -339,7 +420,11 @@ describe("components: the real engine's rules (issue 10)", function () {
             return original.apply(this, args);
         };
         try {
-            await host.check("urn:pulumi:test::node-upgrade::pulumi-nodejs:dynamic/node-upgrade:NodeCordon::x", {}, { __provider: await serializeProvider(c.nodeCordonProvider) });
+            await host.check(
+                "urn:pulumi:test::node-upgrade::pulumi-nodejs:dynamic/node-upgrade:NodeCordon::x",
+                {},
+                { __provider: await serializeProvider(c.nodeCordonProvider) },
+            );
         } catch {
             // the check's answer does not matter here
         } finally {

@@ -2,7 +2,7 @@
 // `pulumi up`: an unserializable provider, or one the host cannot load, fails here instead of hanging.
 // (Full create/update/read against a cluster is in providers.test.ts and lifecycle.test.ts.)
 import * as assert from "assert";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const requireFromString: (code: string) => any = require("require-from-string");
 import { DynamicProviderHost, serializeProvider, UNKNOWN } from "../../local-engine";
 import { nodeCordonProvider } from "../../components/node-cordon";
@@ -42,7 +42,11 @@ describe("components: providers through serialization and the real dynamic-provi
 
     after(async () => {
         await host?.stop();
-        console.log(`      serialized provider sizes (bytes): ${Object.entries(serializedSizes).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+        console.log(
+            `      serialized provider sizes (bytes): ${Object.entries(serializedSizes)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")}`,
+        );
     });
 
     for (const type of Object.keys(PROVIDERS) as (keyof typeof PROVIDERS)[]) {
@@ -54,9 +58,10 @@ describe("components: providers through serialization and the real dynamic-provi
                 assert.ok(text.length < 4000, `${type} provider text is ${text.length} bytes`);
                 assert.ok(text.includes(`"${type}"`), "the step name is captured");
                 // State written here must work from another checkout or machine, and must not hold the user's home.
-                for (const local of [REPO_ROOT, os.homedir(), os.tmpdir()]) assert.ok(!text.includes(local), `${type} provider text contains ${local}`);
+                for (const local of [REPO_ROOT, os.homedir(), os.tmpdir()])
+                    assert.ok(!text.includes(local), `${type} provider text contains ${local}`);
                 // No local module was copied in by value, and no client object.
-                for (const leaked of ["checkCommon", "KubeConfig", "loadKubeConfig", "__awaiter", "require(\"@kubernetes"]) {
+                for (const leaked of ["checkCommon", "KubeConfig", "loadKubeConfig", "__awaiter", 'require("@kubernetes']) {
                     assert.ok(!text.includes(leaked), `${type} provider text contains ${leaked}`);
                 }
                 // Loads outside the SDK as well (what the host does).
@@ -75,7 +80,11 @@ describe("components: providers through serialization and the real dynamic-provi
                 assert.match(byProp[""], new RegExp(`^${type}: kubeconfig: a kubeconfig is required`));
                 assert.ok(!("kubeconfig" in byProp));
 
-                const unknowns = await host.check(urn(type, "x"), {}, { nodeName: UNKNOWN, targetVersion: UNKNOWN, kubeconfig: UNKNOWN, __provider: texts[type] });
+                const unknowns = await host.check(
+                    urn(type, "x"),
+                    {},
+                    { nodeName: UNKNOWN, targetVersion: UNKNOWN, kubeconfig: UNKNOWN, __provider: texts[type] },
+                );
                 assert.deepStrictEqual(unknowns.failures, []);
 
                 const badConfig = await host.check(urn(type, "x"), {}, { ...base, kubeconfig: BAD_KUBECONFIG, __provider: texts[type] });
@@ -96,25 +105,47 @@ describe("components: providers through serialization and the real dynamic-provi
                 } else {
                     assert.deepStrictEqual(await edit, { changes: "none", replaces: [], deleteBeforeReplace: false });
                 }
-                for (const [field, value] of [["targetVersion", "v9.9.9"], ["commandHash", "def"], ["revision", "2"], ["chainRunId", "r2"], ["kubeconfig", "rotated"], ["timeout", "9m"]]) {
+                for (const [field, value] of [
+                    ["targetVersion", "v9.9.9"],
+                    ["commandHash", "def"],
+                    ["revision", "2"],
+                    ["chainRunId", "r2"],
+                    ["kubeconfig", "rotated"],
+                    ["timeout", "9m"],
+                ]) {
                     const d = await host.diff(urn(type, "x"), "worker1", olds, { ...stored, [field]: value, __provider: texts[type] });
                     assert.deepStrictEqual(d, { changes: "some", replaces: [], deleteBeforeReplace: false }, field);
                 }
-                const unknown = await host.diff(urn(type, "x"), "worker1", olds, { ...stored, targetVersion: UNKNOWN, __provider: texts[type] });
+                const unknown = await host.diff(urn(type, "x"), "worker1", olds, {
+                    ...stored,
+                    targetVersion: UNKNOWN,
+                    __provider: texts[type],
+                });
                 assert.strictEqual(unknown.changes, "some");
-                const renamed = await host.diff(urn(type, "x"), "worker1", olds, { ...stored, nodeName: "worker2", __provider: texts[type] });
+                const renamed = await host.diff(urn(type, "x"), "worker1", olds, {
+                    ...stored,
+                    nodeName: "worker2",
+                    __provider: texts[type],
+                });
                 assert.deepStrictEqual(renamed, { changes: "some", replaces: ["nodeName"], deleteBeforeReplace: false });
                 // Outputs written by an older version (no revision, no inputKeys) still compare equal.
                 const { revision: _r, ...older } = { ...stored, message: "done", __provider: texts[type] };
-                if (type !== "NodeCordon") assert.strictEqual((await host.diff(urn(type, "x"), "worker1", older, { ...stored, __provider: texts[type] })).changes, "none");
+                if (type !== "NodeCordon")
+                    assert.strictEqual(
+                        (await host.diff(urn(type, "x"), "worker1", older, { ...stored, __provider: texts[type] })).changes,
+                        "none",
+                    );
             });
 
             it("create fails with a message naming the step and node, without the kubeconfig", async () => {
-                await assert.rejects(host.create(urn(type, "x"), { ...base, kubeconfig: BAD_KUBECONFIG, __provider: texts[type] }), (err: Error) => {
-                    assert.match(err.message, new RegExp(`^${type} worker1: the kubeconfig text is not valid YAML`));
-                    assert.ok(!err.message.includes("SECRET-TOKEN"), err.message);
-                    return true;
-                });
+                await assert.rejects(
+                    host.create(urn(type, "x"), { ...base, kubeconfig: BAD_KUBECONFIG, __provider: texts[type] }),
+                    (err: Error) => {
+                        assert.match(err.message, new RegExp(`^${type} worker1: the kubeconfig text is not valid YAML`));
+                        assert.ok(!err.message.includes("SECRET-TOKEN"), err.message);
+                        return true;
+                    },
+                );
             });
 
             it("delete runs no code at all: removing a step never touches the node", async () => {
@@ -160,7 +191,10 @@ describe("components: providers through serialization and the real dynamic-provi
                 serializedSizes[`${type} (installed)`] = text.length;
                 // The "CI" program directory resolves it by name to its own copy of the package.
                 const r = await ciHost.check(urn(type, "x"), {}, { ...base, nodeName: "Bad_Name", kubeconfig: "x", __provider: text });
-                assert.ok(r.failures.some((f) => f.property === "nodeName"), JSON.stringify(r.failures));
+                assert.ok(
+                    r.failures.some((f) => f.property === "nodeName"),
+                    JSON.stringify(r.failures),
+                );
             }
         } finally {
             await ciHost.stop();

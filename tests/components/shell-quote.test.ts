@@ -37,7 +37,7 @@ describe("shell quoting", () => {
 
     it("round-trips random printable and control strings", () => {
         let seed = 12345;
-        const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+        const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
         const alphabet = "abc'\"\\$`!*?;&|<>(){}[]#~ \t\n\r%=,.-_/" + "é✓";
         for (let i = 0; i < 200; i++) {
             const len = Math.floor(rand() * 20);

@@ -1,5 +1,12 @@
 import * as assert from "assert";
-import { durationSeconds, nodeNameProblem, percentProblem, positiveIntegerProblem, throwIfProblems, versionProblem } from "../../components/validate";
+import {
+    durationSeconds,
+    nodeNameProblem,
+    percentProblem,
+    positiveIntegerProblem,
+    throwIfProblems,
+    versionProblem,
+} from "../../components/validate";
 
 const parse = (t: string) => {
     const m = /^(\d+)(s|m|h)$/.exec(t);
@@ -9,7 +16,8 @@ const parse = (t: string) => {
 
 describe("input validation", () => {
     it("accepts DNS-1123 subdomain node names and rejects others", () => {
-        for (const ok of ["master", "worker1", "ip-10-0-0-1.ec2.internal", "a", "0abc", "a-b.c-d"]) assert.strictEqual(nodeNameProblem(ok), undefined, ok);
+        for (const ok of ["master", "worker1", "ip-10-0-0-1.ec2.internal", "a", "0abc", "a-b.c-d"])
+            assert.strictEqual(nodeNameProblem(ok), undefined, ok);
         for (const bad of ["", "Worker1", "worker_1", "-worker", "worker-", "a..b", "a b", "a;b", "x".repeat(254), ".a", "a/b", "$(id)"]) {
             assert.ok(nodeNameProblem(bad), bad);
         }
@@ -35,7 +43,8 @@ describe("input validation", () => {
 
     it("checks batch sizes and percentages", () => {
         assert.strictEqual(positiveIntegerProblem("maxUnavailable", 2), undefined);
-        for (const bad of [0, -1, 1.5, NaN, "2"]) assert.match(positiveIntegerProblem("maxUnavailable", bad)!, /maxUnavailable must be a whole number of at least 1/);
+        for (const bad of [0, -1, 1.5, NaN, "2"])
+            assert.match(positiveIntegerProblem("maxUnavailable", bad)!, /maxUnavailable must be a whole number of at least 1/);
         assert.strictEqual(percentProblem("p", 25), undefined);
         for (const bad of [0, 101, -5]) assert.ok(percentProblem("p", bad));
     });

@@ -31,7 +31,13 @@ function assertInOrder(text: string, patterns: (string | RegExp)[]) {
     let from = 0;
     for (const p of patterns) {
         const rest = text.slice(from);
-        const m = typeof p === "string" ? { index: rest.indexOf(p), length: p.length } : (() => { const r = p.exec(rest); return r ? { index: r.index, length: r[0].length } : { index: -1, length: 0 }; })();
+        const m =
+            typeof p === "string"
+                ? { index: rest.indexOf(p), length: p.length }
+                : (() => {
+                      const r = p.exec(rest);
+                      return r ? { index: r.index, length: r[0].length } : { index: -1, length: 0 };
+                  })();
         assert.ok(m.index >= 0, `expected ${p} after offset ${from} in:\n${text}`);
         from += m.index + m.length;
     }
@@ -66,7 +72,10 @@ describe("demo: npm run demo", function () {
         const printed = r.stdout.split("\n").map((l) => l.trim().replace(/^warning: /, ""));
         for (const line of block[1].split("\n")) {
             const shown = line.trim().split("…")[0].trim();
-            assert.ok(printed.some((p) => p.startsWith(shown)), `README line not printed by the code: ${shown}`);
+            assert.ok(
+                printed.some((p) => p.startsWith(shown)),
+                `README line not printed by the code: ${shown}`,
+            );
         }
     });
 
@@ -96,7 +105,7 @@ describe("demo: npm run demo", function () {
             /worker1 +cordon +│ node\/worker1 cordoned/,
             /worker1 +drain +│ node\/worker1: 15 pods to evict, 2 left in place/,
             /worker1 +drain +│ .*waiting on PodDisruptionBudget default\/http-go/,
-            /worker1 +drain +│ pod\/\S+ evicted  · none left to evict/,
+            /worker1 +drain +│ pod\/\S+ evicted {2}· none left to evict/,
             "After the drain of worker1:",
             /worker1 +Ready,SchedulingDisabled +<none> +127d +v1\.19\.0/,
             /Its 6 http-go pods left; the ReplicaSet's replacements run on /,
@@ -113,7 +122,7 @@ describe("demo: npm run demo", function () {
             /http-go: at least 9 of 10 pods were Ready at every moment of the roll/,
             "Checked through the API: master, worker1, worker2 are Ready, schedulable and run v1.20.0.",
         ]);
-        assert.match(r.stdout, /worker1 +drain +│ pod\/\S+ evicted  · 14 left to evict/);
+        assert.match(r.stdout, /worker1 +drain +│ pod\/\S+ evicted {2}· 14 left to evict/);
         assert.strictEqual(r.stderr, "", "nothing on stderr");
     });
 

@@ -7,19 +7,19 @@ import { drainOptionsFrom, normaliseBooleanFlags, durationFlag, intFlag, dryRunF
 const MAIN = path.resolve(__dirname, "../../cli/main.js");
 
 function run(...args: string[]) {
-    const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { ...process.env, KUBECONFIG: "/nonexistent/kubeconfig" } });
+    const r = spawnSync(process.execPath, [MAIN, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, KUBECONFIG: "/nonexistent/kubeconfig" },
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("cli: flag helpers", () => {
     it("turns kubectl's --flag=true/false into what commander understands", () => {
-        assert.deepEqual(normaliseBooleanFlags(["drain", "w", "--force=true", "--ignore-daemonsets=false", "--delete-emptydir-data", "--timeout=5s"]), [
-            "drain",
-            "w",
-            "--force",
-            "--delete-emptydir-data",
-            "--timeout=5s",
-        ]);
+        assert.deepEqual(
+            normaliseBooleanFlags(["drain", "w", "--force=true", "--ignore-daemonsets=false", "--delete-emptydir-data", "--timeout=5s"]),
+            ["drain", "w", "--force", "--delete-emptydir-data", "--timeout=5s"],
+        );
     });
     it("maps flags to DrainOptions with kubectl's defaults", () => {
         assert.deepEqual(drainOptionsFrom({}), {
@@ -36,7 +36,14 @@ describe("cli: flag helpers", () => {
             concurrency: undefined,
             maxUnavailablePerWorkload: 0,
         });
-        const o = drainOptionsFrom({ force: true, ignoreDaemonsets: true, deleteEmptydirData: true, gracePeriod: 0, timeout: 90, dryRun: "server" });
+        const o = drainOptionsFrom({
+            force: true,
+            ignoreDaemonsets: true,
+            deleteEmptydirData: true,
+            gracePeriod: 0,
+            timeout: 90,
+            dryRun: "server",
+        });
         assert.equal(o.force && o.ignoreDaemonSets && o.deleteEmptyDirData, true);
         assert.equal(o.gracePeriodSeconds, 0);
         assert.equal(o.timeoutSeconds, 90);
@@ -46,7 +53,10 @@ describe("cli: flag helpers", () => {
     it("parses durations, ints and dry-run values", () => {
         assert.equal(durationFlag("--timeout")("1h2m"), 3720);
         assert.equal(durationFlag("--timeout")("0"), 0);
-        assert.throws(() => durationFlag("--timeout")("10"), /--timeout takes a Go duration such as 30s, 5m or 1h2m; 0 means no limit \(missing unit\)/);
+        assert.throws(
+            () => durationFlag("--timeout")("10"),
+            /--timeout takes a Go duration such as 30s, 5m or 1h2m; 0 means no limit \(missing unit\)/,
+        );
         assert.equal(intFlag("--grace-period")("-1"), -1);
         assert.throws(() => intFlag("--chunk-size", 0)("-1"), /at least 0/);
         assert.throws(() => intFlag("--grace-period")("1.5"), /whole number/);

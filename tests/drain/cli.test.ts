@@ -39,8 +39,17 @@ describe("cli: node-upgrade against the simulator", function () {
         const pod = podsOnNode(c, "w1").find((p) => p.includes("critical"))!;
         const r = await nodeUpgrade(c.kubeconfigPath, ["drain", "w1", "--ignore-daemonsets", "--timeout=2s"]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, new RegExp(`^pod ${pod} waiting on PodDisruptionBudget default/critical-pdb \\(needs 1 healthy pod, has 1\\)$`, "m"));
-        assert.match(r.stderr, new RegExp(`^  pod ${pod}: PodDisruptionBudget default/critical-pdb allows no disruption \\(needs 1 healthy pod and has 1; 0 disruptions allowed\\)$`, "m"));
+        assert.match(
+            r.stderr,
+            new RegExp(`^pod ${pod} waiting on PodDisruptionBudget default/critical-pdb \\(needs 1 healthy pod, has 1\\)$`, "m"),
+        );
+        assert.match(
+            r.stderr,
+            new RegExp(
+                `^  pod ${pod}: PodDisruptionBudget default/critical-pdb allows no disruption \\(needs 1 healthy pod and has 1; 0 disruptions allowed\\)$`,
+                "m",
+            ),
+        );
         assert.match(r.stderr, /^There are pending nodes to be drained:\n w1$/m);
         assert.match(r.stderr, /^error: drain of node "w1" timed out after 2s with 1 pod remaining$/m);
     });
@@ -50,10 +59,23 @@ describe("cli: node-upgrade against the simulator", function () {
         deployment(f, "web", ["w1", "w1"], { grace: 1 });
         const c = await sim(asList(f));
         c.faults.add({ type: "neverReady", labelSelector: "app=web" });
-        const r = await nodeUpgrade(c.kubeconfigPath, ["drain", "w1", "--ignore-daemonsets", "--timeout=2s", "--max-unavailable-per-workload", "1"]);
+        const r = await nodeUpgrade(c.kubeconfigPath, [
+            "drain",
+            "w1",
+            "--ignore-daemonsets",
+            "--timeout=2s",
+            "--max-unavailable-per-workload",
+            "1",
+        ]);
         assert.equal(r.code, 1, r.stderr);
-        assert.match(r.stderr, /^pod default\/web-\S+ waiting for default\/web to have 2 Ready replicas \(has 1; maxUnavailablePerWorkload 1\)$/m);
-        assert.match(r.stderr, /^  pod default\/web-\S+: waiting for default\/web to have 2 Ready replicas \(has 1; maxUnavailablePerWorkload 1\)$/m);
+        assert.match(
+            r.stderr,
+            /^pod default\/web-\S+ waiting for default\/web to have 2 Ready replicas \(has 1; maxUnavailablePerWorkload 1\)$/m,
+        );
+        assert.match(
+            r.stderr,
+            /^ {2}pod default\/web-\S+: waiting for default\/web to have 2 Ready replicas \(has 1; maxUnavailablePerWorkload 1\)$/m,
+        );
         assert.match(r.stderr, /^error: drain of node "w1" timed out after 2s with 1 pod remaining$/m);
         assert.equal(podsOnNode(c, "w1").filter((p) => p.startsWith("default/web-")).length, 1);
     });
@@ -63,8 +85,14 @@ describe("cli: node-upgrade against the simulator", function () {
         const r = await nodeUpgrade(c.kubeconfigPath, ["drain", "worker1"]);
         assert.equal(r.code, 1);
         assert.equal(r.stdout.trim(), "node/worker1 cordoned");
-        assert.match(r.stderr, /^error: unable to drain node "worker1" due to error: \[cannot delete Pods with local storage .*, cannot delete DaemonSet-managed Pods .*\], continuing command\.\.\.$/m);
-        assert.match(r.stderr, /^cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): kube-system\/kube-proxy-587jv, kube-system\/weave-net-p964j$/m);
+        assert.match(
+            r.stderr,
+            /^error: unable to drain node "worker1" due to error: \[cannot delete Pods with local storage .*, cannot delete DaemonSet-managed Pods .*\], continuing command\.\.\.$/m,
+        );
+        assert.match(
+            r.stderr,
+            /^cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): kube-system\/kube-proxy-587jv, kube-system\/weave-net-p964j$/m,
+        );
         assert.equal(podsOnNode(c, "worker1").length, 17);
     });
 
@@ -108,7 +136,10 @@ describe("cli: node-upgrade against the simulator", function () {
         const c = await sim("seed", { timeScale: 10 });
         let r = await nodeUpgrade(c.kubeconfigPath, ["wait", "worker1", "--version", "v1.20.0", "--timeout", "1s"]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /^error: timed out after 1s waiting for node worker1: node worker1 is Ready at v1\.19\.0, waiting for Ready at v1\.20\.0$/m);
+        assert.match(
+            r.stderr,
+            /^error: timed out after 1s waiting for node worker1: node worker1 is Ready at v1\.19\.0, waiting for Ready at v1\.20\.0$/m,
+        );
         const upgrade = c.upgradeNode("worker1", "v1.20.0", { downSeconds: 5 });
         r = await nodeUpgrade(c.kubeconfigPath, ["wait", "worker1", "--version", "1.20.0", "--timeout", "30s"]);
         await upgrade;
@@ -122,7 +153,10 @@ describe("cli: node-upgrade against the simulator", function () {
         const c = await sim(asList(f));
         const r = await nodeUpgrade(c.kubeconfigPath, ["drain", "w1", "--ignore-daemonsets", "--dry-run=client"]);
         assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stdout, /^node\/w1 cordoned \(dry run\)\nevicting pod default\/web-\S+ \(dry run\)\nnode\/w1 drained \(dry run\)\n$/);
+        assert.match(
+            r.stdout,
+            /^node\/w1 cordoned \(dry run\)\nevicting pod default\/web-\S+ \(dry run\)\nnode\/w1 drained \(dry run\)\n$/,
+        );
         assert.equal(!!c.get("Node", undefined, "w1").spec.unschedulable, false);
     });
 });

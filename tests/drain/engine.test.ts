@@ -1,6 +1,5 @@
 // The drain engine against the simulated cluster over HTTPS (in-process simulator, real client-node).
 import assert from "node:assert/strict";
-import type { KubeConfig } from "@kubernetes/client-node";
 import {
     CORDONED_BY_ANNOTATION,
     DrainError,
@@ -8,14 +7,13 @@ import {
     drain,
     listNodes,
     listPodsOnNode,
-    loadKubeConfig,
     planDrain,
     readNode,
     uncordon,
     waitForNode,
     type ProgressEvent,
 } from "../../drain";
-import { asList, barePod, cluster, deployment, namespace, pdb, podsOnNode, simPerTest, sleepMs, startSim } from "./fixtures";
+import { asList, cluster, deployment, namespace, pdb, podsOnNode, simPerTest, sleepMs, startSim } from "./fixtures";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 
@@ -53,7 +51,10 @@ describe("drain engine against the simulator", function () {
             c.clearRequestLog();
             assert.deepEqual(await cordon(kc, "worker1", { onProgress: (e) => events.push(e) }), { changed: false });
             assert.equal(c.requestLog().filter((r) => r.method === "PATCH").length, 0);
-            assert.deepEqual(events.map((e) => e.type === "cordoned" && e.alreadyCordoned), [false, true]);
+            assert.deepEqual(
+                events.map((e) => e.type === "cordoned" && e.alreadyCordoned),
+                [false, true],
+            );
             assert.equal((await readNode(kc, "worker1")).cordonedByUs, true);
         });
         it("uncordon removes unschedulable (null) and the annotation", async () => {
@@ -70,7 +71,9 @@ describe("drain engine against the simulator", function () {
             const node = c.get("Node", undefined, "worker2");
             c.apply({ ...node, spec: { ...node.spec, unschedulable: true } });
             const events: ProgressEvent[] = [];
-            assert.deepEqual(await uncordon(kc, "worker2", { onlyIfCordonedByUs: true, onProgress: (e) => events.push(e) }), { changed: false });
+            assert.deepEqual(await uncordon(kc, "worker2", { onlyIfCordonedByUs: true, onProgress: (e) => events.push(e) }), {
+                changed: false,
+            });
             assert.equal(c.get("Node", undefined, "worker2").spec.unschedulable, true);
             assert.equal(events[0].type === "uncordoned" && events[0].notOurs, true);
             assert.equal((await readNode(kc, "worker2")).cordonedByUs, false);
@@ -92,15 +95,22 @@ describe("drain engine against the simulator", function () {
         it("seed: drains worker1 with --ignore-daemonsets --delete-emptydir-data, leaving the DaemonSet pods", async () => {
             const { c, kc } = await sim("seed", { timeScale: 30 });
             const events: ProgressEvent[] = [];
-            const result = await drain(kc, "worker1", { ignoreDaemonSets: true, deleteEmptyDirData: true, onProgress: (e) => events.push(e) });
+            const result = await drain(kc, "worker1", {
+                ignoreDaemonSets: true,
+                deleteEmptyDirData: true,
+                onProgress: (e) => events.push(e),
+            });
             assert.deepEqual(podsOnNode(c, "worker1"), ["kube-system/kube-proxy-587jv", "kube-system/weave-net-p964j"]);
             assert.equal(result.evicted.length, 15);
             assert.equal(result.cordoned, true);
             assert.deepEqual(result.skipped.map((s) => s.pod).sort(), ["kube-system/kube-proxy-587jv", "kube-system/weave-net-p964j"]);
-            assert.deepEqual(result.warnings, ["ignoring DaemonSet-managed Pods: kube-system/kube-proxy-587jv, kube-system/weave-net-p964j"]);
+            assert.deepEqual(result.warnings, [
+                "ignoring DaemonSet-managed Pods: kube-system/kube-proxy-587jv, kube-system/weave-net-p964j",
+            ]);
             for (const e of result.evicted) assert.ok(e.goneAt >= e.evictedAt && e.uid);
             const types = new Set(events.map((e) => e.type));
-            for (const t of ["cordoned", "classified", "evicting", "pod-gone", "drained"]) assert.ok(types.has(t as ProgressEvent["type"]), t);
+            for (const t of ["cordoned", "classified", "evicting", "pod-gone", "drained"])
+                assert.ok(types.has(t as ProgressEvent["type"]), t);
             const gone = events.filter((e) => e.type === "pod-gone") as Extract<ProgressEvent, { type: "pod-gone" }>[];
             assert.equal(gone.length, 15);
             assert.equal(gone[gone.length - 1].remaining, 0);
@@ -116,8 +126,14 @@ describe("drain engine against the simulator", function () {
             );
             assert.ok(err instanceof DrainError);
             assert.equal(err.kind, "blocked");
-            assert.match(err.message, /^cannot delete Pods with local storage \(use --delete-emptydir-data to override\): default\/ratings-v1-7d99676f7f-7x8nl, /m);
-            assert.match(err.message, /^cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): kube-system\/kube-proxy-587jv, kube-system\/weave-net-p964j$/m);
+            assert.match(
+                err.message,
+                /^cannot delete Pods with local storage \(use --delete-emptydir-data to override\): default\/ratings-v1-7d99676f7f-7x8nl, /m,
+            );
+            assert.match(
+                err.message,
+                /^cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): kube-system\/kube-proxy-587jv, kube-system\/weave-net-p964j$/m,
+            );
             assert.equal(err.remaining.length, 8);
             assert.equal(evictionPosts(c).length, 0);
             assert.deepEqual(podsOnNode(c, "worker1"), before);
@@ -144,7 +160,12 @@ describe("drain engine against the simulator", function () {
             // when (simulated ms) the budget's status allowed a disruption again, after having allowed none
             const allowedAgain: number[] = [];
             const stopWatching = c.subscribe((e) => {
-                if (e.resource === "poddisruptionbudgets" && e.old?.status?.disruptionsAllowed === 0 && e.object?.status?.disruptionsAllowed > 0) allowedAgain.push(c.clock.now().getTime());
+                if (
+                    e.resource === "poddisruptionbudgets" &&
+                    e.old?.status?.disruptionsAllowed === 0 &&
+                    e.object?.status?.disruptionsAllowed > 0
+                )
+                    allowedAgain.push(c.clock.now().getTime());
             });
             const events: ProgressEvent[] = [];
             const result = await drain(kc, "w1", { ignoreDaemonSets: true, onProgress: (e) => events.push(e) });
@@ -154,7 +175,10 @@ describe("drain engine against the simulator", function () {
             const waits = events.filter((e) => e.type === "waiting-on-budget") as Extract<ProgressEvent, { type: "waiting-on-budget" }>[];
             assert.ok(waits.length >= 1, "one pod waited on the budget");
             assert.equal(waits[0].budget?.name, "web-pdb");
-            assert.match(waits[0].message, /^pod default\/web-\S+ waiting on PodDisruptionBudget default\/web-pdb \(needs 2 healthy pods, has 2\)$/);
+            assert.match(
+                waits[0].message,
+                /^pod default\/web-\S+ waiting on PodDisruptionBudget default\/web-pdb \(needs 2 healthy pods, has 2\)$/,
+            );
             // Accepted evictions: exactly 2, and the second only after a refused one.
             const posts = evictionPosts(c);
             assert.equal(accepted(c).length, 2);
@@ -177,7 +201,10 @@ describe("drain engine against the simulator", function () {
                 .map((p: any) => p.status.conditions?.find((x: any) => x.type === "Ready" && x.status === "True")?.lastTransitionTime)
                 .filter(Boolean)
                 .map((t: string) => Date.parse(t));
-            assert.ok(readyTimes.some((t: number) => t <= second + 1000), "a replacement was Ready before the second eviction");
+            assert.ok(
+                readyTimes.some((t: number) => t <= second + 1000),
+                "a replacement was Ready before the second eviction",
+            );
         });
 
         it("a stale PDB (429 + Retry-After 10): retried as soon as the controller catches up, not after 10 s", async () => {
@@ -189,7 +216,10 @@ describe("drain engine against the simulator", function () {
             c.pauseDisruption(true);
             const p = c.get("PodDisruptionBudget", "default", "web-pdb");
             c.apply({ ...p, spec: { ...p.spec, maxUnavailable: 2 } });
-            assert.ok(c.get("PodDisruptionBudget", "default", "web-pdb").metadata.generation > p.metadata.generation, "spec change bumps generation");
+            assert.ok(
+                c.get("PodDisruptionBudget", "default", "web-pdb").metadata.generation > p.metadata.generation,
+                "spec change bumps generation",
+            );
             // The controller catches up as soon as the drain reports that it waits on the stale budget.
             let resumedAt: number | undefined;
             const events: ProgressEvent[] = [];
@@ -232,9 +262,18 @@ describe("drain engine against the simulator", function () {
             assert.equal(err.kind, "timeout");
             assert.equal(err.remaining.length, 1);
             assert.equal(err.remaining[0].pod, critical);
-            assert.deepEqual(err.remaining[0].budget, { namespace: "default", name: "critical-pdb", desiredHealthy: 1, currentHealthy: 1, expectedPods: 1, disruptionsAllowed: 0 });
+            assert.deepEqual(err.remaining[0].budget, {
+                namespace: "default",
+                name: "critical-pdb",
+                desiredHealthy: 1,
+                currentHealthy: 1,
+                expectedPods: 1,
+                disruptionsAllowed: 0,
+            });
             assert.ok(
-                err.message.includes(`pod ${critical}: PodDisruptionBudget default/critical-pdb allows no disruption (needs 1 healthy pod and has 1; 0 disruptions allowed)`),
+                err.message.includes(
+                    `pod ${critical}: PodDisruptionBudget default/critical-pdb allows no disruption (needs 1 healthy pod and has 1; 0 disruptions allowed)`,
+                ),
                 err.message,
             );
             assert.match(err.message, /timed out after 2s/);
@@ -258,11 +297,19 @@ describe("drain engine against the simulator", function () {
             // fails at the first answer, not at the timeout: one eviction request for that pod, answered 500
             assert.equal(err.kind, "eviction-failed");
             const webPod = err.remaining[0]?.pod.split("/")[1];
-            assert.deepEqual(evictionPosts(c).filter((r) => r.path.endsWith(`/pods/${webPod}/eviction`)).map((r) => r.status), [500]);
+            assert.deepEqual(
+                evictionPosts(c)
+                    .filter((r) => r.path.endsWith(`/pods/${webPod}/eviction`))
+                    .map((r) => r.status),
+                [500],
+            );
             assert.equal(err.remaining.length, 1);
             assert.match(err.remaining[0].pod, /^default\/web-/);
             assert.match(err.message, /pod default\/web-\S+ matches more than one PodDisruptionBudget \(default\/web-a, default\/web-b\)/);
-            assert.deepEqual(podsOnNode(c, "w1").filter((p) => p.includes("other")), []);
+            assert.deepEqual(
+                podsOnNode(c, "w1").filter((p) => p.includes("other")),
+                [],
+            );
         });
 
         it("chunked listing with a small chunkSize follows continue tokens", async () => {
@@ -307,7 +354,11 @@ describe("drain engine against the simulator", function () {
                 const { c, kc } = await sim(asList(f), { timeScale: 10 });
                 if (mode === "discovery") c.faults.add({ type: "hideEviction" });
                 const events: ProgressEvent[] = [];
-                const result = await drain(kc, "w1", { ignoreDaemonSets: true, disableEviction: mode === "flag", onProgress: (e) => events.push(e) });
+                const result = await drain(kc, "w1", {
+                    ignoreDaemonSets: true,
+                    disableEviction: mode === "flag",
+                    onProgress: (e) => events.push(e),
+                });
                 assert.equal(result.evicted.length, 2);
                 assert.equal(evictionPosts(c).length, 0);
                 assert.equal(c.requestLog().filter((r) => r.method === "DELETE").length, 2);
@@ -329,7 +380,10 @@ describe("drain engine against the simulator", function () {
             );
             assert.equal(err.kind, "timeout");
             assert.equal(err.remaining.length, 1);
-            assert.match(err.remaining[0].reason, /^waiting for termination \(deletionTimestamp \S+, grace \d+s, finalizers \[example\.com\/keep\]\)$/);
+            assert.match(
+                err.remaining[0].reason,
+                /^waiting for termination \(deletionTimestamp \S+, grace \d+s, finalizers \[example\.com\/keep\]\)$/,
+            );
             assert.ok(c.get("Pod", "default", pod.metadata.name).metadata.deletionTimestamp);
         });
 
@@ -340,7 +394,12 @@ describe("drain engine against the simulator", function () {
             c.setNodeDead("w1", true);
             const events: ProgressEvent[] = [];
             const t0 = Date.now();
-            const result = await drain(kc, "w1", { ignoreDaemonSets: true, skipWaitForDeleteTimeoutSeconds: 1, timeoutSeconds: 20, onProgress: (e) => events.push(e) });
+            const result = await drain(kc, "w1", {
+                ignoreDaemonSets: true,
+                skipWaitForDeleteTimeoutSeconds: 1,
+                timeoutSeconds: 20,
+                onProgress: (e) => events.push(e),
+            });
             const seconds = (Date.now() - t0) / 1000;
             // not before grace (1 s) + N (1 s); and it stopped waiting by itself (the drain succeeded, before its timeout)
             assert.ok(seconds >= 2, `took ${seconds}s`);
@@ -358,7 +417,10 @@ describe("drain engine against the simulator", function () {
             c.delete("Namespace", undefined, "doomed");
             const result = await drain(kc, "w1", { ignoreDaemonSets: true, timeoutSeconds: 20 });
             assert.equal(result.evicted.length, 1);
-            assert.ok(evictionPosts(c).some((r) => r.status === 403), "evictions were refused while the namespace terminated");
+            assert.ok(
+                evictionPosts(c).some((r) => r.status === 403),
+                "evictions were refused while the namespace terminated",
+            );
             assert.deepEqual(podsOnNode(c, "w1"), ["kube-system/kube-proxy-w1"]);
         });
 
@@ -425,7 +487,10 @@ describe("drain engine against the simulator", function () {
         it("is satisfied at once when the node already matches", async () => {
             const { kc } = await sim("seed", { timeScale: 10 });
             const events: ProgressEvent[] = [];
-            assert.deepEqual(await waitForNode(kc, "worker2", { timeoutSeconds: 5, onProgress: (e) => events.push(e) }), { ready: true, kubeletVersion: "v1.19.0" });
+            assert.deepEqual(await waitForNode(kc, "worker2", { timeoutSeconds: 5, onProgress: (e) => events.push(e) }), {
+                ready: true,
+                kubeletVersion: "v1.19.0",
+            });
             // satisfied by its first read: it never reported waiting
             assert.deepEqual(events, [{ type: "node-ready", node: "worker2", kubeletVersion: "v1.19.0" }]);
         });

@@ -17,7 +17,9 @@ describe("drain: errors group the remaining pods by cause", () => {
     });
 
     it("at most five causes, the rest counted, in the order they were found", () => {
-        const pods = Array.from({ length: 8 }, (_, cause) => [0, 1].map((i) => ({ pod: `ns/p${cause}-${i}`, reason: `cause ${cause}` }))).flat();
+        const pods = Array.from({ length: 8 }, (_, cause) =>
+            [0, 1].map((i) => ({ pod: `ns/p${cause}-${i}`, reason: `cause ${cause}` })),
+        ).flat();
         const lines = remainingLines(pods).split("\n").filter(Boolean);
         assert.deepStrictEqual(lines, [
             "  2 pods (ns/p0-0, ns/p0-1): cause 0",

@@ -19,7 +19,9 @@ interface Budget {
 function assertBudgetsAudited(audit: BudgetInvariants, budgets: Budget[]): void {
     const seen = audit.floorsSeen();
     assert.deepEqual(
-        Object.entries(seen).map(([name, f]) => [name, f.desired]).sort(),
+        Object.entries(seen)
+            .map(([name, f]) => [name, f.desired])
+            .sort(),
         budgets.map((b) => [b.name, b.required]).sort(),
     );
 }
@@ -76,7 +78,12 @@ describe("faults: drains under injected API faults never violate a budget", func
             const audit = new BudgetInvariants(c);
             const kc = loadKubeConfig({ kubeconfig: c.kubeconfig });
             const events: ProgressEvent[] = [];
-            const result = await drain(kc, "w1", { ignoreDaemonSets: true, timeoutSeconds: 90, safetyRecheckSeconds: 2, onProgress: (e) => events.push(e) });
+            const result = await drain(kc, "w1", {
+                ignoreDaemonSets: true,
+                timeoutSeconds: 90,
+                safetyRecheckSeconds: 2,
+                onProgress: (e) => events.push(e),
+            });
             audit.stop();
             console.log(
                 `      faults injected: ${c.faults.injected()} ${JSON.stringify(c.faults.injectedByType())}; retries reported: ${events.filter((e) => e.type === "retrying").length}; budget waits: ${events.filter((e) => e.type === "waiting-on-budget").length}; budget checks: ${audit.checks()} after ${audit.changes} changes`,
@@ -101,13 +108,26 @@ describe("faults: drains under injected API faults never violate a budget", func
         sims.push(c);
         await c.settle();
         const audit = new BudgetInvariants(c);
-        await drain(loadKubeConfig({ kubeconfig: c.kubeconfig }), "w1", { ignoreDaemonSets: true, disableEviction: true, timeoutSeconds: 60 });
+        await drain(loadKubeConfig({ kubeconfig: c.kubeconfig }), "w1", {
+            ignoreDaemonSets: true,
+            disableEviction: true,
+            timeoutSeconds: 60,
+        });
         audit.stop();
         assertBudgetsAudited(audit, budgets);
         // deleting w1's 4 web pods and 3 api pods at once leaves 6 of web (needs 9) and 3 of api (needs 4)
-        assert.deepEqual(audit.floorsSeen(), { "default/web-pdb": { desired: 9, minHealthy: 6 }, "default/api-pdb": { desired: 4, minHealthy: 3 } });
-        assert.ok(audit.belowBudget.some((v) => v.startsWith("default/web-pdb: ")), audit.belowBudget.join("\n"));
-        assert.ok(audit.belowBudget.some((v) => v.startsWith("default/api-pdb: ")), audit.belowBudget.join("\n"));
+        assert.deepEqual(audit.floorsSeen(), {
+            "default/web-pdb": { desired: 9, minHealthy: 6 },
+            "default/api-pdb": { desired: 4, minHealthy: 3 },
+        });
+        assert.ok(
+            audit.belowBudget.some((v) => v.startsWith("default/web-pdb: ")),
+            audit.belowBudget.join("\n"),
+        );
+        assert.ok(
+            audit.belowBudget.some((v) => v.startsWith("default/api-pdb: ")),
+            audit.belowBudget.join("\n"),
+        );
         assert.ok(audit.violations.length > 0, "the deletions themselves are reported");
     });
 
@@ -125,15 +145,25 @@ describe("faults: drains under injected API faults never violate a budget", func
             (e) => e,
         );
         audit.stop();
-        console.log(`      faults injected: ${c.faults.injected()} ${JSON.stringify(c.faults.injectedByType())}; budget checks: ${audit.checks()} after ${audit.changes} changes`);
+        console.log(
+            `      faults injected: ${c.faults.injected()} ${JSON.stringify(c.faults.injectedByType())}; budget checks: ${audit.checks()} after ${audit.changes} changes`,
+        );
         assert.deepEqual(audit.belowBudget, []);
         assert.deepEqual(audit.violations, []);
         assertBudgetsAudited(audit, budgets);
         assert.equal(audit.floorsSeen()["default/critical-pdb"].minHealthy, 1, "the blocking budget's pod was never disrupted");
         assert.ok(err instanceof DrainError);
         assert.equal(err.kind, "timeout");
-        assert.deepEqual(err.remaining.map((r) => r.pod), [critical]);
-        assert.match(err.message, new RegExp(`pod ${critical}: PodDisruptionBudget default/critical-pdb allows no disruption \\(needs 1 healthy pod and has 1; 0 disruptions allowed\\)`));
+        assert.deepEqual(
+            err.remaining.map((r) => r.pod),
+            [critical],
+        );
+        assert.match(
+            err.message,
+            new RegExp(
+                `pod ${critical}: PodDisruptionBudget default/critical-pdb allows no disruption \\(needs 1 healthy pod and has 1; 0 disruptions allowed\\)`,
+            ),
+        );
         assert.equal(err.remaining[0].budget?.name, "critical-pdb");
         assert.deepEqual(podsOnNode(c, "w1"), ["kube-system/kube-proxy-w1", critical].sort());
     });

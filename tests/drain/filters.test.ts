@@ -78,13 +78,19 @@ type Expect = { action: "evict" | "skip" | "block"; text?: string };
 function expected(which: keyof typeof node, o: DrainOptions): Expect {
     switch (which) {
         case "daemonSet":
-            return o.ignoreDaemonSets ? { action: "skip", text: KUBECTL_TEXT.daemonSetWarning } : { action: "block", text: `cannot delete ${KUBECTL_TEXT.daemonSetFatal}` };
+            return o.ignoreDaemonSets
+                ? { action: "skip", text: KUBECTL_TEXT.daemonSetWarning }
+                : { action: "block", text: `cannot delete ${KUBECTL_TEXT.daemonSetFatal}` };
         case "mirror":
             return { action: "skip" };
         case "emptyDir":
-            return o.deleteEmptyDirData ? { action: "evict" } : { action: "block", text: `cannot delete ${KUBECTL_TEXT.localStorageFatal}` };
+            return o.deleteEmptyDirData
+                ? { action: "evict" }
+                : { action: "block", text: `cannot delete ${KUBECTL_TEXT.localStorageFatal}` };
         case "bare":
-            return o.force ? { action: "evict", text: KUBECTL_TEXT.unmanagedWarning } : { action: "block", text: `cannot delete ${UNMANAGED_FATAL_1_36}` };
+            return o.force
+                ? { action: "evict", text: KUBECTL_TEXT.unmanagedWarning }
+                : { action: "block", text: `cannot delete ${UNMANAGED_FATAL_1_36}` };
         case "completed":
             return { action: "evict" };
         case "orphanDs":
@@ -101,7 +107,9 @@ for (const force of [false, true])
         for (const deleteEmptyDirData of [false, true]) combos.push({ force, ignoreDaemonSets, deleteEmptyDirData });
 
 const flags = (o: DrainOptions) =>
-    [o.force && "--force", o.ignoreDaemonSets && "--ignore-daemonsets", o.deleteEmptyDirData && "--delete-emptydir-data"].filter(Boolean).join(" ") || "(no flags)";
+    [o.force && "--force", o.ignoreDaemonSets && "--ignore-daemonsets", o.deleteEmptyDirData && "--delete-emptydir-data"]
+        .filter(Boolean)
+        .join(" ") || "(no flags)";
 
 describe("drain filters: classifyPod", () => {
     for (const o of combos) {
@@ -151,9 +159,18 @@ describe("drain filters: classifyPod", () => {
     it("bare pod with emptyDir: local storage is checked first, then the controller", () => {
         const p = pod({ name: "p", emptyDir: true });
         assert.deepEqual(classifyPod(p, {}, ctx), { action: "block", reason: `cannot delete ${KUBECTL_TEXT.localStorageFatal}` });
-        assert.deepEqual(classifyPod(p, { force: true }, ctx), { action: "block", reason: `cannot delete ${KUBECTL_TEXT.localStorageFatal}` });
-        assert.deepEqual(classifyPod(p, { deleteEmptyDirData: true }, ctx), { action: "block", reason: `cannot delete ${UNMANAGED_FATAL_1_36}` });
-        assert.deepEqual(classifyPod(p, { deleteEmptyDirData: true, force: true }, ctx), { action: "evict", warning: KUBECTL_TEXT.unmanagedWarning });
+        assert.deepEqual(classifyPod(p, { force: true }, ctx), {
+            action: "block",
+            reason: `cannot delete ${KUBECTL_TEXT.localStorageFatal}`,
+        });
+        assert.deepEqual(classifyPod(p, { deleteEmptyDirData: true }, ctx), {
+            action: "block",
+            reason: `cannot delete ${UNMANAGED_FATAL_1_36}`,
+        });
+        assert.deepEqual(classifyPod(p, { deleteEmptyDirData: true, force: true }, ctx), {
+            action: "evict",
+            warning: KUBECTL_TEXT.unmanagedWarning,
+        });
     });
 
     it("a mirror pod is skipped silently whatever the flags", () => {
@@ -204,14 +221,25 @@ describe("drain filters: classifyPods aggregation", () => {
             'cannot delete daemonsets.apps "gone" not found: kube-system/orphan-1',
         ]);
         assert.deepEqual(c.warnings, []);
-        assert.deepEqual(c.evict.map((e) => e.key), ["default/job-done", "default/web-1"]);
-        assert.deepEqual(c.skip.map((e) => e.key), ["kube-system/etcd-worker1"]);
+        assert.deepEqual(
+            c.evict.map((e) => e.key),
+            ["default/job-done", "default/web-1"],
+        );
+        assert.deepEqual(
+            c.skip.map((e) => e.key),
+            ["kube-system/etcd-worker1"],
+        );
         assert.equal(c.blocked.length, 6);
         assert.equal(c.node, "worker1");
     });
 
     it("all flags: nothing blocked, kubectl's warnings", () => {
-        const c = classifyPods("worker1", [...all, extraDs, extraBare], { force: true, ignoreDaemonSets: true, deleteEmptyDirData: true }, ctx);
+        const c = classifyPods(
+            "worker1",
+            [...all, extraDs, extraBare],
+            { force: true, ignoreDaemonSets: true, deleteEmptyDirData: true },
+            ctx,
+        );
         assert.deepEqual(c.errors, []);
         assert.deepEqual(c.blocked, []);
         assert.deepEqual(c.warnings, [
@@ -222,7 +250,11 @@ describe("drain filters: classifyPods aggregation", () => {
             c.evict.map((e) => e.key),
             ["default/cache-1", "default/bare", "default/job-done", "kube-system/orphan-1", "default/web-1", "other/bare-2"],
         );
-        assert.deepEqual(c.skip.map((e) => e.key).sort(), ["kube-system/etcd-worker1", "kube-system/kube-proxy-1", "kube-system/kube-proxy-2"]);
+        assert.deepEqual(c.skip.map((e) => e.key).sort(), [
+            "kube-system/etcd-worker1",
+            "kube-system/kube-proxy-1",
+            "kube-system/kube-proxy-2",
+        ]);
     });
 
     it("an empty node classifies to nothing", () => {
@@ -234,6 +266,7 @@ describe("drain filters: the expected texts above are kubectl's", () => {
     it("every one is in the installed kubectl binary, verbatim", function () {
         requireKubectl(this);
         const binary = fs.readFileSync(fs.realpathSync(KUBECTL));
-        for (const [name, text] of Object.entries(KUBECTL_TEXT)) assert.ok(binary.includes(text), `${name}: ${JSON.stringify(text)} is not in ${KUBECTL}`);
+        for (const [name, text] of Object.entries(KUBECTL_TEXT))
+            assert.ok(binary.includes(text), `${name}: ${JSON.stringify(text)} is not in ${KUBECTL}`);
     });
 });

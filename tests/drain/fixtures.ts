@@ -5,7 +5,17 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Prng } from "../../sim/random";
-import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, buildPod, buildTemplate, PlacedPod } from "../../sim/scenarios/builders";
+import {
+    BuildContext,
+    buildDaemonSet,
+    buildDeployment,
+    buildNamespace,
+    buildNode,
+    buildPdb,
+    buildPod,
+    buildTemplate,
+    PlacedPod,
+} from "../../sim/scenarios/builders";
 import { startCluster, type SimCluster, type StartClusterOptions } from "../../sim";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig } from "../../drain/kube-client";
@@ -19,7 +29,17 @@ export interface Fixture {
 /** Ready worker nodes (default w1..w3), namespaces default and kube-system, a kube-proxy DaemonSet pod per node. */
 export function cluster(nodeNames = ["w1", "w2", "w3"], seed = 7): Fixture {
     const ctx: BuildContext = { rng: new Prng(seed), nowMs: Date.now() };
-    const nodes = nodeNames.map((n, i) => buildNode(ctx, { name: n, internalIP: `10.0.0.${i + 1}`, podCIDR: `10.244.${i}.0/24`, version: "v1.28.5", pods: "250", cpu: "64", memory: "256Gi" }));
+    const nodes = nodeNames.map((n, i) =>
+        buildNode(ctx, {
+            name: n,
+            internalIP: `10.0.0.${i + 1}`,
+            podCIDR: `10.244.${i}.0/24`,
+            version: "v1.28.5",
+            pods: "250",
+            cpu: "64",
+            memory: "256Gi",
+        }),
+    );
     const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
     const items: any[] = [buildNamespace(ctx, "default"), buildNamespace(ctx, "kube-system"), ...nodes];
     items.push(
@@ -28,7 +48,11 @@ export function cluster(nodeNames = ["w1", "w2", "w3"], seed = 7): Fixture {
             {
                 namespace: "kube-system",
                 name: "kube-proxy",
-                template: { labels: { "k8s-app": "kube-proxy" }, hostNetwork: true, containers: [{ name: "kube-proxy", image: "kube-proxy:v1.28.5" }] },
+                template: {
+                    labels: { "k8s-app": "kube-proxy" },
+                    hostNetwork: true,
+                    containers: [{ name: "kube-proxy", image: "kube-proxy:v1.28.5" }],
+                },
                 pods: nodeNames.map((n) => ({ name: `kube-proxy-${n}`, node: n })),
             },
             byName,
@@ -73,7 +97,13 @@ export function deployment(f: Fixture, name: string, placement: string[], o: Dep
     return objs;
 }
 
-export function pdb(f: Fixture, name: string, app: string, spec: { minAvailable?: number | string; maxUnavailable?: number | string }, ns = "default"): any {
+export function pdb(
+    f: Fixture,
+    name: string,
+    app: string,
+    spec: { minAvailable?: number | string; maxUnavailable?: number | string },
+    ns = "default",
+): any {
     const p = buildPdb(f.ctx, ns, name, { app }, spec);
     f.items.push(p);
     return p;
@@ -108,8 +138,14 @@ export function barePod(f: Fixture, name: string, node: string, o: BarePodOption
     const pod = buildPod(f.ctx, o.ns ?? "default", tpl, o.owner, { name, node }, f.nodes.get(node));
     if (o.phase) {
         pod.status.phase = o.phase;
-        pod.status.conditions = pod.status.conditions.map((c: any) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", reason: "PodCompleted" } : c));
-        pod.status.containerStatuses = pod.status.containerStatuses.map((s: any) => ({ ...s, ready: false, state: { terminated: { exitCode: o.phase === "Succeeded" ? 0 : 1, reason: "Completed" } } }));
+        pod.status.conditions = pod.status.conditions.map((c: any) =>
+            c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", reason: "PodCompleted" } : c,
+        );
+        pod.status.containerStatuses = pod.status.containerStatuses.map((s: any) => ({
+            ...s,
+            ready: false,
+            state: { terminated: { exitCode: o.phase === "Succeeded" ? 0 : 1, reason: "Completed" } },
+        }));
     }
     if (o.finalizers) pod.metadata.finalizers = o.finalizers;
     f.items.push(pod);
@@ -124,7 +160,10 @@ const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "drain-tests-"));
 let kubeconfigCounter = 0;
 
 /** Starts a simulated cluster and writes its kubeconfig to a fresh file. */
-export async function startSim(scenario: StartClusterOptions["scenario"], opts: Partial<StartClusterOptions> = {}): Promise<SimCluster & { kubeconfigPath: string }> {
+export async function startSim(
+    scenario: StartClusterOptions["scenario"],
+    opts: Partial<StartClusterOptions> = {},
+): Promise<SimCluster & { kubeconfigPath: string }> {
     const kubeconfigPath = path.join(tmpDir, `kubeconfig-${process.pid}-${++kubeconfigCounter}`);
     const c = await startCluster({ scenario, timeScale: 10, ...opts, kubeconfigPath });
     return Object.assign(c, { kubeconfigPath });
@@ -190,7 +229,9 @@ export function sleepMs(ms: number): Promise<void> {
  * Inside a describe(): a function that starts a simulator (with a KubeConfig for it) that is stopped after the
  * current test.
  */
-export function simPerTest(): (...args: Parameters<typeof startSim>) => Promise<{ c: SimCluster & { kubeconfigPath: string }; kc: KubeConfig }> {
+export function simPerTest(): (
+    ...args: Parameters<typeof startSim>
+) => Promise<{ c: SimCluster & { kubeconfigPath: string }; kc: KubeConfig }> {
     const sims: SimCluster[] = [];
     afterEach(async () => {
         for (const c of sims.splice(0)) await c.stop();

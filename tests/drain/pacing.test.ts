@@ -3,14 +3,14 @@
 // with N = 0 (kubectl's behaviour); a workload that can never be Ready again ends in a timeout that names it;
 // budget-covered workloads are left to their budget, except when pods are deleted; StatefulSets are paced too.
 import assert from "node:assert/strict";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { DrainError, drain, loadKubeConfig, type ProgressEvent } from "../../drain";
+import { DrainError, drain, type ProgressEvent } from "../../drain";
 import { asList, cluster, deployment, pdb, podsOnNode, simPerTest, startSim } from "./fixtures";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 type WorkloadWait = Extract<ProgressEvent, { type: "waiting-on-workload" }>;
 
-const isReady = (p: any) => !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+const isReady = (p: any) =>
+    !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
 
 /** Ready, non-terminating pods of a namespace whose name starts with the prefix. */
 function readyPods(c: Sim, namespace: string, prefix: string): number {
@@ -55,16 +55,29 @@ describe("drain engine: workload-aware pacing (maxUnavailablePerWorkload)", func
         assert.ok(waits.length >= 1, "pods waited for http-go's replacements");
         for (const w of waits) {
             assert.match(w.pod, /^default\/http-go-/);
-            assert.deepEqual(w.workload, { namespace: "default", kind: "Deployment", name: "http-go", desiredReplicas: 10, readyReplicas: 9, requiredReady: 10, maxUnavailable: 1 });
-            assert.equal(w.message, `pod ${w.pod} waiting for default/http-go to have 10 Ready replicas (has 9; maxUnavailablePerWorkload 1)`);
+            assert.deepEqual(w.workload, {
+                namespace: "default",
+                kind: "Deployment",
+                name: "http-go",
+                desiredReplicas: 10,
+                readyReplicas: 9,
+                requiredReady: 10,
+                maxUnavailable: 1,
+            });
+            assert.equal(
+                w.message,
+                `pod ${w.pod} waiting for default/http-go to have 10 Ready replicas (has 9; maxUnavailablePerWorkload 1)`,
+            );
         }
         // Single-replica workloads (replicas ≤ N) and coredns (1 of 2 here) never waited.
         assert.ok(waits.every((w) => w.workload.name === "http-go"));
         // Only a workload whose pods had to wait was watched (namespaced, label-filtered): http-go. coredns
         // (2 replicas, 1 here) was decided from one LIST; single-replica workloads need not even be listed.
-        const podRequests = (verb: string) => c.requestLog().filter((r) => r.verb === verb && r.resource === "pods" && /\/namespaces\//.test(r.path));
+        const podRequests = (verb: string) =>
+            c.requestLog().filter((r) => r.verb === verb && r.resource === "pods" && /\/namespaces\//.test(r.path));
         assert.ok(podRequests("watch").length >= 1);
-        for (const r of podRequests("watch")) assert.match(decodeURIComponent(r.query), /labelSelector=app=http-go,pod-template-hash=568f649bb/, r.query);
+        for (const r of podRequests("watch"))
+            assert.match(decodeURIComponent(r.query), /labelSelector=app=http-go,pod-template-hash=568f649bb/, r.query);
         const listed = podRequests("list").map((r) => /labelSelector=([^&,]+)/.exec(decodeURIComponent(r.query))?.[1]);
         assert.deepEqual([...new Set(listed)].sort(), ["app=http-go", "k8s-app=kube-dns"], JSON.stringify(listed));
     });
@@ -112,8 +125,19 @@ describe("drain engine: workload-aware pacing (maxUnavailablePerWorkload)", func
         const [left] = err.remaining;
         assert.match(left.pod, /^default\/web-/);
         assert.equal(left.reason, "waiting for default/web to have 2 Ready replicas (has 1; maxUnavailablePerWorkload 1)");
-        assert.deepEqual(left.workload, { namespace: "default", kind: "Deployment", name: "web", desiredReplicas: 2, readyReplicas: 1, requiredReady: 2, maxUnavailable: 1 });
-        assert.match(err.message, /^drain of node "w1" timed out after 3s with 1 pod remaining:\n  pod default\/web-\S+: waiting for default\/web to have 2 Ready replicas \(has 1; maxUnavailablePerWorkload 1\)$/);
+        assert.deepEqual(left.workload, {
+            namespace: "default",
+            kind: "Deployment",
+            name: "web",
+            desiredReplicas: 2,
+            readyReplicas: 1,
+            requiredReady: 2,
+            maxUnavailable: 1,
+        });
+        assert.match(
+            err.message,
+            /^drain of node "w1" timed out after 3s with 1 pod remaining:\n {2}pod default\/web-\S+: waiting for default\/web to have 2 Ready replicas \(has 1; maxUnavailablePerWorkload 1\)$/,
+        );
         // Exactly one web pod was evicted; the other is still on w1 and Ready.
         const onW1 = podsOnNode(c, "w1").filter((p) => p.startsWith("default/web-"));
         assert.deepEqual(onW1, [left.pod]);
@@ -130,9 +154,17 @@ describe("drain engine: workload-aware pacing (maxUnavailablePerWorkload)", func
         // solo's replacement is never Ready: with 1 replica ≤ N it must not be waited for anyway.
         c.faults.add({ type: "neverReady", labelSelector: "app=solo" });
         const events: ProgressEvent[] = [];
-        const result = await drain(kc, "w1", { ignoreDaemonSets: true, timeoutSeconds: 30, maxUnavailablePerWorkload: 1, onProgress: (e) => events.push(e) });
+        const result = await drain(kc, "w1", {
+            ignoreDaemonSets: true,
+            timeoutSeconds: 30,
+            maxUnavailablePerWorkload: 1,
+            onProgress: (e) => events.push(e),
+        });
         assert.equal(result.evicted.length, 4);
-        assert.ok(!events.some((e) => e.type === "waiting-on-workload"), JSON.stringify(events.filter((e) => e.type === "waiting-on-workload")));
+        assert.ok(
+            !events.some((e) => e.type === "waiting-on-workload"),
+            JSON.stringify(events.filter((e) => e.type === "waiting-on-workload")),
+        );
         assert.deepEqual(podsOnNode(c, "w1"), ["kube-system/kube-proxy-w1"]);
     });
 
@@ -144,7 +176,13 @@ describe("drain engine: workload-aware pacing (maxUnavailablePerWorkload)", func
         await c.settle();
         const events: ProgressEvent[] = [];
         const stop = trackMin(c, () => readyPods(c, "default", "web-"));
-        const result = await drain(kc, "w1", { ignoreDaemonSets: true, disableEviction: true, timeoutSeconds: 30, maxUnavailablePerWorkload: 1, onProgress: (e) => events.push(e) });
+        const result = await drain(kc, "w1", {
+            ignoreDaemonSets: true,
+            disableEviction: true,
+            timeoutSeconds: 30,
+            maxUnavailablePerWorkload: 1,
+            onProgress: (e) => events.push(e),
+        });
         const min = stop();
         assert.equal(result.evicted.length, 2);
         assert.ok(min >= 2, `web dropped to ${min} Ready replicas`);
@@ -170,19 +208,30 @@ describe("drain engine: workload-aware pacing (maxUnavailablePerWorkload)", func
                 selector: { matchLabels: { app: "db" } },
                 template: {
                     metadata: { labels: { app: "db" } },
-                    spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "db", image: "postgres:16", resources: { requests: { cpu: "1m", memory: "1Mi" } } }] },
+                    spec: {
+                        terminationGracePeriodSeconds: 1,
+                        containers: [{ name: "db", image: "postgres:16", resources: { requests: { cpu: "1m", memory: "1Mi" } } }],
+                    },
                 },
             },
         });
         await c.waitFor(() => readyPods(c, "default", "db-") === 3, 60);
-        assert.deepEqual(podsOnNode(c, "w1").filter((p) => p.startsWith("default/db-")), ["default/db-0", "default/db-1", "default/db-2"]);
+        assert.deepEqual(
+            podsOnNode(c, "w1").filter((p) => p.startsWith("default/db-")),
+            ["default/db-0", "default/db-1", "default/db-2"],
+        );
         const w2now = c.get("Node", undefined, "w2");
         c.apply({ ...w2now, spec: { ...w2now.spec, unschedulable: false } });
         await c.settle();
 
         const events: ProgressEvent[] = [];
         const stop = trackMin(c, () => readyPods(c, "default", "db-"));
-        const result = await drain(kc, "w1", { ignoreDaemonSets: true, timeoutSeconds: 60, maxUnavailablePerWorkload: 1, onProgress: (e) => events.push(e) });
+        const result = await drain(kc, "w1", {
+            ignoreDaemonSets: true,
+            timeoutSeconds: 60,
+            maxUnavailablePerWorkload: 1,
+            onProgress: (e) => events.push(e),
+        });
         const min = stop();
         assert.equal(result.evicted.length, 3);
         assert.ok(min >= 2, `db dropped to ${min} Ready replicas`);

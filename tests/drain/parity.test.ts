@@ -3,7 +3,19 @@
 // random names are ignored) and must both succeed or both fail.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { asList, barePod, cluster, deployment, kubectl, namespace, nodeUpgrade, pdb, startSim, type Fixture, type ProcessResult } from "./fixtures";
+import {
+    asList,
+    barePod,
+    cluster,
+    deployment,
+    kubectl,
+    namespace,
+    nodeUpgrade,
+    pdb,
+    startSim,
+    type Fixture,
+    type ProcessResult,
+} from "./fixtures";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 type Scenario = "seed" | "pdb" | { kind: "List"; items: any[] };
@@ -29,7 +41,10 @@ function outcome(c: Sim, node: string, original: Set<string>, r: ProcessResult):
     const pods = c.list("Pod");
     return {
         ok: r.code === 0,
-        survivors: pods.filter((p: any) => original.has(`${p.metadata.namespace}/${p.metadata.name}`)).map(describePod).sort(),
+        survivors: pods
+            .filter((p: any) => original.has(`${p.metadata.namespace}/${p.metadata.name}`))
+            .map(describePod)
+            .sort(),
         onNode: pods
             .filter((p: any) => p.spec?.nodeName === node)
             .map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`)
@@ -54,7 +69,11 @@ interface ParityCase {
 /** drain-spec §9.3 scenario 3: DaemonSet, mirror, emptyDir, bare, completed and orphaned-DaemonSet pods. */
 function mixedNode(): Fixture {
     const f = cluster();
-    const orphanOwner = { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "gone", uid: "0b9f8c5e-0000-4000-8000-00000000dead" } };
+    const orphanOwner = {
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name: "gone", uid: "0b9f8c5e-0000-4000-8000-00000000dead" },
+    };
     barePod(f, "static-web-w1", "w1", { ns: "kube-system", annotations: { "kubernetes.io/config.mirror": "5f1c" }, grace: 1 });
     deployment(f, "cache", ["w1"], { emptyDir: true, grace: 1 });
     barePod(f, "bare", "w1", { grace: 1 });
@@ -65,7 +84,13 @@ function mixedNode(): Fixture {
 }
 
 const cases: ParityCase[] = [
-    { title: "seed: --ignore-daemonsets --delete-emptydir-data", scenario: () => "seed", node: "worker1", flags: ["--ignore-daemonsets", "--delete-emptydir-data"], expectOk: true },
+    {
+        title: "seed: --ignore-daemonsets --delete-emptydir-data",
+        scenario: () => "seed",
+        node: "worker1",
+        flags: ["--ignore-daemonsets", "--delete-emptydir-data"],
+        expectOk: true,
+    },
     {
         title: "seed: no flags (blocked, nothing evicted)",
         scenario: () => "seed",
@@ -74,13 +99,21 @@ const cases: ParityCase[] = [
         expectOk: false,
         check: (o) => assert.equal(o.onNode.length, 17),
     },
-    { title: "seed: --ignore-daemonsets only (emptyDir pods block)", scenario: () => "seed", node: "worker1", flags: ["--ignore-daemonsets"], expectOk: false },
+    {
+        title: "seed: --ignore-daemonsets only (emptyDir pods block)",
+        scenario: () => "seed",
+        node: "worker1",
+        flags: ["--ignore-daemonsets"],
+        expectOk: false,
+    },
 ];
 
 for (const force of [false, true])
     for (const ignore of [false, true])
         for (const emptyDir of [false, true]) {
-            const flags = [force && "--force", ignore && "--ignore-daemonsets", emptyDir && "--delete-emptydir-data"].filter(Boolean) as string[];
+            const flags = [force && "--force", ignore && "--ignore-daemonsets", emptyDir && "--delete-emptydir-data"].filter(
+                Boolean,
+            ) as string[];
             cases.push({
                 title: `§9.3-3 mixed node: ${flags.join(" ") || "(no flags)"}`,
                 scenario: () => asList(mixedNode()),
@@ -132,7 +165,14 @@ cases.push(
         flags: ["--ignore-daemonsets", "--timeout=30s"],
         expectOk: false,
     },
-    { title: "§9.3-8 StatefulSet pod recreated with the same name (pdb scenario, worker2)", scenario: () => "pdb", node: "worker2", flags: ["--ignore-daemonsets", "--timeout=60s"], timeScale: 30, expectOk: true },
+    {
+        title: "§9.3-8 StatefulSet pod recreated with the same name (pdb scenario, worker2)",
+        scenario: () => "pdb",
+        node: "worker2",
+        flags: ["--ignore-daemonsets", "--timeout=60s"],
+        timeScale: 30,
+        expectOk: true,
+    },
     {
         title: "§9.3-9 pod with a finalizer, --timeout=3s",
         scenario: () => {
@@ -179,7 +219,9 @@ cases.push(
             const f = cluster();
             const objs = deployment(f, "web", ["w1", "w2", "w3"], { grace: 1 });
             const w1pod = objs[2];
-            w1pod.status.conditions = w1pod.status.conditions.map((c: any) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False" } : c));
+            w1pod.status.conditions = w1pod.status.conditions.map((c: any) =>
+                c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False" } : c,
+            );
             w1pod.status.containerStatuses = w1pod.status.containerStatuses.map((s: any) => ({ ...s, ready: false }));
             w1pod.metadata.annotations = { ...(w1pod.metadata.annotations ?? {}), "sim.node-upgrade.dev/never-ready": "true" };
             pdb(f, "web-pdb", "web", { minAvailable: 2 });
@@ -278,7 +320,8 @@ cases.push(
 );
 
 function originalPods(s: Scenario, c: Sim): Set<string> {
-    if (typeof s !== "string") return new Set(s.items.filter((o) => o.kind === "Pod").map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
+    if (typeof s !== "string")
+        return new Set(s.items.filter((o) => o.kind === "Pod").map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
     return new Set(c.list("Pod").map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`));
 }
 
@@ -287,7 +330,9 @@ describe("parity: kubectl drain vs node-upgrade drain (processes, identical simu
     before(function () {
         if (haveKubectl) return;
         // every test here compares against the real kubectl: all are pending, and the output says why
-        console.log(`      skipped: kubectl not found at ${KUBECTL_PATH} (install it, or set KUBECTL to its path, to run the parity suite)`);
+        console.log(
+            `      skipped: kubectl not found at ${KUBECTL_PATH} (install it, or set KUBECTL to its path, to run the parity suite)`,
+        );
         this.skip();
     });
     const sims: Sim[] = [];
@@ -298,10 +343,21 @@ describe("parity: kubectl drain vs node-upgrade drain (processes, identical simu
     for (const pc of cases) {
         it(pc.title, async function () {
             const scenario = pc.scenario();
-            const [a, b] = await Promise.all([0, 1].map(() => startSim(typeof scenario === "string" ? scenario : JSON.parse(JSON.stringify(scenario)), { timeScale: pc.timeScale ?? 20 })));
+            const [a, b] = await Promise.all(
+                [0, 1].map(() =>
+                    startSim(typeof scenario === "string" ? scenario : JSON.parse(JSON.stringify(scenario)), {
+                        timeScale: pc.timeScale ?? 20,
+                    }),
+                ),
+            );
             sims.push(a, b);
             const original = originalPods(scenario, a);
-            await Promise.all([a, b].map(async (c) => { await c.settle(); await pc.setup?.(c); }));
+            await Promise.all(
+                [a, b].map(async (c) => {
+                    await c.settle();
+                    await pc.setup?.(c);
+                }),
+            );
             const args = ["drain", pc.node, ...pc.flags];
             const [rk, rn] = await Promise.all([kubectl(a.kubeconfigPath, args), nodeUpgrade(b.kubeconfigPath, args)]);
             const ok = outcome(a, pc.node, original, rk);
@@ -323,19 +379,32 @@ describe("parity: kubectl drain vs node-upgrade drain (processes, identical simu
         await Promise.all([kubectl(a.kubeconfigPath, ["cordon", "worker1"]), nodeUpgrade(b.kubeconfigPath, ["cordon", "worker1"])]);
         a.clearRequestLog();
         b.clearRequestLog();
-        const [rk, rn] = await Promise.all([kubectl(a.kubeconfigPath, ["cordon", "worker1"]), nodeUpgrade(b.kubeconfigPath, ["cordon", "worker1"])]);
+        const [rk, rn] = await Promise.all([
+            kubectl(a.kubeconfigPath, ["cordon", "worker1"]),
+            nodeUpgrade(b.kubeconfigPath, ["cordon", "worker1"]),
+        ]);
         assert.equal(rk.stdout.trim(), "node/worker1 already cordoned");
         assert.equal(rn.stdout.trim(), "node/worker1 already cordoned");
         assert.equal(rk.code, 0);
         assert.equal(rn.code, 0);
-        for (const c of [a, b]) assert.deepEqual(c.requestLog().filter((e) => e.method !== "GET").map((e) => e.method), []);
+        for (const c of [a, b])
+            assert.deepEqual(
+                c
+                    .requestLog()
+                    .filter((e) => e.method !== "GET")
+                    .map((e) => e.method),
+                [],
+            );
     });
 
     it("§9.3-2 uncordon: both remove spec.unschedulable", async () => {
         const [a, b] = await Promise.all([startSim("seed"), startSim("seed")]);
         sims.push(a, b);
         await Promise.all([kubectl(a.kubeconfigPath, ["cordon", "worker1"]), nodeUpgrade(b.kubeconfigPath, ["cordon", "worker1"])]);
-        const [rk, rn] = await Promise.all([kubectl(a.kubeconfigPath, ["uncordon", "worker1"]), nodeUpgrade(b.kubeconfigPath, ["uncordon", "worker1"])]);
+        const [rk, rn] = await Promise.all([
+            kubectl(a.kubeconfigPath, ["uncordon", "worker1"]),
+            nodeUpgrade(b.kubeconfigPath, ["uncordon", "worker1"]),
+        ]);
         assert.equal(rk.stdout.trim(), "node/worker1 uncordoned");
         assert.equal(rn.stdout.trim(), "node/worker1 uncordoned");
         for (const c of [a, b]) assert.equal("unschedulable" in c.get("Node", undefined, "worker1").spec, false);
@@ -344,10 +413,20 @@ describe("parity: kubectl drain vs node-upgrade drain (processes, identical simu
     it("a missing node fails both before any change", async () => {
         const [a, b] = await Promise.all([startSim("seed"), startSim("seed")]);
         sims.push(a, b);
-        const [rk, rn] = await Promise.all([kubectl(a.kubeconfigPath, ["drain", "nope"]), nodeUpgrade(b.kubeconfigPath, ["drain", "nope"])]);
+        const [rk, rn] = await Promise.all([
+            kubectl(a.kubeconfigPath, ["drain", "nope"]),
+            nodeUpgrade(b.kubeconfigPath, ["drain", "nope"]),
+        ]);
         assert.notEqual(rk.code, 0);
         assert.notEqual(rn.code, 0);
         assert.match(rn.stderr, /node "nope" not found/);
-        for (const c of [a, b]) assert.deepEqual(c.requestLog().filter((e) => e.method !== "GET").map((e) => e.method), []);
+        for (const c of [a, b])
+            assert.deepEqual(
+                c
+                    .requestLog()
+                    .filter((e) => e.method !== "GET")
+                    .map((e) => e.method),
+                [],
+            );
     });
 });

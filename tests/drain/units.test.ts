@@ -52,7 +52,12 @@ describe("drain/duration", () => {
     });
     it("rejects what Go rejects, saying what form is expected", () => {
         for (const bad of ["", "30", "5x", "m", "1h-2m", "abc", "1.s.5", "-", "s30"]) {
-            assert.throws(() => parseDuration(bad), (e: unknown) => e instanceof DurationError && /expected a Go duration such as 30s, 5m, 1h2m or 0/.test((e as Error).message), bad);
+            assert.throws(
+                () => parseDuration(bad),
+                (e: unknown) =>
+                    e instanceof DurationError && /expected a Go duration such as 30s, 5m, 1h2m or 0/.test((e as Error).message),
+                bad,
+            );
         }
         assert.throws(() => parseDuration("30"), /missing unit/);
         assert.throws(() => parseDuration("5x"), /unknown unit "x"/);
@@ -107,25 +112,48 @@ describe("drain/api-errors", () => {
         assert.equal(classifyEvictionError(err, "a/b").kind, "transient");
     });
     it("NamespaceTerminating 403", () => {
-        const body = status(403, "Forbidden", 'pods "p" is forbidden: unable to create new content in namespace gone because it is being terminated', {
-            causes: [{ reason: "NamespaceTerminating", message: "namespace gone is being terminated", field: "metadata.namespace" }],
-        });
+        const body = status(
+            403,
+            "Forbidden",
+            'pods "p" is forbidden: unable to create new content in namespace gone because it is being terminated',
+            {
+                causes: [{ reason: "NamespaceTerminating", message: "namespace gone is being terminated", field: "metadata.namespace" }],
+            },
+        );
         const f = toApiFailure(new ApiException(403, "x", body, {}));
         assert.ok(isNamespaceTerminating(f));
         assert.equal(classifyEvictionError(new ApiException(403, "x", body, {}), "gone/p").kind, "namespace-terminating");
     });
     it("multiple-PDB 500 is fatal and names the pod; other 5xx are transient", () => {
-        const body = JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.", code: 500 });
+        const body = JSON.stringify({
+            kind: "Status",
+            apiVersion: "v1",
+            metadata: {},
+            status: "Failure",
+            message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+            code: 500,
+        });
         const err = new ApiException(500, "x", body, {});
         assert.ok(isMultiplePdbRefusal(toApiFailure(err)));
         const o = classifyEvictionError(err, "default/web-1");
         assert.equal(o.kind, "fatal");
         assert.match((o as { message: string }).message, /pod default\/web-1 matches more than one PodDisruptionBudget/);
-        assert.equal(classifyEvictionError(new ApiException(503, "x", status(503, "ServiceUnavailable", "try later"), {}), "a/b").kind, "transient");
+        assert.equal(
+            classifyEvictionError(new ApiException(503, "x", status(503, "ServiceUnavailable", "try later"), {}), "a/b").kind,
+            "transient",
+        );
         assert.equal(classifyEvictionError(new ApiException(500, "x", "<html>oops</html>", {}), "a/b").kind, "transient");
     });
     it("a plain 403 or 409 on eviction is fatal like kubectl", () => {
-        const o = classifyEvictionError(new ApiException(403, "x", status(403, "Forbidden", 'poddisruptionbudget.policy "web" is forbidden: pdb disruptions allowed is negative'), {}), "d/p");
+        const o = classifyEvictionError(
+            new ApiException(
+                403,
+                "x",
+                status(403, "Forbidden", 'poddisruptionbudget.policy "web" is forbidden: pdb disruptions allowed is negative'),
+                {},
+            ),
+            "d/p",
+        );
         assert.equal(o.kind, "fatal");
         assert.match((o as { message: string }).message, /disruptions allowed is negative/);
     });
@@ -135,7 +163,10 @@ describe("drain/api-errors", () => {
         assert.equal(classifyDeleteError(new ApiException(409, "x", status(409, "Conflict", "uid mismatch"), {}), "a/b").kind, "fatal");
     });
     it("connection errors are transient and say nothing about URLs' query strings", () => {
-        const e = Object.assign(new Error("request to https://10.0.0.1:6443/api/v1/pods?token=abc failed, reason: socket hang up"), { code: "ECONNRESET", name: "FetchError" });
+        const e = Object.assign(new Error("request to https://10.0.0.1:6443/api/v1/pods?token=abc failed, reason: socket hang up"), {
+            code: "ECONNRESET",
+            name: "FetchError",
+        });
         const f = toApiFailure(e);
         assert.equal(f.code, 0);
         assert.ok(isTransient(f));
@@ -185,7 +216,7 @@ describe("drain/retry", () => {
     });
     it("withRetry does not retry a 404 and names what failed", async () => {
         await assert.rejects(
-            withRetry("get node \"w\"", async () => {
+            withRetry('get node "w"', async () => {
                 throw new ApiException(404, "x", status(404, "NotFound", 'nodes "w" not found'), {});
             }),
             /get node "w": nodes "w" not found \(HTTP 404 NotFound\)/,
@@ -235,14 +266,31 @@ describe("drain/label-selector", () => {
 
 describe("drain/budgets messages", () => {
     const pdb = (status: object, generation = 1) =>
-        ({ metadata: { namespace: "default", name: "web-pdb", generation }, spec: { selector: {} }, status: { observedGeneration: 1, ...status } }) as V1PodDisruptionBudget;
+        ({
+            metadata: { namespace: "default", name: "web-pdb", generation },
+            spec: { selector: {} },
+            status: { observedGeneration: 1, ...status },
+        }) as V1PodDisruptionBudget;
     it("names the budget and its numbers", () => {
         const p = pdb({ desiredHealthy: 10, currentHealthy: 10, expectedPods: 11, disruptionsAllowed: 0 });
-        assert.equal(describeBudgetBlock(p), "PodDisruptionBudget default/web-pdb allows no disruption (needs 10 healthy pods and has 10; 0 disruptions allowed)");
+        assert.equal(
+            describeBudgetBlock(p),
+            "PodDisruptionBudget default/web-pdb allows no disruption (needs 10 healthy pods and has 10; 0 disruptions allowed)",
+        );
         assert.equal(describeBudgetWait(p), "PodDisruptionBudget default/web-pdb (needs 10 healthy pods, has 10)");
-        assert.deepEqual(budgetNumbers(p), { namespace: "default", name: "web-pdb", desiredHealthy: 10, currentHealthy: 10, expectedPods: 11, disruptionsAllowed: 0 });
+        assert.deepEqual(budgetNumbers(p), {
+            namespace: "default",
+            name: "web-pdb",
+            desiredHealthy: 10,
+            currentHealthy: 10,
+            expectedPods: 11,
+            disruptionsAllowed: 0,
+        });
         assert.equal(budgetAllowsDisruption(p), false);
-        assert.equal(describeBudgetBlock(pdb({ desiredHealthy: 1, currentHealthy: 1, disruptionsAllowed: 0 })), "PodDisruptionBudget default/web-pdb allows no disruption (needs 1 healthy pod and has 1; 0 disruptions allowed)");
+        assert.equal(
+            describeBudgetBlock(pdb({ desiredHealthy: 1, currentHealthy: 1, disruptionsAllowed: 0 })),
+            "PodDisruptionBudget default/web-pdb allows no disruption (needs 1 healthy pod and has 1; 0 disruptions allowed)",
+        );
     });
     it("a budget whose status lags its spec allows nothing yet", () => {
         const p = pdb({ disruptionsAllowed: 3 }, 2);
@@ -252,7 +300,10 @@ describe("drain/budgets messages", () => {
         assert.equal(budgetAllowsDisruption(pdb({ disruptionsAllowed: 1 })), true);
     });
     it("reports a failed sync", () => {
-        const p = pdb({ disruptionsAllowed: 0, conditions: [{ type: "DisruptionAllowed", status: "False", reason: "SyncFailed", message: 'found no controllers for pod "x"' }] });
+        const p = pdb({
+            disruptionsAllowed: 0,
+            conditions: [{ type: "DisruptionAllowed", status: "False", reason: "SyncFailed", message: 'found no controllers for pod "x"' }],
+        });
         assert.match(describeBudgetBlock(p), /failed to sync it: found no controllers for pod "x"/);
     });
 });
@@ -261,15 +312,27 @@ describe("drain/progress-format", () => {
     it("uses kubectl's words", () => {
         assert.equal(formatProgress({ type: "cordoned", node: "worker1", alreadyCordoned: false }), "node/worker1 cordoned");
         assert.equal(formatProgress({ type: "cordoned", node: "worker1", alreadyCordoned: true }), "node/worker1 already cordoned");
-        assert.equal(formatProgress({ type: "cordoned", node: "w", alreadyCordoned: false, dryRun: "server" }), "node/w cordoned (server dry run)");
+        assert.equal(
+            formatProgress({ type: "cordoned", node: "w", alreadyCordoned: false, dryRun: "server" }),
+            "node/w cordoned (server dry run)",
+        );
         assert.equal(formatProgress({ type: "uncordoned", node: "w", alreadyUncordoned: false }), "node/w uncordoned");
         assert.equal(formatProgress({ type: "uncordoned", node: "w", alreadyUncordoned: true }), "node/w already uncordoned");
         assert.match(formatProgress({ type: "uncordoned", node: "w", alreadyUncordoned: false, notOurs: true }), /left cordoned/);
         assert.equal(formatProgress({ type: "evicting", node: "w", pod: "default/web-1" }), "evicting pod default/web-1");
-        assert.equal(formatProgress({ type: "evicting", node: "w", pod: "default/web-1", dryRun: "client" }), "evicting pod default/web-1 (dry run)");
+        assert.equal(
+            formatProgress({ type: "evicting", node: "w", pod: "default/web-1", dryRun: "client" }),
+            "evicting pod default/web-1 (dry run)",
+        );
         assert.equal(formatProgress({ type: "evicting", node: "w", pod: "default/web-1", delete: true }), "deleting pod default/web-1");
-        assert.equal(formatProgress({ type: "pod-gone", node: "w", pod: "default/web-1", how: "evicted", remaining: 2 }), "pod/web-1 evicted");
-        assert.equal(formatProgress({ type: "pod-gone", node: "w", pod: "default/web-1", how: "deleted", remaining: 0 }), "pod/web-1 deleted");
+        assert.equal(
+            formatProgress({ type: "pod-gone", node: "w", pod: "default/web-1", how: "evicted", remaining: 2 }),
+            "pod/web-1 evicted",
+        );
+        assert.equal(
+            formatProgress({ type: "pod-gone", node: "w", pod: "default/web-1", how: "deleted", remaining: 0 }),
+            "pod/web-1 deleted",
+        );
         assert.equal(
             formatProgress({ type: "pod-gone", node: "w", pod: "default/web-1", how: "skipped", remaining: 0, skipWaitSeconds: 5 }),
             'pod "web-1" has DeletionTimestamp older than 5 seconds, skipping',
@@ -278,11 +341,24 @@ describe("drain/progress-format", () => {
         assert.equal(formatProgress({ type: "node-ready", node: "worker1", kubeletVersion: "v1.20.0" }), "node/worker1 Ready at v1.20.0");
         const msg = "pod default/web-1 waiting on PodDisruptionBudget default/web-pdb (needs 10 healthy pods, has 10)";
         assert.equal(formatProgress({ type: "waiting-on-budget", node: "w", pod: "default/web-1", message: msg }), msg);
-        assert.equal(formatProgress({ type: "classified", node: "w", evict: 3, skip: 1, blocked: 0, warnings: [] }), "node/w: 3 pods to evict, 1 left in place");
+        assert.equal(
+            formatProgress({ type: "classified", node: "w", evict: 3, skip: 1, blocked: 0, warnings: [] }),
+            "node/w: 3 pods to evict, 1 left in place",
+        );
     });
     it("describes what a terminating pod waits for", () => {
-        const p = { metadata: { name: "x", deletionTimestamp: new Date("2026-01-01T00:00:00Z"), deletionGracePeriodSeconds: 30, finalizers: ["example.com/keep"] } };
-        assert.equal(describeTermination(p), "waiting for termination (deletionTimestamp 2026-01-01T00:00:00.000Z, grace 30s, finalizers [example.com/keep])");
+        const p = {
+            metadata: {
+                name: "x",
+                deletionTimestamp: new Date("2026-01-01T00:00:00Z"),
+                deletionGracePeriodSeconds: 30,
+                finalizers: ["example.com/keep"],
+            },
+        };
+        assert.equal(
+            describeTermination(p),
+            "waiting for termination (deletionTimestamp 2026-01-01T00:00:00.000Z, grace 30s, finalizers [example.com/keep])",
+        );
     });
 });
 
@@ -327,7 +403,12 @@ current-context: ctx
     });
     it("errors never echo the content", () => {
         const broken = good.replace("users:", "users: [unclosed: super-secret-token");
-        for (const src of [{ kubeconfig: broken }, { kubeconfig: "token: super-secret-token\n\t- :" }, { kubeconfig: "  " }, { kubeconfig: good, context: "nope" }]) {
+        for (const src of [
+            { kubeconfig: broken },
+            { kubeconfig: "token: super-secret-token\n\t- :" },
+            { kubeconfig: "  " },
+            { kubeconfig: good, context: "nope" },
+        ]) {
             assert.throws(
                 () => loadKubeConfig(src),
                 (e: unknown) => e instanceof KubeConfigError && !/super-secret-token/.test((e as Error).message),

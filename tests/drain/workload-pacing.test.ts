@@ -15,7 +15,18 @@ import {
 } from "../../drain/workload-pacing";
 import { formatProgress } from "../../drain/progress-format";
 
-function pod(name: string, o: { kind?: string; apiVersion?: string; owner?: string; uid?: string; ready?: boolean; terminating?: boolean; controller?: boolean } = {}): V1Pod {
+function pod(
+    name: string,
+    o: {
+        kind?: string;
+        apiVersion?: string;
+        owner?: string;
+        uid?: string;
+        ready?: boolean;
+        terminating?: boolean;
+        controller?: boolean;
+    } = {},
+): V1Pod {
     const owner = o.kind === undefined && o.owner === undefined ? "web-5d8f" : o.owner;
     return {
         metadata: {
@@ -23,7 +34,18 @@ function pod(name: string, o: { kind?: string; apiVersion?: string; owner?: stri
             namespace: "default",
             uid: `uid-${name}`,
             ...(o.terminating ? { deletionTimestamp: new Date(0) } : {}),
-            ownerReferences: owner === "" ? [] : [{ apiVersion: o.apiVersion ?? "apps/v1", kind: o.kind ?? "ReplicaSet", name: owner ?? "web-5d8f", uid: o.uid ?? "rs-uid", controller: o.controller ?? true }],
+            ownerReferences:
+                owner === ""
+                    ? []
+                    : [
+                          {
+                              apiVersion: o.apiVersion ?? "apps/v1",
+                              kind: o.kind ?? "ReplicaSet",
+                              name: owner ?? "web-5d8f",
+                              uid: o.uid ?? "rs-uid",
+                              controller: o.controller ?? true,
+                          },
+                      ],
         },
         status: { conditions: [{ type: "Ready", status: o.ready === false ? "False" : "True" }] },
     };
@@ -35,7 +57,10 @@ describe("workload pacing: pure decisions", () => {
             assert.deepEqual(pacedWorkloadOf(pod("a")), { namespace: "default", kind: "ReplicaSet", name: "web-5d8f", uid: "rs-uid" });
             assert.equal(pacedWorkloadOf(pod("a", { kind: "StatefulSet", owner: "db" }))?.kind, "StatefulSet");
             assert.equal(pacedWorkloadOf(pod("a", { kind: "ReplicaSet", apiVersion: "extensions/v1beta1" }))?.kind, "ReplicaSet");
-            assert.equal(pacedWorkloadOf(pod("a", { kind: "ReplicationController", apiVersion: "v1", owner: "rc" }))?.kind, "ReplicationController");
+            assert.equal(
+                pacedWorkloadOf(pod("a", { kind: "ReplicationController", apiVersion: "v1", owner: "rc" }))?.kind,
+                "ReplicationController",
+            );
             assert.equal(workloadKey(pacedWorkloadOf(pod("a"))!), "ReplicaSet default/web-5d8f");
         });
         it("does not pace DaemonSet, Job, custom-controller, non-controller-owned or bare pods", () => {
@@ -48,9 +73,15 @@ describe("workload pacing: pure decisions", () => {
         });
         it("reports a ReplicaSet as the Deployment that controls it", () => {
             const ref = pacedWorkloadOf(pod("a"))!;
-            assert.deepEqual(displayWorkload(ref, [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d", controller: true }]), { kind: "Deployment", name: "web" });
+            assert.deepEqual(
+                displayWorkload(ref, [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d", controller: true }]),
+                { kind: "Deployment", name: "web" },
+            );
             assert.deepEqual(displayWorkload(ref, []), { kind: "ReplicaSet", name: "web-5d8f" });
-            assert.deepEqual(displayWorkload(ref, [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d" }]), { kind: "ReplicaSet", name: "web-5d8f" });
+            assert.deepEqual(displayWorkload(ref, [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d" }]), {
+                kind: "ReplicaSet",
+                name: "web-5d8f",
+            });
             const sts = pacedWorkloadOf(pod("db-0", { kind: "StatefulSet", owner: "db" }))!;
             assert.deepEqual(displayWorkload(sts, undefined), { kind: "StatefulSet", name: "db" });
         });
@@ -139,13 +170,27 @@ describe("workload pacing: pure decisions", () => {
     });
 
     describe("texts", () => {
-        const numbers = { namespace: "default", kind: "Deployment", name: "http-go", desiredReplicas: 10, readyReplicas: 9, requiredReady: 10, maxUnavailable: 1 };
+        const numbers = {
+            namespace: "default",
+            kind: "Deployment",
+            name: "http-go",
+            desiredReplicas: 10,
+            readyReplicas: 9,
+            requiredReady: 10,
+            maxUnavailable: 1,
+        };
         it("says which workload the pod waits for, with the numbers", () => {
-            assert.equal(describeWorkloadWait(numbers), "waiting for default/http-go to have 10 Ready replicas (has 9; maxUnavailablePerWorkload 1)");
+            assert.equal(
+                describeWorkloadWait(numbers),
+                "waiting for default/http-go to have 10 Ready replicas (has 9; maxUnavailablePerWorkload 1)",
+            );
         });
         it("formatProgress prints the waiting-on-workload message", () => {
             const message = `pod default/http-go-1 ${describeWorkloadWait(numbers)}`;
-            assert.equal(formatProgress({ type: "waiting-on-workload", node: "w1", pod: "default/http-go-1", workload: numbers, message }), message);
+            assert.equal(
+                formatProgress({ type: "waiting-on-workload", node: "w1", pod: "default/http-go-1", workload: numbers, message }),
+                message,
+            );
         });
     });
 

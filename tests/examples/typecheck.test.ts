@@ -14,10 +14,14 @@ describe("examples: type-check", function () {
     this.timeout(120_000);
 
     it("every example is a project of its own: Pulumi.yaml, index.ts, README.md, package.json, tsconfig.json", () => {
-        const dirs = fs.readdirSync(path.join(ROOT, "examples"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+        const dirs = fs
+            .readdirSync(path.join(ROOT, "examples"), { withFileTypes: true })
+            .filter((d) => d.isDirectory())
+            .map((d) => d.name);
         assert.deepStrictEqual(dirs.sort(), ["kubeadm", "reboot", "seed-practice"]);
         for (const d of dirs) {
-            for (const f of ["Pulumi.yaml", "index.ts", "README.md", "package.json", "tsconfig.json"]) assert.ok(fs.existsSync(path.join(ROOT, "examples", d, f)), `examples/${d}/${f} is missing`);
+            for (const f of ["Pulumi.yaml", "index.ts", "README.md", "package.json", "tsconfig.json"])
+                assert.ok(fs.existsSync(path.join(ROOT, "examples", d, f)), `examples/${d}/${f} is missing`);
             assert.match(fs.readFileSync(path.join(ROOT, "examples", d, "index.ts"), "utf8"), /from "pulumi-node-upgrade"/);
             const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "examples", d, "package.json"), "utf8"));
             assert.ok(manifest.dependencies?.["pulumi-node-upgrade"], `examples/${d}/package.json does not depend on pulumi-node-upgrade`);
@@ -26,8 +30,11 @@ describe("examples: type-check", function () {
 
     it("tsc -p examples/tsconfig.json reports no errors", async () => {
         const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
-            execFile(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "examples/tsconfig.json"], { cwd: ROOT }, (err, stdout, stderr) =>
-                resolve({ code: err ? ((err as any).code ?? 1) : 0, output: stdout + stderr }),
+            execFile(
+                process.execPath,
+                [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "examples/tsconfig.json"],
+                { cwd: ROOT },
+                (err, stdout, stderr) => resolve({ code: err ? ((err as any).code ?? 1) : 0, output: stdout + stderr }),
             );
         });
         assert.strictEqual(output.trim(), "", output);

@@ -55,7 +55,9 @@ async function account(name: string, o: Outcome) {
     totals.evictions += inv.disruptions.length;
     const byType = Object.entries(o.cluster.sim.faults.injectedByType()).map(([k, v]) => `${k}=${v}`);
     if (o.extraFaults) byType.push(`other=${o.extraFaults}`);
-    console.log(`      [${name}] faults: ${byType.join(" ") || "none"}; pods disrupted: ${inv.disruptions.length}; budget checks: ${inv.checks()} after ${inv.changes} changes`);
+    console.log(
+        `      [${name}] faults: ${byType.join(" ") || "none"}; pods disrupted: ${inv.disruptions.length}; budget checks: ${inv.checks()} after ${inv.changes} changes`,
+    );
     assert.deepStrictEqual(inv.belowBudget, [], `${name}: a PodDisruptionBudget fell below what it needs`);
     assert.deepStrictEqual(inv.violations, [], `${name}: PodDisruptionBudget violated`);
     assert.deepStrictEqual(inv.badBindings, [], `${name}: a replacement landed on a cordoned node`);
@@ -89,7 +91,11 @@ function assertStoppedAt(sim: SimCluster, result: RunResult<unknown>, node: stri
     const s = nodeState(sim, node);
     assert.ok(s.unschedulable && s.cordonedByUs, `${node} should stay cordoned: ${JSON.stringify(s)}`);
     for (const n of later) {
-        assert.deepStrictEqual(nodeState(sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.28.5", cordonedByUs: false }, `${n} was touched`);
+        assert.deepStrictEqual(
+            nodeState(sim, n),
+            { unschedulable: false, ready: true, kubeletVersion: "v1.28.5", cordonedByUs: false },
+            `${n} was touched`,
+        );
         assert.ok(!result.registered.some((r) => r.endsWith(`::roll-${n}-cordon`)), `${n}'s chain registered`);
         assert.ok(!sim.requestLog().some((r) => r.method !== "GET" && r.path.includes(`/nodes/${n}`)), `${n} was written to`);
     }
@@ -142,7 +148,10 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         assertRulesFired(sim);
         assert.ok(sim.faults.injected() >= 10, `only ${sim.faults.injected()} faults fired`);
         // every counted fault is an answer the client really got
-        assert.deepStrictEqual(injectedAnswers(sim).map((e) => e.status), Array(sim.faults.injected()).fill(500));
+        assert.deepStrictEqual(
+            injectedAnswers(sim).map((e) => e.status),
+            Array(sim.faults.injected()).fill(500),
+        );
         await account("500 bursts", o);
     });
 
@@ -157,7 +166,10 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         const sim = o.cluster.sim;
         assertRulesFired(sim);
         assert.ok(sim.faults.injected() >= 10, `only ${sim.faults.injected()} faults fired`);
-        assert.deepStrictEqual(injectedAnswers(sim).map((e) => e.status), Array(sim.faults.injected()).fill(503));
+        assert.deepStrictEqual(
+            injectedAnswers(sim).map((e) => e.status),
+            Array(sim.faults.injected()).fill(503),
+        );
         await account("503 bursts", o);
     });
 
@@ -171,7 +183,10 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         const sim = o.cluster.sim;
         assertRulesFired(sim);
         const answered = injectedAnswers(sim);
-        assert.deepStrictEqual(answered.map((e) => [e.status, e.retryAfterSeconds]), Array(sim.faults.injected()).fill([429, 1]));
+        assert.deepStrictEqual(
+            answered.map((e) => [e.status, e.retryAfterSeconds]),
+            Array(sim.faults.injected()).fill([429, 1]),
+        );
         // Retry-After is in real seconds (the client cannot know the simulator runs 60× faster): after each 429 on
         // an eviction or a node patch, the same request came again no earlier than 1 s × timeScale of simulated
         // time after the 429 was sent (the log's times are simulated ms; 1 real ms of clock rounding allowed).
@@ -181,7 +196,10 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
             const again = sim.requestLog().find((x) => x !== e && x.method === e.method && x.path === e.path && x.received! >= e.time);
             assert.ok(again, `${e.method} ${e.path} was never retried after its 429`);
             const gap = again.received! - e.time;
-            assert.ok(gap >= e.retryAfterSeconds! * 1000 * scale - scale, `${e.method} ${e.path}: retried ${gap / scale} real ms after a 429 with Retry-After: ${e.retryAfterSeconds}`);
+            assert.ok(
+                gap >= e.retryAfterSeconds! * 1000 * scale - scale,
+                `${e.method} ${e.path}: retried ${gap / scale} real ms after a 429 with Retry-After: ${e.retryAfterSeconds}`,
+            );
             waited.push(`${(gap / scale / 1000).toFixed(2)}s`);
         }
         assert.ok(waited.length >= 2, `only ${waited.length} evictions or node patches got a 429`);
@@ -215,7 +233,10 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         assert.strictEqual(delayed.length, sim.faults.injectedByType().latency, "every counted delay is a request that was held back");
         // Each delayed request was answered no sooner than its delay (real ms; the log's times are simulated ms).
         for (const e of delayed) {
-            assert.ok(e.time - e.received! >= (e.latencyMs! - 1) * scale, `${e.method} ${e.path}${e.query ? `?${e.query}` : ""}: held ${(e.time - e.received!) / scale} ms, not ${e.latencyMs}`);
+            assert.ok(
+                e.time - e.received! >= (e.latencyMs! - 1) * scale,
+                `${e.method} ${e.path}${e.query ? `?${e.query}` : ""}: held ${(e.time - e.received!) / scale} ms, not ${e.latencyMs}`,
+            );
         }
         const slowEvictions = delayed.filter((e) => e.verb === "create" && e.resource === "pods/eviction" && e.latencyMs! >= 400);
         assert.strictEqual(slowEvictions.length, 6);
@@ -235,7 +256,12 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
                     c.sim.dropWatches();
                 });
             c.sim.subscribe((e) => {
-                if (e.resource === "pods" && e.type === "MODIFIED" && e.object.metadata?.deletionTimestamp && !e.old?.metadata?.deletionTimestamp) {
+                if (
+                    e.resource === "pods" &&
+                    e.type === "MODIFIED" &&
+                    e.object.metadata?.deletionTimestamp &&
+                    !e.old?.metadata?.deletionTimestamp
+                ) {
                     if (++evictions % 4 === 1) cut();
                 }
                 if (e.resource === "nodes" && ROLLED.includes(e.object.metadata?.name)) {
@@ -268,7 +294,9 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
             const stale = log.filter((x) => x !== e && same(x) && x.verb === "watch" && rvOf(x) === rvOf(e));
             assert.deepStrictEqual(stale, [], `${e.path} (${selectorsOf(e)}) watched again from the expired resourceVersion ${rvOf(e)}`);
         }
-        console.log(`      [watch drops + 410] watches cut: ${dropped.length}; 410s served: ${gone.length} (${[...new Set(gone.map((e) => e.path))].join(", ")})`);
+        console.log(
+            `      [watch drops + 410] watches cut: ${dropped.length}; 410s served: ${gone.length} (${[...new Set(gone.map((e) => e.path))].join(", ")})`,
+        );
         await account("watch drops + 410", o);
     });
 
@@ -278,8 +306,13 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         const engine = newEngine(host);
         const first = await runRoll(engine, rollConfig(cluster, { readyTimeout: "3s" }));
         assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
-        assert.match(first.error!.message, /NodeReady w1: timed out after 3s waiting for node w1: node w1 is NotReady at v1\.28\.5, waiting for Ready at v1\.28\.6/);
-        assert.ok(first.registered.some((r) => r.endsWith("::roll-w1-ready")) && !first.registered.some((r) => r.endsWith("::roll-w1-uncordon")));
+        assert.match(
+            first.error!.message,
+            /NodeReady w1: timed out after 3s waiting for node w1: node w1 is NotReady at v1\.28\.5, waiting for Ready at v1\.28\.6/,
+        );
+        assert.ok(
+            first.registered.some((r) => r.endsWith("::roll-w1-ready")) && !first.registered.some((r) => r.endsWith("::roll-w1-uncordon")),
+        );
         assert.deepStrictEqual(cluster.sim.faults.injectedByType(), { nodeNeverReturns: 1 }, "one upgrade, one node that stayed down");
 
         // The operator repairs the node (here: the kubelet is restarted at the target), then runs `pulumi up` again.
@@ -303,9 +336,15 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         const failing = `if [ "$NODE_NAME" = w1 ]; then echo "E: Unable to locate package kubelet=$TARGET_SEMVER-1.1" >&2; exit 100; fi; ${UPGRADE_COMMAND}`;
         const first = await runRoll(engine, rollConfig(cluster, { upgradeCommand: failing }));
         assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
-        assert.match(first.error!.message, /roll-w1-upgrade: Process exited with status 100: running ".*":\nE: Unable to locate package kubelet=1\.28\.6-1\.1/s);
+        assert.match(
+            first.error!.message,
+            /roll-w1-upgrade: Process exited with status 100: running ".*":\nE: Unable to locate package kubelet=1\.28\.6-1\.1/s,
+        );
         // Drained before the command ran: only the DaemonSet pod is left on it.
-        const left = cluster.sim.list("Pod").filter((p) => p.spec?.nodeName === "w1" && !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
+        const left = cluster.sim
+            .list("Pod")
+            .filter((p) => p.spec?.nodeName === "w1" && !p.metadata.deletionTimestamp)
+            .map((p) => p.metadata.name);
         assert.deepStrictEqual(left, ["kube-proxy-w1"]);
 
         const second = await runRoll(engine, rollConfig(cluster));
@@ -353,7 +392,12 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         let evictionsOnW1 = 0;
         const stopWatching = cluster.sim.subscribe((e) => {
             if (killed || e.resource !== "pods" || e.type !== "MODIFIED") return;
-            if (e.object.spec?.nodeName === "w1" && e.object.metadata?.deletionTimestamp && !e.old?.metadata?.deletionTimestamp && ++evictionsOnW1 === 3) {
+            if (
+                e.object.spec?.nodeName === "w1" &&
+                e.object.metadata?.deletionTimestamp &&
+                !e.old?.metadata?.deletionTimestamp &&
+                ++evictionsOnW1 === 3
+            ) {
                 killed = true;
                 setImmediate(() => void doomed.stop());
             }
@@ -364,8 +408,13 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
         // The SDK's words for an engine or provider host that went away mid-operation.
         assert.match(first.error?.message ?? "", /Resource monitor is terminating|UNAVAILABLE|Connection dropped/);
         assertStoppedAt(cluster.sim, first, "w1", ["w2"]);
-        assert.ok(!engine.state.has("pulumi-nodejs:dynamic/node-upgrade:NodeDrain::roll-w1-drain"), "the interrupted drain must not be in state");
-        const stillThere = cluster.sim.list("Pod").filter((p) => p.spec?.nodeName === "w1" && !p.metadata.deletionTimestamp && !p.metadata.name.startsWith("kube-proxy"));
+        assert.ok(
+            !engine.state.has("pulumi-nodejs:dynamic/node-upgrade:NodeDrain::roll-w1-drain"),
+            "the interrupted drain must not be in state",
+        );
+        const stillThere = cluster.sim
+            .list("Pod")
+            .filter((p) => p.spec?.nodeName === "w1" && !p.metadata.deletionTimestamp && !p.metadata.name.startsWith("kube-proxy"));
         assert.ok(stillThere.length > 0, "the drain should have been cut short");
 
         // `pulumi up` again: a new host, the state the engine saved (the cordon, done).
@@ -382,12 +431,21 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
 
     it("self-test of the budget audit: a drain that bypasses budgets (disableEviction, no pacing) is caught", async () => {
         cluster = await startHardeningCluster({ seed: 111 });
-        const r = await runRoll(newEngine(host), rollConfig(cluster, { nodes: ["w1"], drainDisableEviction: true, drainMaxUnavailablePerWorkload: 0 }));
+        const r = await runRoll(
+            newEngine(host),
+            rollConfig(cluster, { nodes: ["w1"], drainDisableEviction: true, drainMaxUnavailablePerWorkload: 0 }),
+        );
         assert.ok(r.ok, r.error?.message);
         assert.ok(cluster.invariants.violations.length > 0, "deleting web's two pods on w1 at once must be reported");
-        assert.match(cluster.invariants.violations.join("\n"), /shop\/web-.* went away leaving 4 healthy pods of budget shop\/web, which needs 5/);
+        assert.match(
+            cluster.invariants.violations.join("\n"),
+            /shop\/web-.* went away leaving 4 healthy pods of budget shop\/web, which needs 5/,
+        );
         // the change-by-change check sees the same dip, and how low it went
-        assert.match(cluster.invariants.belowBudget.join("\n"), /^shop\/web: 4 healthy pods, needs 5 \(after pods shop\/web-\S+ started terminating\)$/m);
+        assert.match(
+            cluster.invariants.belowBudget.join("\n"),
+            /^shop\/web: 4 healthy pods, needs 5 \(after pods shop\/web-\S+ started terminating\)$/m,
+        );
         assert.deepStrictEqual(cluster.invariants.floorsSeen()["shop/web"], { desired: 5, minHealthy: 4 });
     });
 });

@@ -4,11 +4,19 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 import { startCluster, SimCluster } from "../../sim";
 import type { PolicyRule } from "../../sim";
 import { Prng } from "../../sim/random";
-import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, buildPod, buildTemplate } from "../../sim/scenarios/builders";
+import {
+    BuildContext,
+    buildDaemonSet,
+    buildDeployment,
+    buildNamespace,
+    buildNode,
+    buildPdb,
+    buildPod,
+    buildTemplate,
+} from "../../sim/scenarios/builders";
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../local-engine";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 import { nodeState, type NodeState } from "../helpers/pulumi-sim";
@@ -22,7 +30,8 @@ export const WORKERS = ["w1", "w2", "w3", "w4"];
 export const NAMESPACE = "shop";
 
 /** The simulated upgrade, every value from the environment the component sets. */
-export const UPGRADE_COMMAND = 'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_ADMIN_KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
+export const UPGRADE_COMMAND =
+    'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_ADMIN_KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
 
 /**
  * The cluster: a tainted control-plane node and four workers at v1.28.5, and in namespace "shop":
@@ -37,28 +46,51 @@ export function hardeningScenario(seed: number, nowMs = Date.now()): { kind: "Li
     const ctx: BuildContext = { rng: new Prng(seed * 7919 + 11), nowMs };
     const nodes = [
         buildNode(ctx, {
-            name: "cp", internalIP: "10.0.0.10", podCIDR: "10.244.0.0/24", version: FROM_VERSION,
-            labels: { "node-role.kubernetes.io/control-plane": "" }, taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
+            name: "cp",
+            internalIP: "10.0.0.10",
+            podCIDR: "10.244.0.0/24",
+            version: FROM_VERSION,
+            labels: { "node-role.kubernetes.io/control-plane": "" },
+            taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
         }),
-        ...WORKERS.map((name, i) => buildNode(ctx, { name, internalIP: `10.0.0.${11 + i}`, podCIDR: `10.244.${i + 1}.0/24`, version: FROM_VERSION })),
+        ...WORKERS.map((name, i) =>
+            buildNode(ctx, { name, internalIP: `10.0.0.${11 + i}`, podCIDR: `10.244.${i + 1}.0/24`, version: FROM_VERSION }),
+        ),
     ];
     const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
     const items: any[] = [...["default", "kube-system", "kube-node-lease", NAMESPACE].map((n) => buildNamespace(ctx, n)), ...nodes];
     const res = { cpu: "100m", memory: "64Mi" };
     const fast = { terminationGracePeriodSeconds: 2 };
     items.push(
-        ...buildDaemonSet(ctx, {
-            namespace: "kube-system", name: "kube-proxy",
-            template: { labels: { "k8s-app": "kube-proxy" }, hostNetwork: true, containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5" }], ...fast },
-            pods: ["cp", ...WORKERS].map((n) => ({ name: `kube-proxy-${n}`, node: n })),
-        }, byName),
+        ...buildDaemonSet(
+            ctx,
+            {
+                namespace: "kube-system",
+                name: "kube-proxy",
+                template: {
+                    labels: { "k8s-app": "kube-proxy" },
+                    hostNetwork: true,
+                    containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5" }],
+                    ...fast,
+                },
+                pods: ["cp", ...WORKERS].map((n) => ({ name: `kube-proxy-${n}`, node: n })),
+            },
+            byName,
+        ),
     );
     const deployment = (name: string, hash: string, placement: string[]) =>
-        buildDeployment(ctx, {
-            namespace: NAMESPACE, name, rsHash: hash, replicas: placement.length,
-            template: { labels: { app: name }, containers: [{ name, image: `example/${name}:1.0`, ...res }], ...fast },
-            pods: placement.map((node, i) => ({ name: `${name}-${hash}-${String.fromCharCode(97 + i)}${ctx.rng.hex(4)}`, node })),
-        }, byName);
+        buildDeployment(
+            ctx,
+            {
+                namespace: NAMESPACE,
+                name,
+                rsHash: hash,
+                replicas: placement.length,
+                template: { labels: { app: name }, containers: [{ name, image: `example/${name}:1.0`, ...res }], ...fast },
+                pods: placement.map((node, i) => ({ name: `${name}-${hash}-${String.fromCharCode(97 + i)}${ctx.rng.hex(4)}`, node })),
+            },
+            byName,
+        );
     items.push(...deployment("web", "6d8f7c9b5", ["w1", "w1", "w2", "w2", "w3", "w4"]));
     items.push(buildPdb(ctx, NAMESPACE, "web", { app: "web" }, { maxUnavailable: 1 }));
     items.push(...deployment("api", "5c7b9d8f6", ["w1", "w2", "w3", "w4"]));
@@ -69,14 +101,34 @@ export function hardeningScenario(seed: number, nowMs = Date.now()): { kind: "Li
 
     const dbTemplate = buildTemplate({ labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }], ...fast });
     const sts = {
-        apiVersion: "apps/v1", kind: "StatefulSet",
-        metadata: { name: "db", namespace: NAMESPACE, uid: ctx.rng.uuid(), creationTimestamp: new Date(nowMs - 864e5).toISOString().replace(/\.\d{3}Z$/, "Z"), generation: 1, labels: { app: "db" } },
-        spec: { replicas: 3, serviceName: "db", selector: { matchLabels: { app: "db" } }, template: dbTemplate, podManagementPolicy: "Parallel", updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } } },
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: {
+            name: "db",
+            namespace: NAMESPACE,
+            uid: ctx.rng.uuid(),
+            creationTimestamp: new Date(nowMs - 864e5).toISOString().replace(/\.\d{3}Z$/, "Z"),
+            generation: 1,
+            labels: { app: "db" },
+        },
+        spec: {
+            replicas: 3,
+            serviceName: "db",
+            selector: { matchLabels: { app: "db" } },
+            template: dbTemplate,
+            podManagementPolicy: "Parallel",
+            updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+        },
         status: { replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3, availableReplicas: 3, observedGeneration: 1 },
     };
     items.push(sts);
     ["w1", "w2", "w3"].forEach((node, i) =>
-        items.push(buildPod(ctx, NAMESPACE, dbTemplate, sts, { name: `db-${i}`, node }, byName.get(node), { "statefulset.kubernetes.io/pod-name": `db-${i}`, "apps.kubernetes.io/pod-index": String(i) })),
+        items.push(
+            buildPod(ctx, NAMESPACE, dbTemplate, sts, { name: `db-${i}`, node }, byName.get(node), {
+                "statefulset.kubernetes.io/pod-name": `db-${i}`,
+                "apps.kubernetes.io/pod-index": String(i),
+            }),
+        ),
     );
     items.push(buildPdb(ctx, NAMESPACE, "db", { app: "db" }, { maxUnavailable: 1 }));
     return { kind: "List", items };
@@ -94,9 +146,12 @@ export interface HardeningCluster {
     stop(): Promise<void>;
 }
 
-export async function startHardeningCluster(
-    opts: { seed: number; timeScale?: number; upgradeDownSeconds?: number; rbac?: { rules: PolicyRule[]; user: string } },
-): Promise<HardeningCluster> {
+export async function startHardeningCluster(opts: {
+    seed: number;
+    timeScale?: number;
+    upgradeDownSeconds?: number;
+    rbac?: { rules: PolicyRule[]; user: string };
+}): Promise<HardeningCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-upgrade-hardening-"));
     const adminKubeconfigPath = path.join(dir, "admin.kubeconfig");
     const sim = await startCluster({
@@ -152,14 +207,12 @@ export type { Disruption };
 
 // ---- node state -------------------------------------------------------------------------------------------
 
-
 export const upgraded = (sim: SimCluster, n: string) => {
     const s = nodeState(sim, n);
     return s.kubeletVersion === TARGET_VERSION && s.ready && !s.unschedulable && !s.cordonedByUs;
 };
 
 // ---- running the root program -----------------------------------------------------------------------------
-
 
 export { loadComponents };
 
@@ -184,7 +237,11 @@ export function newEngine(host: DynamicProviderHost): LocalEngine {
     return new LocalEngine(host, { cwd: REPO_ROOT });
 }
 
-export async function runRoll(engine: LocalEngine, config: Record<string, string>, secretKeys = ["kubeconfig"]): Promise<RunResult<RollingNodeUpgradeReport>> {
+export async function runRoll(
+    engine: LocalEngine,
+    config: Record<string, string>,
+    secretKeys = ["kubeconfig"],
+): Promise<RunResult<RollingNodeUpgradeReport>> {
     const c = await loadComponents();
     return engine.run(() => c.rollFromConfig().report, { config, secretKeys });
 }

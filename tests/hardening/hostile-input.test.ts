@@ -42,8 +42,14 @@ const HOSTILE = [
 
 function cluster(names = ["cp", "w1", "w2"]): ClusterReader {
     const nodes: NodeInfo[] = names.map((name, i) => ({
-        name, unschedulable: false, cordonedByUs: false, ready: true, kubeletVersion: "v1.28.5",
-        internalIP: `10.0.0.${i + 1}`, controlPlane: name === "cp", labels: { pool: i % 2 ? "a" : "b" },
+        name,
+        unschedulable: false,
+        cordonedByUs: false,
+        ready: true,
+        kubeletVersion: "v1.28.5",
+        internalIP: `10.0.0.${i + 1}`,
+        controlPlane: name === "cp",
+        labels: { pool: i % 2 ? "a" : "b" },
     }));
     return {
         listNodes: async (selector?: string) => (selector ? nodes.filter((n) => selector === `pool=${n.labels.pool}`) : nodes),
@@ -61,7 +67,8 @@ function mocks() {
     const m: pulumi.runtime.Mocks = {
         newResource(args) {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-            const outputs: Record<string, any> = args.type.endsWith(":NodeDrain") || args.type.endsWith(":NodeCordon") ? { alreadyAtTarget: false } : {};
+            const outputs: Record<string, any> =
+                args.type.endsWith(":NodeDrain") || args.type.endsWith(":NodeCordon") ? { alreadyAtTarget: false } : {};
             return { id: args.custom ? `${args.name}-id` : (undefined as any), state: { ...args.inputs, ...outputs } };
         },
         call: () => ({}),
@@ -134,25 +141,45 @@ describe("hardening: hostile and malformed input", function () {
             for (const bad of [...HOSTILE, "W1", "w1.", "-w1", "w_1", "a".repeat(254), ""]) {
                 const { error, registered } = await construct(rollArgs({ nodes: ["w1", bad] }));
                 assert.ok(error, `accepted node name ${JSON.stringify(bad)}`);
-                assert.match(error!.message, bad === "" ? /a node name is required/ : /node name .* (is not a valid DNS-1123 subdomain \(lowercase letters, digits, '-' and '\.', starting and ending with a letter or digit\)|is longer than 253 characters)/);
-                if (bad && bad.length < 200) assert.ok(error!.message.includes(JSON.stringify(bad)), `the message should quote the bad name: ${error!.message}`);
+                assert.match(
+                    error!.message,
+                    bad === ""
+                        ? /a node name is required/
+                        : /node name .* (is not a valid DNS-1123 subdomain \(lowercase letters, digits, '-' and '\.', starting and ending with a letter or digit\)|is longer than 253 characters)/,
+                );
+                if (bad && bad.length < 200)
+                    assert.ok(error!.message.includes(JSON.stringify(bad)), `the message should quote the bad name: ${error!.message}`);
                 assert.deepStrictEqual(custom(registered), []);
             }
             // The same, one node through NodeUpgrade directly: the constructor throws.
-            assert.throws(() => new c.NodeUpgrade("n", { ...rollArgs(), nodeName: HOSTILE[0] }), /NodeUpgrade n: node name "\$\(touch .*\)" is not a valid DNS-1123 subdomain/);
+            assert.throws(
+                () => new c.NodeUpgrade("n", { ...rollArgs(), nodeName: HOSTILE[0] }),
+                /NodeUpgrade n: node name "\$\(touch .*\)" is not a valid DNS-1123 subdomain/,
+            );
         });
 
         it("target versions that are not semantic versions", async () => {
             for (const bad of [...HOSTILE, "1.28", "latest", "v1.28.6\n", "v1.28.6 ", "vv1.28.6", "stable-1.28"]) {
                 const { error, registered } = await construct(rollArgs({ targetVersion: bad }));
                 assert.ok(error, `accepted version ${JSON.stringify(bad)}`);
-                assert.match(error!.message, /RollingNodeUpgrade roll: target version .* is not a semantic version like v1\.29\.3 \(major\.minor\.patch\)/);
+                assert.match(
+                    error!.message,
+                    /RollingNodeUpgrade roll: target version .* is not a semantic version like v1\.29\.3 \(major\.minor\.patch\)/,
+                );
                 assert.deepStrictEqual(custom(registered), []);
             }
         });
 
         it("label selectors that do not parse", async () => {
-            for (const bad of [`pool=$(touch ${CANARY})`, `pool=a;touch ${CANARY}`, "`id`", "pool in (a,b", "pool=a\npool=b", "=a", "pool in ()x"]) {
+            for (const bad of [
+                `pool=$(touch ${CANARY})`,
+                `pool=a;touch ${CANARY}`,
+                "`id`",
+                "pool in (a,b",
+                "pool=a\npool=b",
+                "=a",
+                "pool in ()x",
+            ]) {
                 const { error, registered } = await construct(rollArgs({ nodes: undefined, selector: bad }));
                 assert.ok(error, `accepted selector ${JSON.stringify(bad)}`);
                 assert.match(error!.message, /selector .* is not a valid label selector: .*; use kubectl's syntax/s);
@@ -163,7 +190,10 @@ describe("hardening: hostile and malformed input", function () {
 
         it("nodes the cluster does not have", async () => {
             const { error, registered } = await construct(rollArgs({ nodes: ["w1", "ghost", "w9"] }));
-            assert.match(error!.message, /RollingNodeUpgrade roll: nodes "ghost", "w9" not found in the cluster \(`kubectl get nodes` lists its nodes\)/);
+            assert.match(
+                error!.message,
+                /RollingNodeUpgrade roll: nodes "ghost", "w9" not found in the cluster \(`kubectl get nodes` lists its nodes\)/,
+            );
             assert.deepStrictEqual(custom(registered), []);
         });
 
@@ -185,7 +215,11 @@ describe("hardening: hostile and malformed input", function () {
 
         it("durations that do not parse or are negative", async () => {
             for (const [k, v, msg] of [
-                ["readyTimeout", "10 minutes", /readyTimeout: invalid duration "10 minutes": missing unit; expected a Go duration such as 30s, 5m, 1h2m or 0/],
+                [
+                    "readyTimeout",
+                    "10 minutes",
+                    /readyTimeout: invalid duration "10 minutes": missing unit; expected a Go duration such as 30s, 5m, 1h2m or 0/,
+                ],
                 ["readyTimeout", "-5s", /readyTimeout must not be negative, got "-5s"/],
                 ["soak", "soon", /soak: invalid duration "soon"/],
                 ["notReadyTimeout", "1 hour", /notReadyTimeout: invalid duration "1 hour"/],
@@ -201,7 +235,10 @@ describe("hardening: hostile and malformed input", function () {
 
         it("environment variables with bad names, reserved names or NUL bytes, and empty or NUL commands", async () => {
             for (const [over, msg] of [
-                [{ environment: { "A B": "1" } }, /"A B" is not a valid environment variable name \(letters, digits and _, not starting with a digit\)/],
+                [
+                    { environment: { "A B": "1" } },
+                    /"A B" is not a valid environment variable name \(letters, digits and _, not starting with a digit\)/,
+                ],
                 [{ environment: { [`X;touch ${CANARY}`]: "1" } }, /is not a valid environment variable name/],
                 [{ environment: { "1X": "1" } }, /"1X" is not a valid environment variable name/],
                 [{ environment: { NODE_NAME: "x" } }, /environment variable NODE_NAME is set by node-upgrade and cannot be overridden/],
@@ -218,7 +255,11 @@ describe("hardening: hostile and malformed input", function () {
 
         it("a malformed kubeconfig: refused with what is wrong, never with its content", async () => {
             const secret = "tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
-            for (const bad of [`not: [valid yaml\nusers:\n- user: {token: ${secret}}`, `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: ${secret}}\n`, "just text"]) {
+            for (const bad of [
+                `not: [valid yaml\nusers:\n- user: {token: ${secret}}`,
+                `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: ${secret}}\n`,
+                "just text",
+            ]) {
                 const { error, registered } = await construct(rollArgs({ kubeconfig: pulumi.secret(bad), clusterReader: undefined }));
                 assert.ok(error, "accepted");
                 assert.match(error!.message, /RollingNodeUpgrade roll: cannot read the cluster's nodes: .*kubeconfig/i);
@@ -233,10 +274,15 @@ describe("hardening: hostile and malformed input", function () {
             for (const [values, msg] of [
                 [{ nodes: [`$(touch ${CANARY})`] }, /node name .* is not a valid DNS-1123 subdomain/],
                 [{ nodes: ["w1"], maxUnavailable: 0 }, /maxUnavailable must be a whole number of at least 1, got 0/],
-                [{ nodes: ["w1"], upgradeEnvironment: ["=x"] }, /config "upgradeEnvironment": each entry must look like name=value, got "=x"/],
+                [
+                    { nodes: ["w1"], upgradeEnvironment: ["=x"] },
+                    /config "upgradeEnvironment": each entry must look like name=value, got "=x"/,
+                ],
                 [{ nodes: ["w1"], drainTimeout: "ten" }, /drain\.timeout: invalid duration "ten"/],
             ] as [Record<string, unknown>, RegExp][]) {
-                pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(stackConfig({ ...base, ...values })).map(([k, v]) => [`node-upgrade:${k}`, v])));
+                pulumi.runtime.setAllConfig(
+                    Object.fromEntries(Object.entries(stackConfig({ ...base, ...values })).map(([k, v]) => [`node-upgrade:${k}`, v])),
+                );
                 let error: Error | undefined;
                 try {
                     await c.rollFromConfig(undefined, { clusterReader: cluster() }).roll.upgrades;
@@ -261,22 +307,39 @@ describe("hardening: hostile and malformed input", function () {
 
         const urn = (t: string) => `urn:pulumi:test::node-upgrade::pulumi-nodejs:dynamic/node-upgrade:${t}::x`;
         const check = (t: string, news: Record<string, unknown>) =>
-            host.check(urn(t), {}, { nodeName: "w1", targetVersion: "v1.28.6", kubeconfig: "apiVersion: v1\nkind: Config\n", ...news, __provider: texts[t] });
+            host.check(
+                urn(t),
+                {},
+                { nodeName: "w1", targetVersion: "v1.28.6", kubeconfig: "apiVersion: v1\nkind: Config\n", ...news, __provider: texts[t] },
+            );
 
         it("hostile node names and versions", async () => {
             for (const bad of HOSTILE) {
                 const r = await check("NodeCordon", { nodeName: bad, targetVersion: bad });
                 const props = r.failures.map((f) => f.property).sort();
                 assert.deepStrictEqual(props, ["nodeName", "targetVersion"], JSON.stringify(r.failures));
-                assert.match(r.failures.find((f) => f.property === "nodeName")!.reason, /NodeCordon: node name .* is not a valid DNS-1123 subdomain/);
+                assert.match(
+                    r.failures.find((f) => f.property === "nodeName")!.reason,
+                    /NodeCordon: node name .* is not a valid DNS-1123 subdomain/,
+                );
             }
         });
 
         it("bad durations, intervals, counts and pod selectors", async () => {
             const cases: [string, Record<string, unknown>, string, RegExp][] = [
-                ["NodeDrain", { timeout: "10 minutes" }, "timeout", /NodeDrain: timeout: invalid duration "10 minutes": missing unit; expected a Go duration such as 30s, 5m, 1h2m or 0/],
+                [
+                    "NodeDrain",
+                    { timeout: "10 minutes" },
+                    "timeout",
+                    /NodeDrain: timeout: invalid duration "10 minutes": missing unit; expected a Go duration such as 30s, 5m, 1h2m or 0/,
+                ],
                 ["NodeDrain", { timeout: -1 }, "timeout", /timeout must not be negative/],
-                ["NodeDrain", { gracePeriodSeconds: -5 }, "gracePeriodSeconds", /gracePeriodSeconds must be a whole number of seconds \(-1 = each pod's own grace period\), got -5/],
+                [
+                    "NodeDrain",
+                    { gracePeriodSeconds: -5 },
+                    "gracePeriodSeconds",
+                    /gracePeriodSeconds must be a whole number of seconds \(-1 = each pod's own grace period\), got -5/,
+                ],
                 ["NodeDrain", { podSelector: `app=$(touch ${CANARY})` }, "podSelector", /podSelector .* is not a valid label selector/],
                 ["NodeDrain", { force: "yes" }, "force", /force must be true or false/],
                 ["NodeReady", { pollInterval: "0s" }, "pollInterval", /pollInterval must be above zero/],
@@ -293,7 +356,10 @@ describe("hardening: hostile and malformed input", function () {
 
         it("a malformed kubeconfig: a failure about the kubeconfig that never contains it, on no property (the engine prints a property's value)", async () => {
             const secret = "tok-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
-            for (const bad of [`not: [valid\ntoken: ${secret}`, `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: ${secret}}\n`]) {
+            for (const bad of [
+                `not: [valid\ntoken: ${secret}`,
+                `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: ${secret}}\n`,
+            ]) {
                 const r = await check("NodeCordon", { kubeconfig: bad });
                 assert.ok(!r.failures.some((x) => x.property === "kubeconfig"), JSON.stringify(r.failures));
                 const f = r.failures.find((x) => x.property === "" && /kubeconfig/.test(x.reason));
@@ -306,7 +372,39 @@ describe("hardening: hostile and malformed input", function () {
 
     describe("nothing user-supplied is pasted into a shell string", () => {
         const rng = new Prng(20240611);
-        const ALPHABET = ["'", '"', "`", "$", "(", ")", "{", "}", ";", "&", "|", "<", ">", "\\", "\n", "\r", "\t", " ", "!", "*", "?", "#", "~", "=", "%", "a", "Z", "0", "-", "ü", "日"];
+        const ALPHABET = [
+            "'",
+            '"',
+            "`",
+            "$",
+            "(",
+            ")",
+            "{",
+            "}",
+            ";",
+            "&",
+            "|",
+            "<",
+            ">",
+            "\\",
+            "\n",
+            "\r",
+            "\t",
+            " ",
+            "!",
+            "*",
+            "?",
+            "#",
+            "~",
+            "=",
+            "%",
+            "a",
+            "Z",
+            "0",
+            "-",
+            "ü",
+            "日",
+        ];
         const randomHostile = () => {
             if (rng.next() < 0.3) return HOSTILE[Math.floor(rng.next() * HOSTILE.length)];
             let s = "";
@@ -331,7 +429,14 @@ describe("hardening: hostile and malformed input", function () {
                 const create = await createText({ environment, revision });
                 const { vars, script } = parseEnvCommand(create);
                 const env = Object.fromEntries(vars);
-                assert.deepStrictEqual(Object.keys(env).sort(), ["HOSTILE", "NODE_NAME", "NODE_UPGRADE_REVISION", "SECOND", "TARGET_SEMVER", "TARGET_VERSION"]);
+                assert.deepStrictEqual(Object.keys(env).sort(), [
+                    "HOSTILE",
+                    "NODE_NAME",
+                    "NODE_UPGRADE_REVISION",
+                    "SECOND",
+                    "TARGET_SEMVER",
+                    "TARGET_VERSION",
+                ]);
                 assert.strictEqual(env.HOSTILE, environment.HOSTILE);
                 assert.strictEqual(env.SECOND, environment.SECOND);
                 assert.strictEqual(env.NODE_UPGRADE_REVISION, revision);
@@ -366,7 +471,11 @@ describe("hardening: hostile and malformed input", function () {
                 const script = i < HOSTILE.length ? `echo start ${HOSTILE[i]} end` : `echo ${randomHostile()}${randomHostile()}`;
                 const create = await createText({ upgradeCommand: script, environment: { HOSTILE: randomHostile() } });
                 assert.strictEqual(parseEnvCommand(create).script, script);
-                const r = spawnSync("/bin/sh", ["-c", create], { encoding: "utf8", cwd: canaryDir, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+                const r = spawnSync("/bin/sh", ["-c", create], {
+                    encoding: "utf8",
+                    cwd: canaryDir,
+                    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+                });
                 assert.strictEqual(r.status, 0, r.stderr);
                 assert.strictEqual(fs.readFileSync(path.join(canaryDir, "script"), "utf8"), script);
                 assert.ok(!fs.existsSync(CANARY));

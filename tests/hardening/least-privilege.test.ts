@@ -22,11 +22,14 @@ const TARGET = "v1.20.0";
 
 /** One permission: "verb group/resource" ("patch /nodes", "create /pods/eviction", "list apps/deployments"). */
 type Permission = string;
-const permissionOf = (e: RequestLogEntry): Permission | undefined => (e.resource ? `${e.verb} ${e.apiGroup ?? ""}/${e.resource}` : undefined);
+const permissionOf = (e: RequestLogEntry): Permission | undefined =>
+    e.resource ? `${e.verb} ${e.apiGroup ?? ""}/${e.resource}` : undefined;
 
 /** Every (verb, group, resource) a set of rules grants, spelled out. */
 function granted(rules: PolicyRule[]): Permission[] {
-    return rules.flatMap((r) => (r.apiGroups ?? []).flatMap((g) => (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${v} ${g}/${res}`))));
+    return rules.flatMap((r) =>
+        (r.apiGroups ?? []).flatMap((g) => (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${v} ${g}/${res}`))),
+    );
 }
 
 /** The rules with one permission taken out (its rule split if it grants more). */
@@ -54,7 +57,9 @@ function forbiddenPattern(p: Permission): RegExp {
     const [verb, gr] = p.split(" ");
     const slash = gr.indexOf("/");
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-    return new RegExp(`is forbidden: User "${esc(USER)}" cannot ${verb} resource "${esc(gr.slice(slash + 1))}" in API group "${esc(gr.slice(0, slash))}"`);
+    return new RegExp(
+        `is forbidden: User "${esc(USER)}" cannot ${verb} resource "${esc(gr.slice(slash + 1))}" in API group "${esc(gr.slice(0, slash))}"`,
+    );
 }
 
 interface Lp {
@@ -74,20 +79,49 @@ async function seedCluster(rules: PolicyRule[]): Promise<Lp> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-upgrade-rbac-"));
     const admin = path.join(dir, "admin.kubeconfig");
     const restricted = path.join(dir, "restricted.kubeconfig");
-    const sim = await startCluster({ scenario: "seed", timeScale: 60, kubeconfigPath: admin, upgradeDownSeconds: 3, recordEvents: false, rbac: { rules, user: USER, kubeconfigPath: restricted } });
-    sim.apply({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "http-go", namespace: "default" }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: "http-go" } } } });
+    const sim = await startCluster({
+        scenario: "seed",
+        timeScale: 60,
+        kubeconfigPath: admin,
+        upgradeDownSeconds: 3,
+        recordEvents: false,
+        rbac: { rules, user: USER, kubeconfigPath: restricted },
+    });
     sim.apply({
-        apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "queue", namespace: "default" },
+        apiVersion: "policy/v1",
+        kind: "PodDisruptionBudget",
+        metadata: { name: "http-go", namespace: "default" },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { app: "http-go" } } },
+    });
+    sim.apply({
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: { name: "queue", namespace: "default" },
         spec: {
-            replicas: 3, serviceName: "queue", podManagementPolicy: "Parallel", selector: { matchLabels: { app: "queue" } },
-            template: { metadata: { labels: { app: "queue" } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "q", image: "nats:2", resources: { requests: { cpu: "50m" } } }] } },
+            replicas: 3,
+            serviceName: "queue",
+            podManagementPolicy: "Parallel",
+            selector: { matchLabels: { app: "queue" } },
+            template: {
+                metadata: { labels: { app: "queue" } },
+                spec: {
+                    terminationGracePeriodSeconds: 1,
+                    containers: [{ name: "q", image: "nats:2", resources: { requests: { cpu: "50m" } } }],
+                },
+            },
         },
     });
-    await sim.waitFor(() => sim.list("Pod", "default").filter((p) => p.metadata.name.startsWith("queue-") && p.status?.phase === "Running").length === 3, 60);
+    await sim.waitFor(
+        () => sim.list("Pod", "default").filter((p) => p.metadata.name.startsWith("queue-") && p.status?.phase === "Running").length === 3,
+        60,
+    );
     await sim.settle();
     sim.clearRequestLog();
     return {
-        sim, dir, admin, restricted,
+        sim,
+        dir,
+        admin,
+        restricted,
         async stop() {
             await sim.stop();
             fs.rmSync(dir, { recursive: true, force: true });
@@ -140,11 +174,26 @@ const NEEDS: { permission: Permission; consumer: Consumer; kind: "required" | "d
     { permission: "watch /pods", consumer: "roll", kind: "degrades", why: "the drain re-lists the node's pods every 5 s" },
     { permission: "delete /pods", consumer: "drain CLI --disable-eviction", kind: "required" },
     { permission: "create /pods/eviction", consumer: "roll", kind: "required" },
-    { permission: "list policy/poddisruptionbudgets", consumer: "roll", kind: "degrades", why: "the Eviction API still enforces every budget" },
-    { permission: "watch policy/poddisruptionbudgets", consumer: "roll", kind: "degrades", why: "refused evictions are retried on a timer" },
+    {
+        permission: "list policy/poddisruptionbudgets",
+        consumer: "roll",
+        kind: "degrades",
+        why: "the Eviction API still enforces every budget",
+    },
+    {
+        permission: "watch policy/poddisruptionbudgets",
+        consumer: "roll",
+        kind: "degrades",
+        why: "refused evictions are retried on a timer",
+    },
     { permission: "get apps/daemonsets", consumer: "roll", kind: "required" },
     { permission: "get apps/replicasets", consumer: "roll", kind: "degrades", why: "workload pacing is off for those pods, as in kubectl" },
-    { permission: "get apps/statefulsets", consumer: "roll", kind: "degrades", why: "workload pacing is off for those pods, as in kubectl" },
+    {
+        permission: "get apps/statefulsets",
+        consumer: "roll",
+        kind: "degrades",
+        why: "workload pacing is off for those pods, as in kubectl",
+    },
     { permission: "list apps/daemonsets", consumer: "plan CLI", kind: "required" },
     { permission: "list apps/replicasets", consumer: "plan CLI", kind: "required" },
     { permission: "list apps/statefulsets", consumer: "plan CLI", kind: "required" },
@@ -162,18 +211,31 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
     const used = new Map<Consumer, Set<Permission>>();
 
     /** Runs a consumer; `failure` is its error ("" when it succeeded), `output` what it printed. */
-    async function run(consumer: Consumer, c: Lp, nodes = NODES, extra: Record<string, unknown> = {}): Promise<{ failure: string; output: string }> {
+    async function run(
+        consumer: Consumer,
+        c: Lp,
+        nodes = NODES,
+        extra: Record<string, unknown> = {},
+    ): Promise<{ failure: string; output: string }> {
         host.clearOutput();
         const r = await runConsumer(consumer, c, nodes, extra);
         return { failure: r.failure, output: [...host.output(), ...host.stderr(), r.output ?? ""].join("\n") };
     }
 
-    async function runConsumer(consumer: Consumer, c: Lp, nodes: string[], extra: Record<string, unknown> = {}): Promise<{ failure: string; output?: string }> {
+    async function runConsumer(
+        consumer: Consumer,
+        c: Lp,
+        nodes: string[],
+        extra: Record<string, unknown> = {},
+    ): Promise<{ failure: string; output?: string }> {
         const c2 = await loadComponents();
         const outcome = (code: number, out: string) => ({ failure: code === 0 ? "" : out || `exit code ${code}`, output: out });
         switch (consumer) {
             case "roll": {
-                const r = await newEngine(host).run(() => c2.rollFromConfig().report, { config: rollConfig(c, nodes, extra), secretKeys: ["kubeconfig"] });
+                const r = await newEngine(host).run(() => c2.rollFromConfig().report, {
+                    config: rollConfig(c, nodes, extra),
+                    secretKeys: ["kubeconfig"],
+                });
                 return { failure: r.ok ? "" : r.error!.message };
             }
             case "preview plan": {
@@ -181,25 +243,60 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
                 const original = { log: console.log, warn: console.warn, error: console.error };
                 console.log = console.warn = console.error = (...a: any[]) => void logged.push(a.join(" "));
                 try {
-                    const r = await newEngine(host).run(() => c2.rollFromConfig().report, { config: rollConfig(c, NODES), secretKeys: ["kubeconfig"], preview: true });
+                    const r = await newEngine(host).run(() => c2.rollFromConfig().report, {
+                        config: rollConfig(c, NODES),
+                        secretKeys: ["kubeconfig"],
+                        preview: true,
+                    });
                     if (!r.ok) return { failure: r.error!.message, output: logged.join("\n") };
                 } finally {
                     Object.assign(console, original);
                 }
                 // The preview itself goes on without the plan; a missing plan is a failure only with the full role.
                 const shown = logged.some((l) => /\[1\/\d\] master/.test(l));
-                return { failure: shown || c.sim.rbac!.rules !== role ? "" : `no plan was logged:\n${logged.join("\n")}`, output: logged.join("\n") };
+                return {
+                    failure: shown || c.sim.rbac!.rules !== role ? "" : `no plan was logged:\n${logged.join("\n")}`,
+                    output: logged.join("\n"),
+                };
             }
             case "plan CLI": {
-                const r = await cli(["plan", ...NODES, "--target-version", TARGET, "--ignore-daemonsets", "--delete-emptydir-data", "--kubeconfig", c.restricted]);
+                const r = await cli([
+                    "plan",
+                    ...NODES,
+                    "--target-version",
+                    TARGET,
+                    "--ignore-daemonsets",
+                    "--delete-emptydir-data",
+                    "--kubeconfig",
+                    c.restricted,
+                ]);
                 return outcome(r.code, r.out);
             }
             case "drain CLI": {
-                const r = await cli(["drain", "worker2", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout", "30s", "--kubeconfig", c.restricted]);
+                const r = await cli([
+                    "drain",
+                    "worker2",
+                    "--ignore-daemonsets",
+                    "--delete-emptydir-data",
+                    "--timeout",
+                    "30s",
+                    "--kubeconfig",
+                    c.restricted,
+                ]);
                 return outcome(r.code, r.out);
             }
             case "drain CLI --disable-eviction": {
-                const r = await cli(["drain", "worker1", "--ignore-daemonsets", "--delete-emptydir-data", "--disable-eviction", "--timeout", "30s", "--kubeconfig", c.restricted]);
+                const r = await cli([
+                    "drain",
+                    "worker1",
+                    "--ignore-daemonsets",
+                    "--delete-emptydir-data",
+                    "--disable-eviction",
+                    "--timeout",
+                    "30s",
+                    "--kubeconfig",
+                    c.restricted,
+                ]);
                 return outcome(r.code, r.out);
             }
         }
@@ -236,7 +333,10 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
                         assert.strictEqual(node.status.nodeInfo.kubeletVersion, TARGET, n);
                         assert.ok(!node.spec.unschedulable, `${n} left cordoned`);
                     }
-                    assert.ok(requests.some((e) => e.resource === "pods/eviction" && e.status === 429), "the budget should have refused an eviction at least once");
+                    assert.ok(
+                        requests.some((e) => e.resource === "pods/eviction" && e.status === 429),
+                        "the budget should have refused an eviction at least once",
+                    );
                 }
             } finally {
                 await c.stop();
@@ -251,7 +351,12 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
         assert.deepStrictEqual(unused, [], `granted but never used: ${unused.join(", ")}`);
         const ungranted = [...all].filter((p) => !granted(role).includes(p));
         assert.deepStrictEqual(ungranted, []);
-        assert.deepStrictEqual([...new Set(NEEDS.map((n) => n.permission))].sort(), granted(role).filter((p) => p !== "get /replicationcontrollers").sort());
+        assert.deepStrictEqual(
+            [...new Set(NEEDS.map((n) => n.permission))].sort(),
+            granted(role)
+                .filter((p) => p !== "get /replicationcontrollers")
+                .sort(),
+        );
         for (const n of NEEDS) assert.ok(used.get(n.consumer)?.has(n.permission), `${n.consumer} did not use ${n.permission}`);
         console.log(`      permissions used: ${[...used].map(([c, s]) => `${c}: ${[...s].sort().join(", ")}`).join(" | ")}`);
     });
@@ -267,16 +372,30 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
             try {
                 // The Ready wait watches the node only while it is down: keep it down for 4 real seconds (240 simulated),
                 // so a busy machine cannot start the wait after the node is already back.
-                const slowReturn = need.permission === "watch /nodes" ? { upgradeCommand: 'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_ADMIN" --node "$NODE_NAME" --version "$TARGET_VERSION" --down-seconds 240' } : {};
+                const slowReturn =
+                    need.permission === "watch /nodes"
+                        ? {
+                              upgradeCommand:
+                                  'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_ADMIN" --node "$NODE_NAME" --version "$TARGET_VERSION" --down-seconds 240',
+                          }
+                        : {};
                 const { failure, output } = await run(need.consumer, c, need.consumer === "preview plan" ? NODES : ["master"], slowReturn);
                 if (need.kind === "required") {
                     assert.ok(failure, `${need.consumer} succeeded without ${need.permission}`);
-                    assert.match(failure, forbiddenPattern(need.permission), `${need.consumer} failed, but its message does not name the missing permission:\n${failure}`);
+                    assert.match(
+                        failure,
+                        forbiddenPattern(need.permission),
+                        `${need.consumer} failed, but its message does not name the missing permission:\n${failure}`,
+                    );
                 } else {
                     assert.strictEqual(failure, "", failure);
                     assert.deepStrictEqual(audit.violations, []);
                     assert.deepStrictEqual(audit.belowBudget, []);
-                    assert.match(output, forbiddenPattern(need.permission), `nothing in the output says that ${need.permission} is forbidden:\n${output.slice(-3000)}`);
+                    assert.match(
+                        output,
+                        forbiddenPattern(need.permission),
+                        `nothing in the output says that ${need.permission} is forbidden:\n${output.slice(-3000)}`,
+                    );
                 }
             } finally {
                 audit.stop();
@@ -289,19 +408,40 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
 describe("hardening: the simulated RBAC authorizer", function () {
     this.timeout(60_000);
     const attrs = (verb: string, resource: string, o: Partial<RequestAttributes> = {}): RequestAttributes => ({
-        resourceRequest: true, verb, apiGroup: "", resource, subresource: "", namespace: "", name: "", path: "", ...o,
+        resourceRequest: true,
+        verb,
+        apiGroup: "",
+        resource,
+        subresource: "",
+        namespace: "",
+        name: "",
+        path: "",
+        ...o,
     });
 
     it("matches verbs, groups, resources, subresources and names as kube-apiserver's RBAC does", () => {
         const evict: PolicyRule = { apiGroups: [""], resources: ["pods/eviction"], verbs: ["create"] };
         assert.ok(ruleAllows(evict, attrs("create", "pods", { subresource: "eviction", namespace: "default", name: "x" })));
         assert.ok(!ruleAllows(evict, attrs("create", "pods", { namespace: "default" })), "pods/eviction does not grant pods");
-        assert.ok(!ruleAllows({ apiGroups: [""], resources: ["pods"], verbs: ["create"] }, attrs("create", "pods", { subresource: "eviction" })), "pods does not grant pods/eviction");
-        assert.ok(ruleAllows({ apiGroups: [""], resources: ["*/status"], verbs: ["patch"] }, attrs("patch", "nodes", { subresource: "status" })));
-        assert.ok(!ruleAllows({ apiGroups: [""], resources: ["nodes"], verbs: ["patch"] }, attrs("patch", "nodes", { subresource: "status" })), "nodes does not grant nodes/status");
+        assert.ok(
+            !ruleAllows({ apiGroups: [""], resources: ["pods"], verbs: ["create"] }, attrs("create", "pods", { subresource: "eviction" })),
+            "pods does not grant pods/eviction",
+        );
+        assert.ok(
+            ruleAllows({ apiGroups: [""], resources: ["*/status"], verbs: ["patch"] }, attrs("patch", "nodes", { subresource: "status" })),
+        );
+        assert.ok(
+            !ruleAllows({ apiGroups: [""], resources: ["nodes"], verbs: ["patch"] }, attrs("patch", "nodes", { subresource: "status" })),
+            "nodes does not grant nodes/status",
+        );
         assert.ok(ruleAllows({ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }, attrs("deletecollection", "pods", { apiGroup: "" })));
         assert.ok(!ruleAllows({ apiGroups: ["apps"], resources: ["pods"], verbs: ["get"] }, attrs("get", "pods")), "wrong group");
-        assert.ok(ruleAllows({ apiGroups: [""], resources: ["nodes"], verbs: ["get"], resourceNames: ["w1"] }, attrs("get", "nodes", { name: "w1" })));
+        assert.ok(
+            ruleAllows(
+                { apiGroups: [""], resources: ["nodes"], verbs: ["get"], resourceNames: ["w1"] },
+                attrs("get", "nodes", { name: "w1" }),
+            ),
+        );
         assert.ok(!ruleAllows({ apiGroups: [""], resources: ["nodes"], verbs: ["list"], resourceNames: ["w1"] }, attrs("list", "nodes")));
         assert.ok(ruleAllows({ verbs: ["get"], nonResourceURLs: ["/healthz/*"] }, nonResourceAttributes("GET", "/healthz/etcd")));
     });
@@ -313,20 +453,36 @@ describe("hardening: the simulated RBAC authorizer", function () {
             msg(attrs("create", "pods", { subresource: "eviction", namespace: "default", name: "x" })).message,
             'pods "x" is forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot create resource "pods/eviction" in API group "" in the namespace "default"',
         );
-        assert.strictEqual(msg(attrs("list", "nodes")).message, 'nodes is forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot list resource "nodes" in API group "" at the cluster scope');
+        assert.strictEqual(
+            msg(attrs("list", "nodes")).message,
+            'nodes is forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot list resource "nodes" in API group "" at the cluster scope',
+        );
         const pdb = msg(attrs("watch", "poddisruptionbudgets", { apiGroup: "policy", namespace: "shop" }));
-        assert.strictEqual(pdb.message, 'poddisruptionbudgets.policy is forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot watch resource "poddisruptionbudgets" in API group "policy" in the namespace "shop"');
+        assert.strictEqual(
+            pdb.message,
+            'poddisruptionbudgets.policy is forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot watch resource "poddisruptionbudgets" in API group "policy" in the namespace "shop"',
+        );
         assert.deepStrictEqual([pdb.code, pdb.reason, pdb.details], [403, "Forbidden", { group: "policy", kind: "poddisruptionbudgets" }]);
-        assert.strictEqual(msg(nonResourceAttributes("POST", "/sim/v1/faults")).message, 'forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot post path "/sim/v1/faults"');
+        assert.strictEqual(
+            msg(nonResourceAttributes("POST", "/sim/v1/faults")).message,
+            'forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot post path "/sim/v1/faults"',
+        );
     });
 
     it("loads a ClusterRole from YAML and refuses what is not one", () => {
-        assert.deepStrictEqual(clusterRoleRules("kind: ClusterRole\nmetadata: {name: r}\nrules:\n- {apiGroups: [''], resources: [nodes], verbs: [get]}\n"), [
-            { apiGroups: [""], resources: ["nodes"], verbs: ["get"], resourceNames: undefined, nonResourceURLs: undefined },
-        ]);
+        assert.deepStrictEqual(
+            clusterRoleRules("kind: ClusterRole\nmetadata: {name: r}\nrules:\n- {apiGroups: [''], resources: [nodes], verbs: [get]}\n"),
+            [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"], resourceNames: undefined, nonResourceURLs: undefined }],
+        );
         assert.throws(() => clusterRoleRules("kind: ServiceAccount\n"), /no ClusterRole or Role found/);
-        assert.throws(() => clusterRoleRules("kind: ClusterRole\nrules:\n- {resources: [nodes], verbs: []}\n"), /rules\[0\]\.verbs must not be empty/);
-        assert.throws(() => clusterRoleRules("kind: ClusterRole\nmetadata: {name: a}\n---\nkind: ClusterRole\nmetadata: {name: b}\n"), /several roles found \(a, b\)/);
+        assert.throws(
+            () => clusterRoleRules("kind: ClusterRole\nrules:\n- {resources: [nodes], verbs: []}\n"),
+            /rules\[0\]\.verbs must not be empty/,
+        );
+        assert.throws(
+            () => clusterRoleRules("kind: ClusterRole\nmetadata: {name: a}\n---\nkind: ClusterRole\nmetadata: {name: b}\n"),
+            /several roles found \(a, b\)/,
+        );
     });
 
     it("the sim CLI's --rbac flag: real kubectl gets the shipped role's rights and kube-apiserver's refusals", async function () {
@@ -334,7 +490,21 @@ describe("hardening: the simulated RBAC authorizer", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-rbac-cli-"));
         const admin = path.join(dir, "admin");
         const restricted = path.join(dir, "restricted");
-        const child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "sim", "cli.js"), "--scenario", "seed", "--kubeconfig", admin, "--rbac", ROLE_FILE, "--rbac-kubeconfig", restricted], { stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(
+            process.execPath,
+            [
+                path.join(REPO_ROOT, "dist", "sim", "cli.js"),
+                "--scenario",
+                "seed",
+                "--kubeconfig",
+                admin,
+                "--rbac",
+                ROLE_FILE,
+                "--rbac-kubeconfig",
+                restricted,
+            ],
+            { stdio: ["ignore", "pipe", "pipe"] },
+        );
         try {
             let out = "";
             // wait for the line that says the restricted user is set up (or for the process to end)
@@ -346,21 +516,28 @@ describe("hardening: the simulated RBAC authorizer", function () {
                 child.on("exit", () => resolve());
             });
             assert.match(out, /restricted user "system:serviceaccount:kube-system:node-upgrade" with \d+ RBAC rule\(s\)/);
-            const k = (args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
-                const p = spawn(KUBECTL, ["--kubeconfig", restricted, ...args]);
-                let o = "";
-                p.stdout.on("data", (d) => (o += d));
-                p.stderr.on("data", (d) => (o += d));
-                p.on("close", (code) => resolve({ code: code ?? -1, out: o }));
-            });
+            const k = (args: string[]) =>
+                new Promise<{ code: number; out: string }>((resolve) => {
+                    const p = spawn(KUBECTL, ["--kubeconfig", restricted, ...args]);
+                    let o = "";
+                    p.stdout.on("data", (d) => (o += d));
+                    p.stderr.on("data", (d) => (o += d));
+                    p.on("close", (code) => resolve({ code: code ?? -1, out: o }));
+                });
             const nodes = await k(["get", "nodes", "-o", "name"]);
             assert.strictEqual(nodes.code, 0, nodes.out);
             assert.match(nodes.out, /node\/worker1/);
             const del = await k(["delete", "namespace", "blue", "--dry-run=server"]);
             assert.notStrictEqual(del.code, 0);
-            assert.match(del.out, /Error from server \(Forbidden\): namespaces "blue" is forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot delete resource "namespaces" in API group "" at the cluster scope/);
+            assert.match(
+                del.out,
+                /Error from server \(Forbidden\): namespaces "blue" is forbidden: User "system:serviceaccount:kube-system:node-upgrade" cannot delete resource "namespaces" in API group "" at the cluster scope/,
+            );
             const events = await k(["get", "events", "-n", "default"]);
-            assert.match(events.out, /events is forbidden: User .* cannot list resource "events" in API group "" in the namespace "default"/);
+            assert.match(
+                events.out,
+                /events is forbidden: User .* cannot list resource "events" in API group "" in the namespace "default"/,
+            );
         } finally {
             child.kill("SIGTERM");
             fs.rmSync(dir, { recursive: true, force: true });

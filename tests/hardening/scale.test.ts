@@ -31,13 +31,19 @@ describe("hardening: scale optimizations keep the components' behaviour", functi
     });
 
     it("applyAll means pulumi.all(values).apply(fn): values, plain inputs, nested Outputs", async () => {
-        const r = k.applyAll([pulumi.output("a"), "b", 3, undefined, { x: pulumi.output(1) }, Promise.resolve("p")], (v) => JSON.stringify(v));
+        const r = k.applyAll([pulumi.output("a"), "b", 3, undefined, { x: pulumi.output(1) }, Promise.resolve("p")], (v) =>
+            JSON.stringify(v),
+        );
         assert.strictEqual(await value(r), JSON.stringify(["a", "b", 3, null, { x: 1 }, "p"]));
         assert.strictEqual(await value(k.applyAll(["only", 1], ([a, b]) => `${a}${b}`)), "only1");
     });
 
     it("applyAll: secret if any value is secret, and depends on every value's resources", async () => {
-        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) }, "node-upgrade", "test");
+        await pulumi.runtime.setMocks(
+            { newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) },
+            "node-upgrade",
+            "test",
+        );
         const r1 = new R("r1", { v: "one" });
         const r2 = new R("r2", { v: "two" });
         const one = (r1 as any).v as pulumi.Output<string>;
@@ -54,7 +60,7 @@ describe("hardening: scale optimizations keep the components' behaviour", functi
     });
 
     it("applyAll: unknown (callback not run) in preview when any value is unknown", async () => {
-        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "test", true);
+        await pulumi.runtime.setMocks({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "test", true);
         const r = new R("r3", { out: undefined });
         let ran = false;
         const combined = k.applyAll(["a", (r as any).out as pulumi.Output<string>], () => {
@@ -64,7 +70,7 @@ describe("hardening: scale optimizations keep the components' behaviour", functi
         assert.strictEqual(await known(combined), false);
         assert.strictEqual(ran, false);
         assert.strictEqual(await known(pulumi.all(["a", (r as any).out]).apply(() => "x")), false);
-        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "test", false);
+        await pulumi.runtime.setMocks({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "test", false);
     });
 
     it("secretOnce is pulumi.secret, made once per value object", async () => {
@@ -80,8 +86,17 @@ describe("hardening: scale optimizations keep the components' behaviour", functi
 
     it("withoutPromiseStackTraces restores the stack-trace limit, also when construction throws", () => {
         const before = Error.stackTraceLimit;
-        assert.strictEqual(k.withoutPromiseStackTraces(() => Error.stackTraceLimit), 0);
-        assert.throws(() => k.withoutPromiseStackTraces(() => { throw new Error("boom"); }), /boom/);
+        assert.strictEqual(
+            k.withoutPromiseStackTraces(() => Error.stackTraceLimit),
+            0,
+        );
+        assert.throws(
+            () =>
+                k.withoutPromiseStackTraces(() => {
+                    throw new Error("boom");
+                }),
+            /boom/,
+        );
         assert.strictEqual(Error.stackTraceLimit, before);
     });
 
@@ -117,7 +132,17 @@ describe("hardening: scale optimizations keep the components' behaviour", functi
         try {
             const names = Array.from({ length: 40 }, (_, i) => `n${String(i).padStart(2, "0")}`);
             const reader = {
-                listNodes: async () => names.map((name) => ({ name, unschedulable: false, cordonedByUs: false, ready: true, kubeletVersion: "v1.28.5", internalIP: "10.0.0.1", controlPlane: false, labels: {} })),
+                listNodes: async () =>
+                    names.map((name) => ({
+                        name,
+                        unschedulable: false,
+                        cordonedByUs: false,
+                        ready: true,
+                        kubeletVersion: "v1.28.5",
+                        internalIP: "10.0.0.1",
+                        controlPlane: false,
+                        labels: {},
+                    })),
                 readNode: async () => ({}) as any,
             };
             const roll = new c.RollingNodeUpgrade("roll", {
@@ -136,12 +161,18 @@ describe("hardening: scale optimizations keep the components' behaviour", functi
             const cordons = order.filter((n) => n.endsWith("-cordon")).map((n) => n.replace(/^roll-|-cordon$/g, ""));
             assert.deepStrictEqual(cordons, names, "every node, in roll order");
             for (let i = 1; i < names.length; i++) {
-                assert.ok(order.indexOf(`roll-${names[i]}-cordon`) > order.indexOf(`roll-${names[i - 1]}-uncordon`), `${names[i]} started before ${names[i - 1]} finished`);
+                assert.ok(
+                    order.indexOf(`roll-${names[i]}-cordon`) > order.indexOf(`roll-${names[i - 1]}-uncordon`),
+                    `${names[i]} started before ${names[i - 1]} finished`,
+                );
             }
             const { LOOKAHEAD_NODES } = require("../../components/rolling-node-upgrade");
             assert.ok(maxAhead <= LOOKAHEAD_NODES + 1, `constructed ${maxAhead} nodes ahead of the roll`);
             const report = await value(roll.report);
-            assert.deepStrictEqual(report.nodes.map((n) => n.node), names);
+            assert.deepStrictEqual(
+                report.nodes.map((n) => n.node),
+                names,
+            );
         } finally {
             module.NodeUpgrade = Original;
         }

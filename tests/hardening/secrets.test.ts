@@ -37,7 +37,11 @@ function outsideSecrets(v: any): any {
 
 function leaks(what: string, value: unknown, secrets = SECRETS): string[] {
     const text = typeof value === "string" ? value : JSON.stringify(outsideSecrets(value));
-    return secrets.flatMap((s) => forms(s).filter((f) => text.includes(f)).map((f) => `${what} contains ${f === s ? s : `a form of ${s}`}`));
+    return secrets.flatMap((s) =>
+        forms(s)
+            .filter((f) => text.includes(f))
+            .map((f) => `${what} contains ${f === s ? s : `a form of ${s}`}`),
+    );
 }
 
 const wrap = (v: unknown) => ({ [SECRET_SIG]: SECRET_VALUE, value: v });
@@ -82,7 +86,14 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
     before(async () => {
         await loadComponents();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-upgrade-secrets-"));
-        sim = await startCluster({ scenario: "seed", timeScale: 60, token: TOKEN, kubeconfigPath: path.join(dir, "kubeconfig"), upgradeDownSeconds: 3, recordEvents: false });
+        sim = await startCluster({
+            scenario: "seed",
+            timeScale: 60,
+            token: TOKEN,
+            kubeconfigPath: path.join(dir, "kubeconfig"),
+            upgradeDownSeconds: 3,
+            recordEvents: false,
+        });
         host = await DynamicProviderHost.start({ onOutput: (line) => hostLines.push(line) });
         engine = new LocalEngine(host, { cwd: REPO_ROOT });
         // Record what reaches the monitor and what the engine answers, for every resource.
@@ -96,7 +107,8 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
             kubeconfig: sim.kubeconfig,
             nodes: ["master", "worker1", "worker2"],
             targetVersion: "v1.20.0",
-            upgradeCommand: 'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"',
+            upgradeCommand:
+                'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"',
             upgradeEnvironment: [`SIM_KUBECONFIG=${path.join(dir, "kubeconfig")}`],
             sshUser: "ops",
             sshPrivateKey: PRIVATE_KEY,
@@ -122,8 +134,12 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
     });
 
     it("the roll really ran with the secrets: every node upgraded, the kubeconfig's token used by the providers", () => {
-        for (const n of ["master", "worker1", "worker2"]) assert.strictEqual(sim.get("Node", undefined, n).status.nodeInfo.kubeletVersion, "v1.20.0");
-        assert.ok(sim.requestLog().some((r) => r.verb === "patch" && r.resource === "nodes"), "the providers never reached the cluster");
+        for (const n of ["master", "worker1", "worker2"])
+            assert.strictEqual(sim.get("Node", undefined, n).status.nodeInfo.kubeletVersion, "v1.20.0");
+        assert.ok(
+            sim.requestLog().some((r) => r.verb === "patch" && r.resource === "nodes"),
+            "the providers never reached the cluster",
+        );
         assert.ok(registrations.length >= 2 * 16, `only ${registrations.length} registrations captured`);
     });
 
@@ -148,7 +164,8 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
             assert.ok(isSecretEnvelope(r.state.connection), `${r.name}: the connection output is not kept secret`);
         }
         // Outputs echoing the kubeconfig come back secret as well.
-        for (const r of dynamic.filter((x) => x.state.kubeconfig !== undefined)) assert.ok(isSecretEnvelope(r.state.kubeconfig), `${r.name}: kubeconfig output`);
+        for (const r of dynamic.filter((x) => x.state.kubeconfig !== undefined))
+            assert.ok(isSecretEnvelope(r.state.kubeconfig), `${r.name}: kubeconfig output`);
     });
 
     it("no secret in plain text in any resource's inputs or outputs at the monitor (with __provider)", () => {
@@ -157,11 +174,15 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
     });
 
     it("no secret in plain text in the state as the engine stores it (checked inputs and outputs, secrets wrapped)", () => {
-        const secretInputs = new Map(registrations.map((r) => [`${r.type}::${r.name}`, Object.keys(r.inputs).filter((k) => isSecretEnvelope(r.inputs[k]))]));
+        const secretInputs = new Map(
+            registrations.map((r) => [`${r.type}::${r.name}`, Object.keys(r.inputs).filter((k) => isSecretEnvelope(r.inputs[k]))]),
+        );
         const stored = [...engine.state.values()].map((e) => {
             const secretIn = secretInputs.get(`${e.type}::${e.name}`) ?? [];
             const inputs = Object.fromEntries(Object.entries(e.inputs).map(([k, v]) => [k, secretIn.includes(k) ? wrap(v) : v]));
-            const outputs = Object.fromEntries(Object.entries(e.outputs).map(([k, v]) => [k, e.secretOutputs.includes(k) || secretIn.includes(k) ? wrap(v) : v]));
+            const outputs = Object.fromEntries(
+                Object.entries(e.outputs).map(([k, v]) => [k, e.secretOutputs.includes(k) || secretIn.includes(k) ? wrap(v) : v]),
+            );
             return { type: e.type, name: e.name, id: e.id, inputs, outputs };
         });
         assert.strictEqual(stored.length, 15);
@@ -180,7 +201,10 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
     });
 
     it("no secret in any log: the provider host's stdout and stderr, the program's console (pulumi.log), the commands' output", () => {
-        assert.ok(hostLines.some((l) => l.includes("[NodeDrain worker1]")), "host output was not captured");
+        assert.ok(
+            hostLines.some((l) => l.includes("[NodeDrain worker1]")),
+            "host output was not captured",
+        );
         assert.deepStrictEqual(leaks("provider host output", hostLines.join("\n")), []);
         assert.deepStrictEqual(leaks("provider host stderr", host.stderr().join("\n")), []);
         assert.deepStrictEqual(leaks("program console", consoleLines.join("\n")), []);
@@ -193,7 +217,13 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
         const failing = new LocalEngine(host, { cwd: REPO_ROOT });
         const c = await loadComponents();
         const r = await failing.run(() => c.rollFromConfig().report, {
-            config: stackConfig({ kubeconfig: wrong, nodes: ["worker1"], targetVersion: "v1.21.0", upgradeCommand: "true", drainTimeout: "5s" }),
+            config: stackConfig({
+                kubeconfig: wrong,
+                nodes: ["worker1"],
+                targetVersion: "v1.21.0",
+                upgradeCommand: "true",
+                drainTimeout: "5s",
+            }),
             secretKeys: ["kubeconfig"],
         });
         assert.ok(!r.ok);
@@ -208,7 +238,10 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
             {
                 newResource: (args) => {
                     seen[args.name] = args.inputs;
-                    return { id: `${args.name}-id`, state: { ...args.inputs, ...(args.type.endsWith(":NodeDrain") ? { alreadyAtTarget: false } : {}) } };
+                    return {
+                        id: `${args.name}-id`,
+                        state: { ...args.inputs, ...(args.type.endsWith(":NodeDrain") ? { alreadyAtTarget: false } : {}) },
+                    };
                 },
                 call: () => ({}),
             },
@@ -228,6 +261,6 @@ describe("hardening: secrets never appear in plain text in state, outputs or log
         assert.ok(isSecretEnvelope(seen["n-upgrade"].create), "the command text holds a secret value, so it must be secret");
         assert.ok(seen["n-upgrade"].create.value.includes(ENV_SECRET));
         for (const [name, inputs] of Object.entries(seen)) assert.deepStrictEqual(leaks(name, inputs, [ENV_SECRET]), []);
-        assert.ok(await (u.report as any).isSecret === false, "the report holds no secret and should not be marked secret");
+        assert.ok((await (u.report as any).isSecret) === false, "the report holds no secret and should not be marked secret");
     });
 });

@@ -30,7 +30,14 @@ export function desiredHealthy(pdb: any, expected: number, matching: number): nu
     };
     const s = pdb.spec ?? {};
     if (s.minAvailable !== undefined) return typeof s.minAvailable === "number" ? s.minAvailable : scaled(s.minAvailable, expected, true);
-    if (s.maxUnavailable !== undefined) return Math.max(0, expected - (typeof s.maxUnavailable === "number" ? s.maxUnavailable : Math.ceil((Number(String(s.maxUnavailable).replace(/%$/, "")) * expected) / 100)));
+    if (s.maxUnavailable !== undefined)
+        return Math.max(
+            0,
+            expected -
+                (typeof s.maxUnavailable === "number"
+                    ? s.maxUnavailable
+                    : Math.ceil((Number(String(s.maxUnavailable).replace(/%$/, "")) * expected) / 100)),
+        );
     return matching; // neither set: nothing may be disrupted
 }
 
@@ -106,7 +113,8 @@ export class BudgetInvariants {
             if (before && alive(before) && !alive(now)) this.onDisruption(before);
             if (before && now && !before.spec?.nodeName && now.spec?.nodeName) {
                 const node = this.sim.get("Node", undefined, now.spec.nodeName);
-                if (node?.spec?.unschedulable && !isDaemonSetPod(now)) this.badBindings.push(`${now.metadata.namespace}/${now.metadata.name} bound to cordoned node ${now.spec.nodeName}`);
+                if (node?.spec?.unschedulable && !isDaemonSetPod(now))
+                    this.badBindings.push(`${now.metadata.namespace}/${now.metadata.name} bound to cordoned node ${now.spec.nodeName}`);
             }
             const labels = [before?.metadata?.labels, e.object?.metadata?.labels];
             for (const pdb of this.sim.list("PodDisruptionBudget", ns)) {
@@ -134,7 +142,8 @@ export class BudgetInvariants {
         if (!f) this.floors.set(key, { desired, minHealthy: healthy, checks: 1 });
         else {
             f.checks++;
-            if (healthy < f.minHealthy || (healthy === f.minHealthy && desired > f.desired)) Object.assign(f, { desired, minHealthy: healthy });
+            if (healthy < f.minHealthy || (healthy === f.minHealthy && desired > f.desired))
+                Object.assign(f, { desired, minHealthy: healthy });
         }
         if (healthy < desired) this.belowBudget.push(`${key}: ${healthy} healthy pods, needs ${desired} (after ${after})`);
     }
@@ -149,7 +158,9 @@ export class BudgetInvariants {
             const { healthy, desired } = this.budgetNow(pdb);
             d.budgets.push(`${ns}/${pdb.metadata.name} healthy=${healthy} desired=${desired}`);
             if (healthy < desired) {
-                this.violations.push(`${d.pod} on ${d.node} went away leaving ${healthy} healthy pods of budget ${ns}/${pdb.metadata.name}, which needs ${desired}`);
+                this.violations.push(
+                    `${d.pod} on ${d.node} went away leaving ${healthy} healthy pods of budget ${ns}/${pdb.metadata.name}, which needs ${desired}`,
+                );
             }
         }
     }

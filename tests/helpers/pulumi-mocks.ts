@@ -18,7 +18,9 @@ export interface RegisteredResource {
  * as overlapping intervals). In preview mode state echoes the inputs, as the engine does for providers
  * without preview support, so computed outputs stay unknown.
  */
-export function recordingMocks(opts: { delayMs?: number; preview?: boolean; outputs?: (r: pulumi.runtime.MockResourceArgs) => Record<string, any> } = {}) {
+export function recordingMocks(
+    opts: { delayMs?: number; preview?: boolean; outputs?: (r: pulumi.runtime.MockResourceArgs) => Record<string, any> } = {},
+) {
     const registered: RegisteredResource[] = [];
     const t0 = Date.now();
     const mocks: pulumi.runtime.Mocks = {
@@ -42,9 +44,23 @@ export function stepOutputs(args: pulumi.runtime.MockResourceArgs): Record<strin
     const node = args.inputs.nodeName;
     switch (step) {
         case "NodeCordon":
-            return { versionBefore: "v1.19.0", alreadyAtTarget: false, cordoned: true, startedAt: "2024-01-01T00:00:00.000Z", message: "cordoned" };
+            return {
+                versionBefore: "v1.19.0",
+                alreadyAtTarget: false,
+                cordoned: true,
+                startedAt: "2024-01-01T00:00:00.000Z",
+                message: "cordoned",
+            };
         case "NodeDrain":
-            return { alreadyAtTarget: false, evictedPods: [`default/pod-on-${node}`], skippedPods: [], warnings: [], drainSeconds: 1.5, drainedAt: "x", message: "drained" };
+            return {
+                alreadyAtTarget: false,
+                evictedPods: [`default/pod-on-${node}`],
+                skippedPods: [],
+                warnings: [],
+                drainSeconds: 1.5,
+                drainedAt: "x",
+                message: "drained",
+            };
         case "NodeReady":
             return { ready: true, kubeletVersion: "v1.20.0", readyAt: "x", waitedSeconds: 3, soakedSeconds: 0, message: "Ready" };
         case "NodeUncordon":

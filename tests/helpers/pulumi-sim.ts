@@ -15,10 +15,18 @@ export interface TestCluster {
     stop(): Promise<void>;
 }
 
-export async function startTestCluster(scenario: "seed" | "pdb", opts: { timeScale?: number; upgradeDownSeconds?: number } = {}): Promise<TestCluster> {
+export async function startTestCluster(
+    scenario: "seed" | "pdb",
+    opts: { timeScale?: number; upgradeDownSeconds?: number } = {},
+): Promise<TestCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `node-upgrade-${scenario}-`));
     const kubeconfigPath = path.join(dir, "kubeconfig");
-    const sim = await startCluster({ scenario, timeScale: opts.timeScale ?? TIME_SCALE, kubeconfigPath, upgradeDownSeconds: opts.upgradeDownSeconds });
+    const sim = await startCluster({
+        scenario,
+        timeScale: opts.timeScale ?? TIME_SCALE,
+        kubeconfigPath,
+        upgradeDownSeconds: opts.upgradeDownSeconds,
+    });
     return {
         sim,
         kubeconfig: sim.kubeconfig,

@@ -27,7 +27,11 @@ function prng(seed: number) {
         t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
         return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), pick: <T>(xs: T[]) => xs[Math.floor(next() * xs.length)] };
+    return {
+        next,
+        int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
+        pick: <T>(xs: T[]) => xs[Math.floor(next() * xs.length)],
+    };
 }
 
 const TARGET = "v1.30.2";
@@ -68,7 +72,15 @@ function generate(seed: number): Generated {
         seed,
         nodes,
         spec: {
-            ...(bySelector ? { selector: r.pick(["pool in (a,b)", "!node-role.kubernetes.io/control-plane,!node-role.kubernetes.io/master", "pool=a"]) } : { nodes: shuffled }),
+            ...(bySelector
+                ? {
+                      selector: r.pick([
+                          "pool in (a,b)",
+                          "!node-role.kubernetes.io/control-plane,!node-role.kubernetes.io/master",
+                          "pool=a",
+                      ]),
+                  }
+                : { nodes: shuffled }),
             batchSize: r.int(1, 3),
             controlPlaneFirst: r.next() < 0.8,
         },
@@ -148,7 +160,8 @@ describe("kube-rules: preview batches equal up batches over 200 generated cluste
             if (!upOk) continue; // both refuse (e.g. a selector matching nothing)
             rolled++;
             if ((up as string[][]).flat().length < g.nodes.length) skippedSomewhere++;
-            if (JSON.stringify(up) !== JSON.stringify(plan)) mismatches.push(`seed ${seed} ${JSON.stringify(g.spec)}: up ${JSON.stringify(up)} vs plan ${JSON.stringify(plan)}`);
+            if (JSON.stringify(up) !== JSON.stringify(plan))
+                mismatches.push(`seed ${seed} ${JSON.stringify(g.spec)}: up ${JSON.stringify(up)} vs plan ${JSON.stringify(plan)}`);
         }
         assert.deepStrictEqual(mismatches, []);
         // The generator really exercised the interesting cases.

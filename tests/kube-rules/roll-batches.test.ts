@@ -1,6 +1,14 @@
 import * as assert from "assert";
 import { allowedDownAtOnce, blastRadiusProblem } from "../../components/roll-order";
-import { isControlPlaneLabels, rollBatches, targetVersionProblem, versionSatisfiesTarget, WORKERS_SELECTOR, type RollBatchOptions, type RollCandidate } from "../../kube-rules";
+import {
+    isControlPlaneLabels,
+    rollBatches,
+    targetVersionProblem,
+    versionSatisfiesTarget,
+    WORKERS_SELECTOR,
+    type RollBatchOptions,
+    type RollCandidate,
+} from "../../kube-rules";
 
 const nodes = [
     { name: "w3", controlPlane: false },
@@ -23,11 +31,23 @@ describe("kube-rules: roll order and batches (the one rule for preview and up)",
     });
 
     it("sorts by name when asked, and drops duplicates", () => {
-        assert.deepStrictEqual(batches([...nodes, nodes[0]], { maxUnavailable: 1, order: "name" }), [["cp1"], ["cp2"], ["w1"], ["w2"], ["w3"]]);
+        assert.deepStrictEqual(batches([...nodes, nodes[0]], { maxUnavailable: 1, order: "name" }), [
+            ["cp1"],
+            ["cp2"],
+            ["w1"],
+            ["w2"],
+            ["w3"],
+        ]);
     });
 
     it("without controlPlaneFirst keeps the given order, a control-plane node still alone in its batch", () => {
-        assert.deepStrictEqual(batches(nodes, { maxUnavailable: 2, order: "declared", controlPlaneFirst: false }), [["w3"], ["cp2"], ["w1"], ["cp1"], ["w2"]]);
+        assert.deepStrictEqual(batches(nodes, { maxUnavailable: 2, order: "declared", controlPlaneFirst: false }), [
+            ["w3"],
+            ["cp2"],
+            ["w1"],
+            ["cp1"],
+            ["w2"],
+        ]);
     });
 
     it("issue 11's counterexample: 3 control-plane nodes, 3 workers, batch 2, one worker at the target", () => {
@@ -42,7 +62,13 @@ describe("kube-rules: roll order and batches (the one rule for preview and up)",
         assert.deepStrictEqual(r.skipped, [{ name: "w-0", reason: "already at v1.30.0" }]);
         // A node left cordoned by an unfinished run needs its chain even at the target.
         const unfinished = cluster.map((n) => (n.name === "w-0" ? { ...n, cordonedByUs: true } : n));
-        assert.deepStrictEqual(rollBatches(unfinished, { maxUnavailable: 2, targetVersion: "v1.30.0" }).batches, [["cp-0"], ["cp-1"], ["cp-2"], ["w-0", "w-1"], ["w-2"]]);
+        assert.deepStrictEqual(rollBatches(unfinished, { maxUnavailable: 2, targetVersion: "v1.30.0" }).batches, [
+            ["cp-0"],
+            ["cp-1"],
+            ["cp-2"],
+            ["w-0", "w-1"],
+            ["w-2"],
+        ]);
         // skipIfAtTarget: false rolls every node.
         assert.deepStrictEqual(rollBatches(cluster, { maxUnavailable: 2, targetVersion: "v1.30.0", skipNodesAtTarget: false }).skipped, []);
     });
@@ -74,13 +100,19 @@ describe("blast-radius guard", () => {
     it("refuses maxUnavailable above maxNodesDownAtOnce with a clear message", () => {
         assert.strictEqual(blastRadiusProblem({ maxUnavailable: 2, clusterNodes: 10, maxNodesDownAtOnce: 2 }), undefined);
         const problem = blastRadiusProblem({ maxUnavailable: 3, clusterNodes: 10, maxNodesDownAtOnce: 2 });
-        assert.match(problem!, /refusing to roll: maxUnavailable 3 would take down up to 3 nodes at once, but at most 2 may be down at once \(maxNodesDownAtOnce is 2\)/);
+        assert.match(
+            problem!,
+            /refusing to roll: maxUnavailable 3 would take down up to 3 nodes at once, but at most 2 may be down at once \(maxNodesDownAtOnce is 2\)/,
+        );
     });
 
     it("applies percentages of the cluster, rounding down but allowing one node", () => {
         assert.strictEqual(allowedDownAtOnce({ maxUnavailable: 1, clusterNodes: 10, maxNodesDownPercent: 25 }), 2);
         assert.strictEqual(allowedDownAtOnce({ maxUnavailable: 1, clusterNodes: 3, maxNodesDownPercent: 10 }), 1);
-        assert.match(blastRadiusProblem({ maxUnavailable: 3, clusterNodes: 10, maxNodesDownPercent: 25 })!, /at most 2 may be down at once \(maxNodesDownPercent 25% of 10 nodes allows 2\)/);
+        assert.match(
+            blastRadiusProblem({ maxUnavailable: 3, clusterNodes: 10, maxNodesDownPercent: 25 })!,
+            /at most 2 may be down at once \(maxNodesDownPercent 25% of 10 nodes allows 2\)/,
+        );
         assert.strictEqual(allowedDownAtOnce({ maxUnavailable: 1, clusterNodes: 100, maxNodesDownPercent: 10, maxNodesDownAtOnce: 4 }), 4);
     });
 });

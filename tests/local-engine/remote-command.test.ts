@@ -176,7 +176,7 @@ describe("local-engine: remote.Command model", function () {
             assert.deepStrictEqual({ stdout: state.stdout, stderr: state.stderr }, { stdout: "", stderr: "" });
         });
 
-        it("update without `update` re-runs create; with `update` runs it instead; `update: \"\"` still runs", async () => {
+        it('update without `update` re-runs create; with `update` runs it instead; `update: ""` still runs', async () => {
             const { provider: p } = provider();
             const file = path.join(work, "runs.log");
             const create = `echo create >> ${file}; wc -l < ${file}`;
@@ -219,7 +219,10 @@ describe("local-engine: remote.Command model", function () {
             const { provider: p } = provider();
             const cmd = `echo "out put"; printf 'tab\\there\\n'; exit 3`;
             const err = await rejection(p.create("fail", { connection: conn, create: cmd }));
-            assert.strictEqual(err.message, `Process exited with status 3: running "echo \\"out put\\"; printf 'tab\\\\there\\\\n'; exit 3":\nout put\ntab\there\n`);
+            assert.strictEqual(
+                err.message,
+                `Process exited with status 3: running "echo \\"out put\\"; printf 'tab\\\\there\\\\n'; exit 3":\nout put\ntab\there\n`,
+            );
 
             const errOnly = await rejection(p.create("fail", { connection: conn, create: "echo oops >&2; exit 42" }));
             assert.strictEqual(errOnly.message, 'Process exited with status 42: running "echo oops >&2; exit 42":\noops\n');
@@ -271,7 +274,9 @@ describe("local-engine: remote.Command model", function () {
 
             it("a key the server does not know fails to authenticate", async () => {
                 const { provider: p } = provider();
-                const err = await rejection(p.create("auth", { connection: { ...conn, privateKey: sshd.unauthorizedKey }, create: "echo no" }));
+                const err = await rejection(
+                    p.create("auth", { connection: { ...conn, privateKey: sshd.unauthorizedKey }, create: "echo no" }),
+                );
                 assert.strictEqual(
                     err.message,
                     "after 0 failed attempts: ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain",
@@ -313,7 +318,9 @@ describe("local-engine: remote.Command model", function () {
         describe("environment", () => {
             it("a stock sshd (no AcceptEnv) refuses `environment`: the provider's error, and its hint logged as an error", async () => {
                 const { provider: p, logs } = provider();
-                const err = await rejection(p.create("env", { connection: conn, create: "echo $NODE_NAME", environment: { NODE_NAME: "w1" } }));
+                const err = await rejection(
+                    p.create("env", { connection: conn, create: "echo $NODE_NAME", environment: { NODE_NAME: "w1" } }),
+                );
                 assert.strictEqual(err.message, 'could not set environment variable "NODE_NAME": ssh: setenv failed');
                 assert.deepStrictEqual(logs, [{ severity: "error", message: `Unable to set 'NODE_NAME'. ${SETENV_HINT}` }]);
             });
@@ -349,7 +356,11 @@ describe("local-engine: remote.Command model", function () {
 
                 it("environment entries reach the command", async () => {
                     const { provider: p } = provider();
-                    const s = await p.create("env", { connection: aconn, create: 'echo "$NODE_NAME"', environment: { NODE_NAME: "worker 1" } });
+                    const s = await p.create("env", {
+                        connection: aconn,
+                        create: 'echo "$NODE_NAME"',
+                        environment: { NODE_NAME: "worker 1" },
+                    });
                     assert.strictEqual(s.stdout, "worker 1");
                     // A name outside AcceptEnv is still refused.
                     const err = await rejection(p.create("env", { connection: aconn, create: "true", environment: { OTHER: "x" } }));
@@ -359,12 +370,20 @@ describe("local-engine: remote.Command model", function () {
                 it("update and delete see the previous stdout/stderr, unless addPreviousOutputInEnv is false", async () => {
                     const { provider: p, logs } = provider();
                     const file = path.join(work, "prev-on-delete");
-                    const s1 = await p.create("prev", { connection: aconn, create: "echo one; echo uno >&2", delete: `echo "$PULUMI_COMMAND_STDOUT" > ${file}` });
+                    const s1 = await p.create("prev", {
+                        connection: aconn,
+                        create: "echo one; echo uno >&2",
+                        delete: `echo "$PULUMI_COMMAND_STDOUT" > ${file}`,
+                    });
                     const s2 = await p.update("prev", s1, { ...s1, create: 'echo "was $PULUMI_COMMAND_STDOUT/$PULUMI_COMMAND_STDERR"' });
                     assert.strictEqual(s2.stdout, "was one/uno");
                     await p.delete("prev", s2);
                     assert.strictEqual(fs.readFileSync(file, "utf8"), "was one/uno\n");
-                    const s3 = await p.update("prev", s2, { ...s2, addPreviousOutputInEnv: false, create: 'echo "${PULUMI_COMMAND_STDOUT-unset}"' });
+                    const s3 = await p.update("prev", s2, {
+                        ...s2,
+                        addPreviousOutputInEnv: false,
+                        create: 'echo "${PULUMI_COMMAND_STDOUT-unset}"',
+                    });
                     assert.strictEqual(s3.stdout, "unset");
                     assert.deepStrictEqual(logs, []);
                 });
@@ -375,7 +394,9 @@ describe("local-engine: remote.Command model", function () {
             it("a closed port fails with dialWithRetry's final message: dialErrorLimit N makes N+1 dials", async () => {
                 const { provider: p, logs } = provider();
                 const port = await closedPort();
-                const err = await rejection(p.create("dial", { connection: { ...conn, port, dialErrorLimit: 2, perDialTimeout: 1 }, create: "true" }));
+                const err = await rejection(
+                    p.create("dial", { connection: { ...conn, port, dialErrorLimit: 2, perDialTimeout: 1 }, create: "true" }),
+                );
                 assert.strictEqual(err.message, `after 2 failed attempts: dial tcp 127.0.0.1:${port}: connect: connection refused`);
                 // One "retrying" line per failed dial but the last (connection.go InfoStatusf).
                 assert.deepStrictEqual(logs, [
@@ -417,19 +438,28 @@ describe("local-engine: remote.Command model", function () {
                 const exited = new Promise((resolve) => child.once("exit", resolve));
                 const fillers: net.Socket[] = [];
                 try {
-                    const port = await new Promise<number>((resolve) => child.stdout!.once("data", (b: Buffer) => resolve(Number(b.toString()))));
+                    const port = await new Promise<number>((resolve) =>
+                        child.stdout!.once("data", (b: Buffer) => resolve(Number(b.toString()))),
+                    );
                     for (let i = 0; i < 2; i++) {
                         const filler = net.connect(port, "127.0.0.1");
                         fillers.push(filler);
                         await new Promise((resolve, reject) => filler.once("connect", resolve).once("error", reject));
                     }
                     const { provider: p, logs } = provider();
-                    const dial = rejection(p.create("dial", { connection: { ...conn, port, dialErrorLimit: 1, perDialTimeout: 1 }, create: "true" }));
+                    const dial = rejection(
+                        p.create("dial", { connection: { ...conn, port, dialErrorLimit: 1, perDialTimeout: 1 }, create: "true" }),
+                    );
                     // If a dial did connect, its handshake would wait forever (as in Go): fail instead of hanging.
-                    const guard = new Promise<Error>((resolve) => setTimeout(() => resolve(new Error("the dial connected")), 15_000).unref());
+                    const guard = new Promise<Error>((resolve) =>
+                        setTimeout(() => resolve(new Error("the dial connected")), 15_000).unref(),
+                    );
                     const err = await Promise.race([dial, guard]);
                     assert.strictEqual(err.message, `after 1 failed attempts: dial tcp 127.0.0.1:${port}: i/o timeout`);
-                    assert.deepStrictEqual(logs.map((l) => l.message), ["Dial 1/1 failed: retrying"]);
+                    assert.deepStrictEqual(
+                        logs.map((l) => l.message),
+                        ["Dial 1/1 failed: retrying"],
+                    );
                 } finally {
                     fillers.forEach((f) => f.destroy());
                     child.kill("SIGKILL");
@@ -457,7 +487,10 @@ describe("local-engine: remote.Command model", function () {
                     const s = await p.create("dial", { connection: { ...conn, port, dialErrorLimit: 5 }, create: "echo through" });
                     assert.strictEqual(s.stdout, "through");
                     assert.strictEqual(accepted, 3);
-                    assert.deepStrictEqual(logs.map((l) => l.message), ["Dial 1/5 failed: retrying", "Dial 2/5 failed: retrying"]);
+                    assert.deepStrictEqual(
+                        logs.map((l) => l.message),
+                        ["Dial 1/5 failed: retrying", "Dial 2/5 failed: retrying"],
+                    );
                 } finally {
                     relay.close();
                 }
@@ -481,7 +514,11 @@ describe("local-engine: remote.Command model", function () {
         const connection: ConnectionInputs = { host: "ignored.invalid" };
 
         it("runs in localCwd with localEnv and environment, and stores trimmed outputs", async () => {
-            const { provider: p, lines } = provider({ transport: "local", localCwd: work, localEnv: { PATH: process.env.PATH, BASE: "b" } });
+            const { provider: p, lines } = provider({
+                transport: "local",
+                localCwd: work,
+                localEnv: { PATH: process.env.PATH, BASE: "b" },
+            });
             const s = await p.create("l", { connection, create: 'pwd; echo "$BASE $EXTRA"; echo e >&2', environment: { EXTRA: "x" } });
             assert.strictEqual(s.stdout, `${fs.realpathSync(work)}\nb x`);
             assert.strictEqual(s.stderr, "e");
@@ -498,7 +535,11 @@ describe("local-engine: remote.Command model", function () {
 
         it("update re-runs create with the previous outputs in the environment; delete runs delete", async () => {
             const { provider: p } = provider({ transport: "local", localCwd: work });
-            const s1 = await p.create("l", { connection, create: "echo v1 >> runs; echo first", delete: "echo $PULUMI_COMMAND_STDOUT > deleted" });
+            const s1 = await p.create("l", {
+                connection,
+                create: "echo v1 >> runs; echo first",
+                delete: "echo $PULUMI_COMMAND_STDOUT > deleted",
+            });
             const s2 = await p.update("l", s1, { ...s1, create: 'echo v2 >> runs; echo "after $PULUMI_COMMAND_STDOUT"' });
             assert.strictEqual(s2.stdout, "after first");
             assert.strictEqual(fs.readFileSync(path.join(work, "runs"), "utf8"), "v1\nv2\n");

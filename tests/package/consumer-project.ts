@@ -39,7 +39,13 @@ export function run(file: string, args: string[], cwd: string, timeoutMs = 240_0
 export const npm = (args: string[], cwd: string) => run(process.platform === "win32" ? "npm.cmd" : "npm", args, cwd);
 
 /** package.json of this repository. */
-export function repoManifest(): { name: string; version: string; dependencies: Record<string, string>; peerDependencies: Record<string, string>; files: string[] } {
+export function repoManifest(): {
+    name: string;
+    version: string;
+    dependencies: Record<string, string>;
+    peerDependencies: Record<string, string>;
+    files: string[];
+} {
     return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
 }
 
@@ -70,7 +76,7 @@ interface LockEntry {
 export function dependencyClosure(roots: string[]): string[] {
     const packages: Record<string, LockEntry> = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8")).packages;
     const resolve = (from: string, name: string): string | undefined => {
-        for (let base = from; ; ) {
+        for (let base = from; ;) {
             const key = `${base ? `${base}/` : ""}node_modules/${name}`;
             if (packages[key]) return key;
             if (!base) return undefined;
@@ -89,8 +95,14 @@ export function dependencyClosure(roots: string[]): string[] {
         if (seen.has(key)) continue;
         seen.add(key);
         const e = packages[key];
-        const optionalPeers = Object.entries(e.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([n]) => n);
-        const names = [...Object.keys(e.dependencies ?? {}), ...Object.keys(e.optionalDependencies ?? {}), ...Object.keys(e.peerDependencies ?? {}).filter((n) => !optionalPeers.includes(n))];
+        const optionalPeers = Object.entries(e.peerDependenciesMeta ?? {})
+            .filter(([, m]) => m.optional)
+            .map(([n]) => n);
+        const names = [
+            ...Object.keys(e.dependencies ?? {}),
+            ...Object.keys(e.optionalDependencies ?? {}),
+            ...Object.keys(e.peerDependencies ?? {}).filter((n) => !optionalPeers.includes(n)),
+        ];
         for (const n of names) {
             const dep = resolve(key, n);
             if (dep) queue.push(dep); // an optional dependency for another platform is not installed
@@ -148,7 +160,12 @@ export async function installTarball(project: string, tarball: string): Promise<
     if (r.code !== 0) throw new Error(`npm install ${path.basename(tarball)} in ${project} failed (${r.code}):\n${r.stdout}${r.stderr}`);
     const ls = await npm(["ls", "--all"], project);
     if (ls.code !== 0 || /UNMET (PEER )?DEPENDENCY|invalid:|missing:/.test(ls.stdout + ls.stderr)) {
-        throw new Error(`npm ls in ${project} reports problems (${ls.code}):\n${(ls.stdout + ls.stderr).split("\n").filter((l) => /UNMET|invalid|missing|ERR/i.test(l)).join("\n")}`);
+        throw new Error(
+            `npm ls in ${project} reports problems (${ls.code}):\n${(ls.stdout + ls.stderr)
+                .split("\n")
+                .filter((l) => /UNMET|invalid|missing|ERR/i.test(l))
+                .join("\n")}`,
+        );
     }
     return r.stdout + r.stderr;
 }
@@ -184,13 +201,21 @@ export function templateManifest(name: string): Record<string, unknown> {
         name,
         main: "index.ts",
         devDependencies: { "@types/node": v("@types/node"), typescript: v("typescript") },
-        dependencies: { "@pulumi/kubernetes": v("@pulumi/kubernetes"), "@pulumi/pulumi": v("@pulumi/pulumi"), "@pulumi/command": v("@pulumi/command") },
+        dependencies: {
+            "@pulumi/kubernetes": v("@pulumi/kubernetes"),
+            "@pulumi/pulumi": v("@pulumi/pulumi"),
+            "@pulumi/command": v("@pulumi/command"),
+        },
     };
 }
 
 /** `tsc -p <project>` with the project's own TypeScript; output without colours. */
 export function typeCheck(project: string, extra: string[] = []): Promise<ProcessResult> {
-    return run(process.execPath, [path.join(project, "node_modules", "typescript", "bin", "tsc"), "-p", project, "--pretty", "false", ...extra], project);
+    return run(
+        process.execPath,
+        [path.join(project, "node_modules", "typescript", "bin", "tsc"), "-p", project, "--pretty", "false", ...extra],
+        project,
+    );
 }
 
 /** The TypeScript code blocks of README.md, in order. */

@@ -47,7 +47,9 @@ function sources(dir: string): string[] {
 
 /** Every file under `dir`, relative to it. */
 function filesUnder(dir: string): string[] {
-    return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).map((f) => f.split(path.sep).join("/"));
+    return (fs.readdirSync(dir, { recursive: true }) as string[])
+        .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+        .map((f) => f.split(path.sep).join("/"));
 }
 
 /** tsc's error lines, one per error. */
@@ -84,17 +86,31 @@ describe("package: npm pack, installed into a user's Pulumi project", function (
 
     it("the tarball holds the components, Kubernetes rules, drain engine, planner and CLI, README, deploy/rbac.yaml and Pulumi.yaml, and nothing else", () => {
         const top = new Set(packed.map((f) => (f.startsWith("dist/") ? f.split("/").slice(0, 2).join("/") : f)));
-        assert.deepStrictEqual([...top].sort(), ["Pulumi.yaml", "README.md", "deploy/rbac.yaml", ...SHIPPED_DIRS.map((d) => `dist/${d}`), "package.json"].sort());
-        assert.deepStrictEqual(packed.filter((f) => f.endsWith(".map")), [], "source maps point at sources the package does not ship");
+        assert.deepStrictEqual(
+            [...top].sort(),
+            ["Pulumi.yaml", "README.md", "deploy/rbac.yaml", ...SHIPPED_DIRS.map((d) => `dist/${d}`), "package.json"].sort(),
+        );
+        assert.deepStrictEqual(
+            packed.filter((f) => f.endsWith(".map")),
+            [],
+            "source maps point at sources the package does not ship",
+        );
         // Exactly the compiled sources: each .ts has its .js and .d.ts, and no .js is left from a deleted source.
-        const expected = SHIPPED_DIRS.flatMap(sources).flatMap((s) => [`dist/${s.replace(/\.ts$/, ".js")}`, `dist/${s.replace(/\.ts$/, ".d.ts")}`]);
+        const expected = SHIPPED_DIRS.flatMap(sources).flatMap((s) => [
+            `dist/${s.replace(/\.ts$/, ".js")}`,
+            `dist/${s.replace(/\.ts$/, ".d.ts")}`,
+        ]);
         const compiled = packed.filter((f) => f.startsWith("dist/"));
         assert.deepStrictEqual(
             compiled.filter((f) => !expected.includes(f)),
             [],
             "compiled files without a source in the tarball (left in dist/ from a deleted source? rm -rf dist && npm run build)",
         );
-        assert.deepStrictEqual(expected.filter((f) => !compiled.includes(f)), [], "sources not compiled into the tarball");
+        assert.deepStrictEqual(
+            expected.filter((f) => !compiled.includes(f)),
+            [],
+            "sources not compiled into the tarball",
+        );
         assert.strictEqual((repoManifest() as any).bin["node-upgrade"], "dist/cli/main.js");
         assert.ok(packed.includes("dist/cli/main.js"), "the CLI is shipped");
     });
@@ -142,7 +158,8 @@ describe("package: npm pack, installed into a user's Pulumi project", function (
                     const spec = m[1];
                     if (spec.startsWith(".")) {
                         const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
-                        if (!SHIPPED_DIRS.some((d) => target === `dist/${d}` || target.startsWith(`dist/${d}/`))) problems.push(`${file}: require("${spec}") leaves the package`);
+                        if (!SHIPPED_DIRS.some((d) => target === `dist/${d}` || target.startsWith(`dist/${d}/`)))
+                            problems.push(`${file}: require("${spec}") leaves the package`);
                         continue;
                     }
                     if (builtins.has(spec.replace(/^node:/, ""))) continue;
@@ -154,7 +171,10 @@ describe("package: npm pack, installed into a user's Pulumi project", function (
             }
             assert.deepStrictEqual(problems, []);
             // Every runtime dependency is used; the @types packages are there for the shipped declarations.
-            assert.deepStrictEqual(Object.keys(own.dependencies).filter((d) => !d.startsWith("@types/") && !used.has(d)), []);
+            assert.deepStrictEqual(
+                Object.keys(own.dependencies).filter((d) => !d.startsWith("@types/") && !used.has(d)),
+                [],
+            );
         });
 
         it("the README's TypeScript and the stack-configuration program type-check with the template's tsconfig", async () => {
@@ -167,7 +187,8 @@ describe("package: npm pack, installed into a user's Pulumi project", function (
         it("`npx node-upgrade` runs the installed CLI, the planner's `plan` included", async () => {
             const r = await run(path.join(project, "node_modules", ".bin", "node-upgrade"), ["help"], project);
             assert.strictEqual(r.code, 0, r.stderr);
-            for (const cmd of ["cordon", "uncordon", "drain", "wait", "plan"]) assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, "m"), r.stdout);
+            for (const cmd of ["cordon", "uncordon", "drain", "wait", "plan"])
+                assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, "m"), r.stdout);
             const plan = await run(path.join(project, "node_modules", ".bin", "node-upgrade"), ["help", "plan"], project);
             assert.match(plan.stdout, /--target-version/);
             assert.match(plan.stdout, /--snapshot/, "the planner's plan command, not a fallback");
@@ -201,17 +222,29 @@ describe("package: npm pack, installed into a user's Pulumi project", function (
                 const result = await engine.run(() => require(program).nodeUpgradeReport, { config, secretKeys: ["kubeconfig"] });
                 assert.ok(result.ok, result.error?.stack ?? result.error?.message);
                 for (const n of ["master", "worker1", "worker2"]) {
-                    assert.deepStrictEqual(nodeState(cluster.sim, n), { unschedulable: false, ready: true, kubeletVersion: "v1.20.0", cordonedByUs: false }, n);
+                    assert.deepStrictEqual(
+                        nodeState(cluster.sim, n),
+                        { unschedulable: false, ready: true, kubeletVersion: "v1.20.0", cordonedByUs: false },
+                        n,
+                    );
                 }
                 const report = result.value as { batches: string[][] };
                 assert.deepStrictEqual(report.batches, [["master"], ["worker1"], ["worker2"]]);
                 // Each step's provider is stored as a require() of the installed package, resolved by the host from
                 // the program directory; nothing points into this repository.
-                for (const [type, file] of Object.entries({ NodeCordon: "cordon", NodeDrain: "drain", NodeReady: "ready", NodeUncordon: "uncordon" })) {
+                for (const [type, file] of Object.entries({
+                    NodeCordon: "cordon",
+                    NodeDrain: "drain",
+                    NodeReady: "ready",
+                    NodeUncordon: "uncordon",
+                })) {
                     const entry = engine.state.get(`pulumi-nodejs:dynamic/node-upgrade:${type}::roll-worker1-${file}`);
                     assert.ok(entry, `${type} of worker1 is in the state`);
                     const provider = String(entry.inputs.__provider);
-                    assert.ok(provider.includes(`require("pulumi-node-upgrade/dist/components/providers/${file}.js")`), provider.slice(0, 400));
+                    assert.ok(
+                        provider.includes(`require("pulumi-node-upgrade/dist/components/providers/${file}.js")`),
+                        provider.slice(0, 400),
+                    );
                     assert.ok(!provider.includes(REPO_ROOT), `${type}: the stored provider names this repository`);
                 }
             } finally {
@@ -237,7 +270,11 @@ describe("package: npm pack, installed into a user's Pulumi project", function (
                 files.push(`example-${ex}.ts`);
                 fs.copyFileSync(path.join(REPO_ROOT, "examples", ex, "index.ts"), path.join(project, files[files.length - 1]));
             }
-            writeJson(path.join(project, "tsconfig.json"), { ...OLDER_TEMPLATE_TSCONFIG, compilerOptions: { ...OLDER_TEMPLATE_TSCONFIG.compilerOptions, noEmit: true }, files });
+            writeJson(path.join(project, "tsconfig.json"), {
+                ...OLDER_TEMPLATE_TSCONFIG,
+                compilerOptions: { ...OLDER_TEMPLATE_TSCONFIG.compilerOptions, noEmit: true },
+                files,
+            });
             await installTarball(project, tarball);
         });
 
@@ -270,7 +307,8 @@ describe("package: npm pack, installed into a user's Pulumi project", function (
             it(ex, async () => {
                 const dir = path.join(work, "examples", ex);
                 fs.cpSync(path.join(REPO_ROOT, "examples", ex), dir, { recursive: true });
-                for (const f of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"]) assert.ok(fs.existsSync(path.join(dir, f)), `examples/${ex}/${f} is missing`);
+                for (const f of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"])
+                    assert.ok(fs.existsSync(path.join(dir, f)), `examples/${ex}/${f} is missing`);
                 const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
                 const deps = { ...manifest.dependencies, ...manifest.devDependencies };
                 const imported = [...fs.readFileSync(path.join(dir, "index.ts"), "utf8").matchAll(/from "([^".][^"]*)"/g)].map((m) => m[1]);

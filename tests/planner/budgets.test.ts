@@ -33,10 +33,20 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         assert.equal(blocked.pod, "shop/db-0");
         assert.equal(blocked.cause, "budget");
         assert.deepEqual(
-            { ns: blocked.budget?.namespace, name: blocked.budget?.name, desired: blocked.budget?.desiredHealthy, current: blocked.budget?.currentHealthy, expected: blocked.budget?.expectedPods, allowed: blocked.budget?.disruptionsAllowed },
+            {
+                ns: blocked.budget?.namespace,
+                name: blocked.budget?.name,
+                desired: blocked.budget?.desiredHealthy,
+                current: blocked.budget?.currentHealthy,
+                expected: blocked.budget?.expectedPods,
+                allowed: blocked.budget?.disruptionsAllowed,
+            },
             { ns: "shop", name: "db-pdb", desired: 1, current: 1, expected: 1, allowed: 0 },
         );
-        assert.match(blocked.reason, /PodDisruptionBudget shop\/db-pdb needs 1 healthy pods and would have 0 \(0 disruptions allowed, minAvailable 1 of 1 replicas\)/);
+        assert.match(
+            blocked.reason,
+            /PodDisruptionBudget shop\/db-pdb needs 1 healthy pods and would have 0 \(0 disruptions allowed, minAvailable 1 of 1 replicas\)/,
+        );
         assert.match(blocked.reason, /can never allow a disruption/);
         assert.equal(plan.verdict, "blocked");
         assert.equal(plan.stopsAt, "worker1");
@@ -85,10 +95,13 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         c.pdb("default", "web-pdb", web.labels, { maxUnavailable: 1 });
         const w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain: DRAIN }), "worker1");
         assert.equal(w1.verdict, "waits");
-        assert.deepEqual(w1.evict.map((e) => [e.pod, e.waits]), [
-            ["default/web-5d9c7-1", false],
-            ["default/web-5d9c7-2", true],
-        ]);
+        assert.deepEqual(
+            w1.evict.map((e) => [e.pod, e.waits]),
+            [
+                ["default/web-5d9c7-1", false],
+                ["default/web-5d9c7-2", true],
+            ],
+        );
         assert.equal(w1.waits.length, 1);
         assert.equal(w1.waits[0].budget?.key, "default/web-pdb");
         assert.equal(w1.waits[0].budget?.disruptionsAllowed, 0);
@@ -110,7 +123,10 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         assert.equal(w1.evict.length, 1);
         assert.equal(w1.evict[0].replacementNode, null);
         assert.equal(w1.blocked[0].pod, "default/web-5d9c7-2");
-        assert.match(w1.blocked[0].reason, /the new pod replacing default\/web-5d9c7-1 has nowhere to run \(no other node is schedulable\)/);
+        assert.match(
+            w1.blocked[0].reason,
+            /the new pod replacing default\/web-5d9c7-1 has nowhere to run \(no other node is schedulable\)/,
+        );
         assert.equal(w1.capacity?.ok, false);
     });
 
@@ -147,7 +163,10 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         web.pod("worker2");
         c.pdb("default", "web-pdb", web.labels, { maxUnavailable: 1 });
         const plan = planRoll(c.snapshot, { all: true, drain: DRAIN });
-        assert.deepEqual(plan.nodes.map((n) => n.verdict), ["ok", "ok", "ok"]);
+        assert.deepEqual(
+            plan.nodes.map((n) => n.verdict),
+            ["ok", "ok", "ok"],
+        );
         // The replacement of worker1's pod lands on worker3, which runs no web pod, and is evicted again there.
         // It has a new name, unknown to the plan, so it is named after the pod it replaces.
         assert.equal(nodePlan(plan, "worker1").evict[0].replacementNode, "worker3");
@@ -240,7 +259,10 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         c.pdb("default", "web-pdb", web.labels, { maxUnavailable: 1 });
         const w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain: DRAIN }), "worker1");
         assert.equal(w1.verdict, "waits");
-        assert.match(w1.waits[0].reason, /needs 2 healthy pods and has 2 .*it goes once default\/web-5d9c7-3, starting on worker3, is Ready/);
+        assert.match(
+            w1.waits[0].reason,
+            /needs 2 healthy pods and has 2 .*it goes once default\/web-5d9c7-3, starting on worker3, is Ready/,
+        );
 
         // A pod that runs but is not Ready may never be: blocked.
         c.snapshot.pods[2].status = { phase: "Running", conditions: [{ type: "Ready", status: "False" }] };
@@ -286,7 +308,10 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         c.pdb("default", "all-pdb", {}, { minAvailable: 1, selector: {} });
         w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain: DRAIN }), "worker1");
         assert.equal(w1.verdict, "blocked");
-        assert.deepEqual(w1.blocked.map((b) => b.pod), ["default/db-0"]);
+        assert.deepEqual(
+            w1.blocked.map((b) => b.pod),
+            ["default/db-0"],
+        );
     });
 
     it("--disable-eviction deletes pods without consulting budgets", () => {
@@ -309,17 +334,34 @@ describe("planner: workload pacing (maxUnavailablePerWorkload, as the drain engi
         web.pod("worker2");
         const w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain: { ...DRAIN, maxUnavailablePerWorkload: 1 } }), "worker1");
         assert.equal(w1.verdict, "waits");
-        assert.deepEqual(w1.evict.map((e) => [e.pod, e.waits]), [
-            ["default/web-5d9c7-1", false],
-            ["default/web-5d9c7-2", true],
-        ]);
-        assert.deepEqual(w1.waits[0].workload, { namespace: "default", kind: "Deployment", name: "web", desiredReplicas: 3, readyReplicas: 2, requiredReady: 3, maxUnavailable: 1 });
-        assert.match(w1.reasons[0], /^pod default\/web-5d9c7-2 waits: waiting for default\/web to have 3 Ready replicas \(has 2; maxUnavailablePerWorkload 1\): it goes once the new pod replacing default\/web-5d9c7-1 is Ready on worker3$/);
+        assert.deepEqual(
+            w1.evict.map((e) => [e.pod, e.waits]),
+            [
+                ["default/web-5d9c7-1", false],
+                ["default/web-5d9c7-2", true],
+            ],
+        );
+        assert.deepEqual(w1.waits[0].workload, {
+            namespace: "default",
+            kind: "Deployment",
+            name: "web",
+            desiredReplicas: 3,
+            readyReplicas: 2,
+            requiredReady: 3,
+            maxUnavailable: 1,
+        });
+        assert.match(
+            w1.reasons[0],
+            /^pod default\/web-5d9c7-2 waits: waiting for default\/web to have 3 Ready replicas \(has 2; maxUnavailablePerWorkload 1\): it goes once the new pod replacing default\/web-5d9c7-1 is Ready on worker3$/,
+        );
         // Without pacing (kubectl), both go at once; the replacements spread: worker3 had no web pod, then worker2 and
         // worker3 tie (one web pod, one pod each) and name order picks worker2.
         const kubectl = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain: DRAIN }), "worker1");
         assert.equal(kubectl.verdict, "ok");
-        assert.deepEqual(kubectl.evict.map((e) => e.replacementNode), ["worker3", "worker2"]);
+        assert.deepEqual(
+            kubectl.evict.map((e) => e.replacementNode),
+            ["worker3", "worker2"],
+        );
     });
 
     it("blocks when the workload cannot have enough Ready replicas, and leaves budgeted workloads to their budget", () => {
@@ -332,7 +374,10 @@ describe("planner: workload pacing (maxUnavailablePerWorkload, as the drain engi
         let w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain }), "worker1");
         assert.equal(w1.verdict, "blocked");
         assert.equal(w1.blocked[0].cause, "workload");
-        assert.match(w1.blocked[0].reason, /waiting for default\/web to have 3 Ready replicas \(has 2; maxUnavailablePerWorkload 1\): 1 of its 3 replicas is not Ready and no replacement is on its way; the drain would wait until its timeout \(600s\)/);
+        assert.match(
+            w1.blocked[0].reason,
+            /waiting for default\/web to have 3 Ready replicas \(has 2; maxUnavailablePerWorkload 1\): 1 of its 3 replicas is not Ready and no replacement is on its way; the drain would wait until its timeout \(600s\)/,
+        );
         // A PodDisruptionBudget covers it: pacing steps aside, the budget decides (maxUnavailable 2 allows it).
         c.pdb("default", "web-pdb", web.labels, { maxUnavailable: 2 });
         w1 = nodePlan(planRoll(c.snapshot, { nodes: ["worker1"], drain }), "worker1");

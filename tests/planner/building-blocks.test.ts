@@ -122,7 +122,14 @@ describe("planner building blocks", () => {
         assert.deepEqual(cap.place(pod, req, web), { node: "n2" }, "no web pod there, although it runs the most pods");
         assert.deepEqual(cap.place(pod, req, web), { node: "n3" }, "one web pod each on n2 and n3; n3 runs fewer pods");
         assert.deepEqual(cap.place(pod, req, web), { node: "n2" }, "n2 runs one web pod, n3 two");
-        assert.deepEqual([...web], [["n1", 3], ["n3", 2], ["n2", 2]]);
+        assert.deepEqual(
+            [...web],
+            [
+                ["n1", 3],
+                ["n3", 2],
+                ["n2", 2],
+            ],
+        );
         cap.removePod("n1", req, web);
         assert.equal(web.get("n1"), 2);
     });
@@ -130,16 +137,33 @@ describe("planner building blocks", () => {
     it("version rules", () => {
         const base = { node: "n", controlPlane: false, apiServerVersion: "v1.30.0", otherKubelets: [] };
         assert.deepEqual(checkNodeUpgrade({ ...base, from: "v1.29.9", to: "v1.30.1" }), []);
-        assert.deepEqual(checkNodeUpgrade({ ...base, from: "v1.30.0+k3s1", to: "v1.30.0" }), [], "a distribution build is not newer than its release");
-        assert.match(checkNodeUpgrade({ ...base, from: "v1.29.9", to: "v1.31.0", apiServerVersion: "v1.31.0" })[0], /skips 1 minor version/);
-        assert.match(checkNodeUpgrade({ ...base, from: "v1.29.9", to: "v1.31.0" }).join(";"), /kubelet v1\.31\.0 would be newer than the API server \(v1\.30\.0\)/);
+        assert.deepEqual(
+            checkNodeUpgrade({ ...base, from: "v1.30.0+k3s1", to: "v1.30.0" }),
+            [],
+            "a distribution build is not newer than its release",
+        );
+        assert.match(
+            checkNodeUpgrade({ ...base, from: "v1.29.9", to: "v1.31.0", apiServerVersion: "v1.31.0" })[0],
+            /skips 1 minor version/,
+        );
+        assert.match(
+            checkNodeUpgrade({ ...base, from: "v1.29.9", to: "v1.31.0" }).join(";"),
+            /kubelet v1\.31\.0 would be newer than the API server \(v1\.30\.0\)/,
+        );
         assert.match(checkNodeUpgrade({ ...base, from: "garbage", to: "v1.30.0" })[0], /cannot read the kubelet version/);
-        assert.deepEqual(checkNodeUpgrade({ ...base, from: "v1.29.9", to: "v1.31.0", apiServerVersion: undefined }).length, 1, "unknown API server: no skew check");
+        assert.deepEqual(
+            checkNodeUpgrade({ ...base, from: "v1.29.9", to: "v1.31.0", apiServerVersion: undefined }).length,
+            1,
+            "unknown API server: no skew check",
+        );
         // A control-plane node's upgrade moves the API server it hosts: it is not held to the current one.
         assert.deepEqual(checkNodeUpgrade({ ...base, controlPlane: true, from: "v1.30.0", to: "v1.31.0" }), []);
         // v1.27 allowed only 2 minors of lag.
         const cp = { node: "cp", controlPlane: true, apiServerVersion: "v1.26.0", from: "v1.26.0", to: "v1.27.0" };
-        assert.match(checkNodeUpgrade({ ...cp, otherKubelets: [{ node: "w", version: "v1.24.0" }] })[0], /more than 2 minor versions older/);
+        assert.match(
+            checkNodeUpgrade({ ...cp, otherKubelets: [{ node: "w", version: "v1.24.0" }] })[0],
+            /more than 2 minor versions older/,
+        );
         assert.deepEqual(checkNodeUpgrade({ ...cp, otherKubelets: [{ node: "w", version: "v1.25.0" }] }), []);
     });
 
@@ -154,11 +178,20 @@ describe("planner building blocks", () => {
         c.node("w1", { version: "v1.19.0" });
         let v = apiServerVersions(c.snapshot);
         assert.equal(v.from, "control-plane kubelets");
-        assert.deepEqual([...v.byHost], [["cp1", "v1.19.0"], ["cp2", "v1.19.0"]]);
+        assert.deepEqual(
+            [...v.byHost],
+            [
+                ["cp1", "v1.19.0"],
+                ["cp2", "v1.19.0"],
+            ],
+        );
         assert.match(v.warning ?? "", /API server version is unknown .*the lowest control-plane kubelet, v1\.19\.0, stands in for it/);
 
         const apiserver = (node: string, image: string) => {
-            const pod = c.pod("kube-system", `kube-apiserver-${node}`, node, { labels: { component: "kube-apiserver", tier: "control-plane" }, mirror: true });
+            const pod = c.pod("kube-system", `kube-apiserver-${node}`, node, {
+                labels: { component: "kube-apiserver", tier: "control-plane" },
+                mirror: true,
+            });
             pod.spec!.containers = [{ name: "kube-apiserver", image }];
         };
         apiserver("cp1", "registry.k8s.io/kube-apiserver:v1.20.2");
@@ -166,13 +199,25 @@ describe("planner building blocks", () => {
         c.pod("default", "not-it", "w1", { labels: { component: "kube-apiserver" } }); // not in kube-system
         v = apiServerVersions(c.snapshot);
         assert.equal(v.from, "kube-apiserver pods");
-        assert.deepEqual([...v.byHost], [["cp1", "v1.20.2"], ["cp2", "v1.20.0"]]);
+        assert.deepEqual(
+            [...v.byHost],
+            [
+                ["cp1", "v1.20.2"],
+                ["cp2", "v1.20.0"],
+            ],
+        );
         assert.equal(v.warning, undefined);
 
         c.snapshot.serverVersion = "v1.21.1";
         v = apiServerVersions(c.snapshot);
         assert.equal(v.from, "/version");
-        assert.deepEqual([...v.byHost], [["cp1", "v1.21.1"], ["cp2", "v1.21.1"]]);
+        assert.deepEqual(
+            [...v.byHost],
+            [
+                ["cp1", "v1.21.1"],
+                ["cp2", "v1.21.1"],
+            ],
+        );
 
         const managed = new ClusterBuilder();
         managed.node("w1");

@@ -24,7 +24,19 @@ describe("node-upgrade plan (CLI)", function () {
         dir = mkdtempSync(join(tmpdir(), "plan-cli-"));
         const list = (c: ClusterBuilder) => {
             const s = c.snapshot;
-            return JSON.stringify({ apiVersion: "v1", kind: "List", items: [...s.nodes, ...s.pods, ...s.podDisruptionBudgets, ...s.replicaSets, ...s.deployments, ...s.statefulSets, ...s.daemonSets] });
+            return JSON.stringify({
+                apiVersion: "v1",
+                kind: "List",
+                items: [
+                    ...s.nodes,
+                    ...s.pods,
+                    ...s.podDisruptionBudgets,
+                    ...s.replicaSets,
+                    ...s.deployments,
+                    ...s.statefulSets,
+                    ...s.daemonSets,
+                ],
+            });
         };
         const c = new ClusterBuilder();
         c.node("master", { controlPlane: true, version: "v1.29.4" });
@@ -57,7 +69,10 @@ describe("node-upgrade plan (CLI)", function () {
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stdout, /^Roll plan: 3 nodes, batches of 1, target v1\.30\.0 \(control plane first\)$/m);
         assert.match(r.stdout, /^\[2\/3\] worker1 v1\.29\.4 -> v1\.30\.0: BLOCKED$/m);
-        assert.match(r.stdout, /pod shop\/db-0: PodDisruptionBudget shop\/db-pdb needs 1 healthy pods and would have 0 \(0 disruptions allowed, minAvailable 1 of 1 replicas\)/);
+        assert.match(
+            r.stdout,
+            /pod shop\/db-0: PodDisruptionBudget shop\/db-pdb needs 1 healthy pods and would have 0 \(0 disruptions allowed, minAvailable 1 of 1 replicas\)/,
+        );
         assert.match(r.stdout, /^Roll stops at worker1\. Not reached: worker2\.$/m);
         assert.equal(r.stderr, "");
     });
@@ -83,7 +98,10 @@ describe("node-upgrade plan (CLI)", function () {
             [["plan", "nope", "--snapshot", okFile], /nodes "nope" not found/],
             [["plan", "worker1", "--all", "--snapshot", okFile], /only one of/],
             [["plan", "--all", "--batch-size", "0", "--snapshot", okFile], /--batch-size must be at least 1/],
-            [["plan", "--all", "--target-version", "soon", "--snapshot", okFile], /target version "soon" is not a semantic version like v1\.29\.3/],
+            [
+                ["plan", "--all", "--target-version", "soon", "--snapshot", okFile],
+                /target version "soon" is not a semantic version like v1\.29\.3/,
+            ],
             [["plan", "--all", "--snapshot", join(dir, "missing.json")], /cannot read snapshot .*missing\.json/],
             [["plan", "--all", "--snapshot", okFile, "--kubeconfig", "/nonexistent"], /either --snapshot or --kubeconfig/],
             [["plan", "--all", "--kubeconfig", join(dir, "missing-kubeconfig")], /kubeconfig/],

@@ -42,7 +42,10 @@ function predicted(plan: RollPlan): Map<string, NodeEvictions> {
     const out = new Map<string, NodeEvictions>();
     for (const n of plan.nodes) {
         out.set(n.node, {
-            known: n.evict.filter((e) => e.replaces === undefined).map((e) => e.pod).sort(),
+            known: n.evict
+                .filter((e) => e.replaces === undefined)
+                .map((e) => e.pod)
+                .sort(),
             owners: n.evict.map((e) => e.owner),
         });
     }
@@ -50,17 +53,31 @@ function predicted(plan: RollPlan): Map<string, NodeEvictions> {
 }
 
 /** Rolls the cluster in the plan's batches with the drain engine; returns what each drain evicted. */
-async function roll(sim: SimCluster, kc: KubeConfig, plan: RollPlan, opts: DrainOptions, snapshotPods: Set<string>): Promise<Map<string, NodeEvictions>> {
+async function roll(
+    sim: SimCluster,
+    kc: KubeConfig,
+    plan: RollPlan,
+    opts: DrainOptions,
+    snapshotPods: Set<string>,
+): Promise<Map<string, NodeEvictions>> {
     const batches = new Map<number, string[]>();
     for (const n of plan.nodes) if (n.batch > 0) batches.set(n.batch, [...(batches.get(n.batch) ?? []), n.node]);
     const out = new Map<string, NodeEvictions>();
     for (const nodes of batches.values()) {
         await Promise.all(
             nodes.map(async (node) => {
-                const owners = new Map(sim.list("Pod").filter((p) => p.spec?.nodeName === node).map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, ownerOf(sim, p)]));
+                const owners = new Map(
+                    sim
+                        .list("Pod")
+                        .filter((p) => p.spec?.nodeName === node)
+                        .map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, ownerOf(sim, p)]),
+                );
                 const result = await drain(kc, node, { ...opts, timeoutSeconds: 120 });
                 const evicted = result.evicted.map((e) => e.pod);
-                out.set(node, { known: evicted.filter((p) => snapshotPods.has(p)).sort(), owners: evicted.map((p) => owners.get(p) ?? "?") });
+                out.set(node, {
+                    known: evicted.filter((p) => snapshotPods.has(p)).sort(),
+                    owners: evicted.map((p) => owners.get(p) ?? "?"),
+                });
                 await sim.upgradeNode(node, TARGET);
                 await waitForNode(kc, node, { kubeletVersion: TARGET, timeoutSeconds: 60 });
                 await uncordon(kc, node);
@@ -71,7 +88,12 @@ async function roll(sim: SimCluster, kc: KubeConfig, plan: RollPlan, opts: Drain
 }
 
 /** The practice's PodDisruptionBudget for http-go (the demo declares it unless --no-pdb). */
-const HTTP_GO_PDB = { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "http-go", namespace: "default" }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: "http-go" } } } };
+const HTTP_GO_PDB = {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: "http-go", namespace: "default" },
+    spec: { maxUnavailable: 1, selector: { matchLabels: { app: "http-go" } } },
+};
 
 /** Plans the seed cluster from the live API, rolls it, and returns both sides per node. */
 async function planAndRoll(drainOptions: DrainOptions, o: { pdb?: boolean; startupDelaySeconds?: number } = {}) {
@@ -85,7 +107,13 @@ async function planAndRoll(drainOptions: DrainOptions, o: { pdb?: boolean; start
         const snapshot = await snapshotFromCluster(kc);
         if (o.pdb) assert.equal(snapshot.podDisruptionBudgets.length, 1);
         const plan = planRoll(snapshot, { all: true, targetVersion: TARGET, drain: drainOptions });
-        const got = await roll(sim, kc, plan, drainOptions, new Set(snapshot.pods.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)));
+        const got = await roll(
+            sim,
+            kc,
+            plan,
+            drainOptions,
+            new Set(snapshot.pods.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)),
+        );
         return { plan, want: predicted(plan), got };
     } finally {
         await sim.stop();
@@ -99,7 +127,14 @@ describe("planner fidelity: predicted evictions against a real roll of the simul
 
     it("kubectl's drain (every pod at once): the evictions of every node, by pod and by workload, are the plan's", async () => {
         const { plan, want, got } = await planAndRoll({ ignoreDaemonSets: true, deleteEmptyDirData: true });
-        assert.deepEqual(plan.nodes.map((n) => [n.node, n.verdict]), [["master", "ok"], ["worker1", "ok"], ["worker2", "ok"]]);
+        assert.deepEqual(
+            plan.nodes.map((n) => [n.node, n.verdict]),
+            [
+                ["master", "ok"],
+                ["worker1", "ok"],
+                ["worker2", "ok"],
+            ],
+        );
         for (const node of NODES) {
             assert.deepEqual(got.get(node)!.known, want.get(node)!.known, `${node}: evicted snapshot pods`);
             assert.deepEqual(tally(got.get(node)!.owners), tally(want.get(node)!.owners), `${node}: evictions by workload`);
@@ -114,7 +149,10 @@ describe("planner fidelity: predicted evictions against a real roll of the simul
 
     it("with the practice's PodDisruptionBudget (http-go evicted one at a time): the same, pod by pod", async () => {
         const { plan, want, got } = await planAndRoll({ ignoreDaemonSets: true, deleteEmptyDirData: true }, { pdb: true });
-        assert.deepEqual(plan.nodes.map((n) => n.verdict), ["waits", "waits", "waits"]);
+        assert.deepEqual(
+            plan.nodes.map((n) => n.verdict),
+            ["waits", "waits", "waits"],
+        );
         for (const node of NODES) {
             assert.deepEqual(got.get(node)!.known, want.get(node)!.known, `${node}: evicted snapshot pods`);
             assert.deepEqual(tally(got.get(node)!.owners), tally(want.get(node)!.owners), `${node}: evictions by workload`);
@@ -127,12 +165,22 @@ describe("planner fidelity: predicted evictions against a real roll of the simul
         // the order those reads answer, not in listing order. Single-replica workloads can therefore swap nodes with
         // each other (the scheduler's "fewest pods" tie-break sees them in another order); counts per node hold.
         const { plan, want, got } = await planAndRoll({ ignoreDaemonSets: true, deleteEmptyDirData: true, maxUnavailablePerWorkload: 1 });
-        assert.deepEqual(plan.nodes.map((n) => n.verdict), ["waits", "waits", "waits"]);
-        assert.match(plan.nodes[1].reasons.join("\n"), /waits: waiting for default\/http-go to have 10 Ready replicas \(has 9; maxUnavailablePerWorkload 1\): it goes once the new pod replacing default\/http-go-568f649bb-\w+ is Ready on master/);
+        assert.deepEqual(
+            plan.nodes.map((n) => n.verdict),
+            ["waits", "waits", "waits"],
+        );
+        assert.match(
+            plan.nodes[1].reasons.join("\n"),
+            /waits: waiting for default\/http-go to have 10 Ready replicas \(has 9; maxUnavailablePerWorkload 1\): it goes once the new pod replacing default\/http-go-568f649bb-\w+ is Ready on master/,
+        );
         const replicated = (owners: string[]) => tally(owners.filter((o) => /http-go|coredns/.test(o)));
         for (const node of NODES) {
             assert.equal(got.get(node)!.owners.length, want.get(node)!.owners.length, `${node}: evictions`);
-            assert.deepEqual(replicated(got.get(node)!.owners), replicated(want.get(node)!.owners), `${node}: http-go and coredns evictions`);
+            assert.deepEqual(
+                replicated(got.get(node)!.owners),
+                replicated(want.get(node)!.owners),
+                `${node}: http-go and coredns evictions`,
+            );
         }
         assert.equal(want.get("worker2")!.owners.length, 10, "the demo's roll evicts 10 pods on worker2");
     });
@@ -148,7 +196,11 @@ describe("planner fidelity: predicted evictions against a real roll of the simul
             assert.deepEqual([plan.verdict, plan.apiServerVersion, plan.apiServerVersionFrom], ["ok", "v1.20.0", "/version"]);
             plan = planRoll(snapshot, { nodes: ["worker1"], targetVersion: "v1.21.0", drain: drainOptions });
             assert.equal(plan.verdict, "blocked");
-            assert.ok(plan.nodes[0].version.problems.includes("kubelet v1.21.0 would be newer than the API server (v1.20.0): upgrade the control plane first"));
+            assert.ok(
+                plan.nodes[0].version.problems.includes(
+                    "kubelet v1.21.0 would be newer than the API server (v1.20.0): upgrade the control plane first",
+                ),
+            );
         } finally {
             await sim.stop();
         }

@@ -1,6 +1,14 @@
 // Small hand-built clusters for planner tests. Defaults: nodes are Ready v1.29.0 workers with 4 cpu /
 // 8Gi / 110 pods; pods are Running and Ready with 100m cpu / 128Mi memory.
-import type { V1LabelSelector, V1Node, V1NodeSystemInfo, V1Pod, V1PodDisruptionBudget, V1Taint, V1Toleration } from "@kubernetes/client-node";
+import type {
+    V1LabelSelector,
+    V1Node,
+    V1NodeSystemInfo,
+    V1Pod,
+    V1PodDisruptionBudget,
+    V1Taint,
+    V1Toleration,
+} from "@kubernetes/client-node";
 import type { ClusterSnapshot } from "../../planner/types";
 import { emptySnapshot } from "../../planner/snapshot";
 
@@ -64,7 +72,12 @@ export class ClusterBuilder {
         return node;
     }
 
-    pod(namespace: string, name: string, node: string, o: PodOptions & { owner?: { kind: string; name: string; uid?: string } } = {}): V1Pod {
+    pod(
+        namespace: string,
+        name: string,
+        node: string,
+        o: PodOptions & { owner?: { kind: string; name: string; uid?: string } } = {},
+    ): V1Pod {
         const pod: V1Pod = {
             apiVersion: "v1",
             kind: "Pod",
@@ -74,14 +87,27 @@ export class ClusterBuilder {
                 uid: uid(),
                 labels: o.labels,
                 ownerReferences: o.owner
-                    ? [{ apiVersion: o.owner.kind === "ReplicaSet" || o.owner.kind === "StatefulSet" || o.owner.kind === "DaemonSet" ? "apps/v1" : "batch/v1", kind: o.owner.kind, name: o.owner.name, uid: o.owner.uid ?? "", controller: true }]
+                    ? [
+                          {
+                              apiVersion:
+                                  o.owner.kind === "ReplicaSet" || o.owner.kind === "StatefulSet" || o.owner.kind === "DaemonSet"
+                                      ? "apps/v1"
+                                      : "batch/v1",
+                              kind: o.owner.kind,
+                              name: o.owner.name,
+                              uid: o.owner.uid ?? "",
+                              controller: true,
+                          },
+                      ]
                     : undefined,
                 annotations: o.mirror ? { "kubernetes.io/config.mirror": "x" } : undefined,
                 deletionTimestamp: o.terminating ? ("2026-01-01T00:00:00Z" as unknown as Date) : undefined,
             },
             spec: {
                 nodeName: node,
-                containers: [{ name: "main", image: "img", resources: { requests: { cpu: o.cpu ?? "100m", memory: o.memory ?? "128Mi" } } }],
+                containers: [
+                    { name: "main", image: "img", resources: { requests: { cpu: o.cpu ?? "100m", memory: o.memory ?? "128Mi" } } },
+                ],
                 volumes: o.emptyDir ? [{ name: "scratch", emptyDir: {} }] : undefined,
                 nodeSelector: o.nodeSelector,
                 tolerations: o.tolerations,
@@ -100,11 +126,21 @@ export class ClusterBuilder {
         const deployUid = uid();
         const rsName = `${name}-5d9c7`;
         const rsUid = uid();
-        this.snapshot.deployments.push({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace, uid: deployUid }, spec: { replicas, selector: {}, template: {} } });
+        this.snapshot.deployments.push({
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name, namespace, uid: deployUid },
+            spec: { replicas, selector: {}, template: {} },
+        });
         this.snapshot.replicaSets.push({
             apiVersion: "apps/v1",
             kind: "ReplicaSet",
-            metadata: { name: rsName, namespace, uid: rsUid, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name, uid: deployUid, controller: true }] },
+            metadata: {
+                name: rsName,
+                namespace,
+                uid: rsUid,
+                ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name, uid: deployUid, controller: true }],
+            },
             spec: { replicas, selector: {} },
         });
         const labels = podOptions.labels ?? { app: name };
@@ -112,27 +148,49 @@ export class ClusterBuilder {
         return {
             labels,
             pod: (node: string, extra: PodOptions = {}) =>
-                this.pod(namespace, `${rsName}-${++n}`, node, { ...podOptions, ...extra, labels, owner: { kind: "ReplicaSet", name: rsName, uid: rsUid } }),
+                this.pod(namespace, `${rsName}-${++n}`, node, {
+                    ...podOptions,
+                    ...extra,
+                    labels,
+                    owner: { kind: "ReplicaSet", name: rsName, uid: rsUid },
+                }),
         };
     }
 
     statefulSet(namespace: string, name: string, replicas: number, podOptions: PodOptions = {}) {
         const stsUid = uid();
-        this.snapshot.statefulSets.push({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name, namespace, uid: stsUid }, spec: { replicas, selector: {}, template: {}, serviceName: name } });
+        this.snapshot.statefulSets.push({
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name, namespace, uid: stsUid },
+            spec: { replicas, selector: {}, template: {}, serviceName: name },
+        });
         const labels = podOptions.labels ?? { app: name };
         let n = 0;
         return {
             labels,
             pod: (node: string, extra: PodOptions = {}) =>
-                this.pod(namespace, `${name}-${n++}`, node, { ...podOptions, ...extra, labels, owner: { kind: "StatefulSet", name, uid: stsUid } }),
+                this.pod(namespace, `${name}-${n++}`, node, {
+                    ...podOptions,
+                    ...extra,
+                    labels,
+                    owner: { kind: "StatefulSet", name, uid: stsUid },
+                }),
         };
     }
 
     /** A DaemonSet with one pod on each node given. */
     daemonSet(namespace: string, name: string, nodes: string[]) {
         const dsUid = uid();
-        this.snapshot.daemonSets.push({ apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name, namespace, uid: dsUid }, spec: { selector: {}, template: {} } });
-        nodes.forEach((node, i) => this.pod(namespace, `${name}-${i}x`, node, { labels: { app: name }, owner: { kind: "DaemonSet", name, uid: dsUid } }));
+        this.snapshot.daemonSets.push({
+            apiVersion: "apps/v1",
+            kind: "DaemonSet",
+            metadata: { name, namespace, uid: dsUid },
+            spec: { selector: {}, template: {} },
+        });
+        nodes.forEach((node, i) =>
+            this.pod(namespace, `${name}-${i}x`, node, { labels: { app: name }, owner: { kind: "DaemonSet", name, uid: dsUid } }),
+        );
     }
 
     pdb(namespace: string, name: string, matchLabels: Record<string, string>, o: PdbOptions): V1PodDisruptionBudget {

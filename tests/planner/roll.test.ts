@@ -20,18 +20,27 @@ describe("planner: roll order and batches", () => {
         c.node("w-c");
         const plan = planRoll(c.snapshot, { all: true, batchSize: 2, drain: DRAIN });
         // The batches are kube-rules' rollBatches, as `pulumi up` runs them: control-plane nodes go alone.
-        assert.deepEqual(plan.nodes.map((n) => [n.node, n.batch]), [
-            ["cp-1", 1],
-            ["cp-2", 2],
-            ["w-a", 3],
-            ["w-b", 3],
-            ["w-c", 4],
-        ]);
+        assert.deepEqual(
+            plan.nodes.map((n) => [n.node, n.batch]),
+            [
+                ["cp-1", 1],
+                ["cp-2", 2],
+                ["w-a", 3],
+                ["w-b", 3],
+                ["w-c", 4],
+            ],
+        );
         // Given names keep their order within each group.
         const given = planRoll(c.snapshot, { nodes: ["w-c", "cp-2", "w-a"], drain: DRAIN });
-        assert.deepEqual(given.nodes.map((n) => n.node), ["cp-2", "w-c", "w-a"]);
+        assert.deepEqual(
+            given.nodes.map((n) => n.node),
+            ["cp-2", "w-c", "w-a"],
+        );
         const unordered = planRoll(c.snapshot, { nodes: ["w-c", "cp-2"], controlPlaneFirst: false, drain: DRAIN });
-        assert.deepEqual(unordered.nodes.map((n) => n.node), ["w-c", "cp-2"]);
+        assert.deepEqual(
+            unordered.nodes.map((n) => n.node),
+            ["w-c", "cp-2"],
+        );
     });
 
     it("selects nodes by label selector", () => {
@@ -40,7 +49,10 @@ describe("planner: roll order and batches", () => {
         c.node("b", { labels: { zone: "y" } });
         c.node("c", { labels: { zone: "x" } });
         const plan = planRoll(c.snapshot, { selector: "zone=x", drain: DRAIN });
-        assert.deepEqual(plan.nodes.map((n) => n.node), ["a", "c"]);
+        assert.deepEqual(
+            plan.nodes.map((n) => n.node),
+            ["a", "c"],
+        );
     });
 
     it("rejects specs that name no node, unknown nodes, both names and --all, bad batch sizes and selectors", () => {
@@ -50,7 +62,10 @@ describe("planner: roll order and batches", () => {
         assert.throws(() => planRoll(c.snapshot, { nodes: ["nope"], drain: DRAIN }), /nodes "nope" not found/);
         assert.throws(() => planRoll(c.snapshot, { nodes: ["a"], all: true, drain: DRAIN }), /only one of/);
         assert.throws(() => planRoll(c.snapshot, { all: true, batchSize: 0, drain: DRAIN }), /batch size/);
-        assert.throws(() => planRoll(c.snapshot, { selector: "a in (", drain: DRAIN }), /--selector=a in \( must be a valid label selector/);
+        assert.throws(
+            () => planRoll(c.snapshot, { selector: "a in (", drain: DRAIN }),
+            /--selector=a in \( must be a valid label selector/,
+        );
         assert.throws(() => planRoll(c.snapshot, { all: true, drain: { podSelector: "=x" } }), /--pod-selector/);
         assert.throws(() => planRoll(c.snapshot, { all: true, targetVersion: "latest", drain: DRAIN }), /not a semantic version/);
     });
@@ -64,11 +79,14 @@ describe("planner: roll order and batches", () => {
         web.pod("w1");
         const plan = planRoll(c.snapshot, { all: true, targetVersion: "1.30.1", drain: DRAIN });
         // Nodes that need nothing come last, as the components chain their no-op steps after the last batch.
-        assert.deepEqual(plan.nodes.map((n) => [n.node, n.verdict, n.batch]), [
-            ["w2", "ok", 1],
-            ["cp", "skip", 0],
-            ["w1", "skip", 0],
-        ]);
+        assert.deepEqual(
+            plan.nodes.map((n) => [n.node, n.verdict, n.batch]),
+            [
+                ["w2", "ok", 1],
+                ["cp", "skip", 0],
+                ["w1", "skip", 0],
+            ],
+        );
         assert.deepEqual(nodePlan(plan, "w1").reasons, ["already at v1.30.1"]);
         assert.equal(nodePlan(plan, "w1").evict.length, 0);
         assert.match(formatPlan(plan), /\[3\/3\] w1 v1\.30\.1: skip: already at v1\.30\.1/);
@@ -87,23 +105,42 @@ describe("planner: roll order and batches", () => {
         web.pod("w2");
         web.pod("w5");
         const plan = planRoll(c.snapshot, { all: true, drain: DRAIN });
-        assert.deepEqual(plan.nodes.map((n) => n.verdict), ["ok", "blocked", "ok", "blocked", "ok"], "every node has a verdict");
-        assert.deepEqual(plan.nodes.map((n) => n.assumesUnblocked), [undefined, undefined, ["w2"], ["w2"], ["w2", "w4"]]);
+        assert.deepEqual(
+            plan.nodes.map((n) => n.verdict),
+            ["ok", "blocked", "ok", "blocked", "ok"],
+            "every node has a verdict",
+        );
+        assert.deepEqual(
+            plan.nodes.map((n) => n.assumesUnblocked),
+            [undefined, undefined, ["w2"], ["w2"], ["w2", "w4"]],
+        );
         assert.equal(plan.verdict, "blocked");
         assert.equal(plan.stopsAt, "w2", "the roll stops at the first blocked node");
         assert.deepEqual(plan.notReached, ["w3", "w4", "w5"]);
         assert.deepEqual([plan.counts.ok, plan.counts.blocked, plan.counts.notReached], [3, 2, 3]);
         // Unblocked, w2's pods left: web's went to w3 (no web pod, fewest pods) and is evicted again from there.
         const w3 = nodePlan(plan, "w3");
-        assert.deepEqual(w3.evict.map((e) => e.pod), ["a new default/web pod (replacing default/web-5d9c7-1)"]);
-        assert.equal(nodePlan(plan, "w4").reasons[0], "cannot delete Pods that declare no controller (use --force to override): default/stray");
+        assert.deepEqual(
+            w3.evict.map((e) => e.pod),
+            ["a new default/web pod (replacing default/web-5d9c7-1)"],
+        );
+        assert.equal(
+            nodePlan(plan, "w4").reasons[0],
+            "cannot delete Pods that declare no controller (use --force to override): default/stray",
+        );
 
         const text = formatPlan(plan);
         assert.match(text, /^\[2\/5\] w2 v1\.29\.0: BLOCKED$/m);
-        assert.match(text, /^\[3\/5\] w3 v1\.29\.0: not reached \(the roll stops at w2\); after w2 is unblocked: ok\n {6}evict 1 pod: 1 new default\/web pod$/m);
+        assert.match(
+            text,
+            /^\[3\/5\] w3 v1\.29\.0: not reached \(the roll stops at w2\); after w2 is unblocked: ok\n {6}evict 1 pod: 1 new default\/web pod$/m,
+        );
         assert.match(text, /^\[4\/5\] w4 v1\.29\.0: not reached \(the roll stops at w2\); after w2 is unblocked: BLOCKED$/m);
         assert.match(text, /^\[5\/5\] w5 v1\.29\.0: not reached \(the roll stops at w2\); after w2 and w4 are unblocked: ok$/m);
-        assert.match(text, /Roll stops at w2\. Not reached: w3, w4, w5\.\nThe nodes after it, planned as if the blocked nodes were unblocked: 2 ok, 1 more BLOCKED \(w4\)\.$/);
+        assert.match(
+            text,
+            /Roll stops at w2\. Not reached: w3, w4, w5\.\nThe nodes after it, planned as if the blocked nodes were unblocked: 2 ok, 1 more BLOCKED \(w4\)\.$/,
+        );
     });
 
     it("takes a blocked node's pods as evicted and replaced, and its upgrade as done, for the nodes after it", () => {
@@ -115,13 +152,26 @@ describe("planner: roll order and batches", () => {
         db.pod("w1");
         c.pdb("shop", "db-pdb", db.labels, { minAvailable: 1 });
         const plan = planRoll(c.snapshot, { all: true, targetVersion: "v1.29.0", drain: DRAIN });
-        assert.deepEqual(plan.nodes.map((n) => [n.node, n.verdict]), [["cp", "ok"], ["w1", "blocked"], ["w2", "blocked"]]);
+        assert.deepEqual(
+            plan.nodes.map((n) => [n.node, n.verdict]),
+            [
+                ["cp", "ok"],
+                ["w1", "blocked"],
+                ["w2", "blocked"],
+            ],
+        );
         // The StatefulSet recreates db-0 under its name on w2; there its budget blocks again: both problems in one plan.
         const w2 = nodePlan(plan, "w2");
-        assert.deepEqual(w2.blocked.map((b) => [b.pod, b.cause]), [["shop/db-0", "budget"]]);
+        assert.deepEqual(
+            w2.blocked.map((b) => [b.pod, b.cause]),
+            [["shop/db-0", "budget"]],
+        );
         // A version problem: the node is not drained, but the plan goes on as if it had been upgraded.
         const skew = planRoll(c.snapshot, { all: true, targetVersion: "v1.30.0", drain: DRAIN });
-        assert.deepEqual(skew.nodes.map((n) => n.verdict), ["blocked", "blocked", "blocked"]);
+        assert.deepEqual(
+            skew.nodes.map((n) => n.verdict),
+            ["blocked", "blocked", "blocked"],
+        );
         assert.match(skew.nodes[1].version.problems.join(";"), /skips 1 minor version/);
         assert.equal(skew.stopsAt, "cp");
     });
@@ -137,7 +187,10 @@ describe("planner: kubectl filters", () => {
         web.pod("w1");
         let w1 = nodePlan(planRoll(c.snapshot, { nodes: ["w1"], drain: DRAIN }), "w1");
         assert.equal(w1.verdict, "blocked");
-        assert.deepEqual(w1.blocked.map((b) => [b.pod, b.cause]), [["default/lonely", "filter"]]);
+        assert.deepEqual(
+            w1.blocked.map((b) => [b.pod, b.cause]),
+            [["default/lonely", "filter"]],
+        );
         assert.deepEqual(w1.reasons, ["cannot delete Pods that declare no controller (use --force to override): default/lonely"]);
         assert.equal(w1.evict.length, 0, "kubectl evicts nothing on a node a filter refuses");
 
@@ -158,7 +211,10 @@ describe("planner: kubectl filters", () => {
         cache.pod("w1");
         let w1 = nodePlan(planRoll(c.snapshot, { nodes: ["w1"], drain: { ignoreDaemonSets: true } }), "w1");
         assert.equal(w1.verdict, "blocked");
-        assert.match(w1.reasons[0], /^cannot delete Pods with local storage \(use --delete-emptydir-data to override\): default\/cache-5d9c7-1$/);
+        assert.match(
+            w1.reasons[0],
+            /^cannot delete Pods with local storage \(use --delete-emptydir-data to override\): default\/cache-5d9c7-1$/,
+        );
         w1 = nodePlan(planRoll(c.snapshot, { nodes: ["w1"], drain: DRAIN }), "w1");
         assert.equal(w1.verdict, "ok");
     });
@@ -175,22 +231,25 @@ describe("planner: kubectl filters", () => {
         api.pod("w1");
         let w1 = nodePlan(planRoll(c.snapshot, { nodes: ["w1"], drain: { ...DRAIN, podSelector: "drain=yes" } }), "w1");
         assert.equal(w1.verdict, "ok");
-        assert.deepEqual(w1.evict.map((e) => e.pod), ["default/web-5d9c7-1"]);
-        // kubectl lists only pods matching --pod-selector, so other pods are left out for that reason first.
         assert.deepEqual(
-            w1.skip.map((s) => [s.pod, s.reason]).sort(),
-            [
-                ["default/api-5d9c7-1", "not matched by --pod-selector"],
-                ["kube-system/etcd-w1", "not matched by --pod-selector"],
-                ["kube-system/kube-proxy-0x", "not matched by --pod-selector"],
-            ],
+            w1.evict.map((e) => e.pod),
+            ["default/web-5d9c7-1"],
         );
+        // kubectl lists only pods matching --pod-selector, so other pods are left out for that reason first.
+        assert.deepEqual(w1.skip.map((s) => [s.pod, s.reason]).sort(), [
+            ["default/api-5d9c7-1", "not matched by --pod-selector"],
+            ["kube-system/etcd-w1", "not matched by --pod-selector"],
+            ["kube-system/kube-proxy-0x", "not matched by --pod-selector"],
+        ]);
         w1 = nodePlan(planRoll(c.snapshot, { nodes: ["w1"], drain: { ignoreDaemonSets: true } }), "w1");
         assert.ok(w1.skip.some((s) => s.pod === "kube-system/etcd-w1" && s.reason === "mirror pod"));
         assert.ok(w1.skip.some((s) => s.pod === "kube-system/kube-proxy-0x" && s.reason === "DaemonSet-managed"));
         w1 = nodePlan(planRoll(c.snapshot, { nodes: ["w1"], drain: {} }), "w1");
         assert.equal(w1.verdict, "blocked");
-        assert.match(w1.reasons[0], /cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): kube-system\/kube-proxy-0x/);
+        assert.match(
+            w1.reasons[0],
+            /cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): kube-system\/kube-proxy-0x/,
+        );
     });
 });
 
@@ -237,7 +296,10 @@ describe("planner: capacity", () => {
         web.pod("w3");
         const plan = planRoll(c.snapshot, { all: true, drain: DRAIN });
         // w1's pod moves to w2 (or w3); then draining w2 moves two pods that only fit on w1 and w3 together.
-        assert.deepEqual(plan.nodes.map((n) => n.capacity?.ok), [true, true, true]);
+        assert.deepEqual(
+            plan.nodes.map((n) => n.capacity?.ok),
+            [true, true, true],
+        );
         const moved = plan.nodes.flatMap((n) => n.evict.map((e) => e.replacementNode));
         assert.ok(moved.every((n) => typeof n === "string"));
         assert.ok(plan.counts.evictions >= 4, "replacements that landed on later nodes are evicted again");
@@ -262,7 +324,10 @@ describe("planner: capacity", () => {
 
 /** A kubeadm static pod of kube-apiserver on `node`, running `version`. */
 function apiServerPod(c: ClusterBuilder, node: string, version: string) {
-    const pod = c.pod("kube-system", `kube-apiserver-${node}`, node, { labels: { component: "kube-apiserver", tier: "control-plane" }, mirror: true });
+    const pod = c.pod("kube-system", `kube-apiserver-${node}`, node, {
+        labels: { component: "kube-apiserver", tier: "control-plane" },
+        mirror: true,
+    });
     pod.spec!.containers = [{ name: "kube-apiserver", image: `registry.k8s.io/kube-apiserver:${version}` }];
 }
 
@@ -275,11 +340,17 @@ describe("planner: version skew", () => {
         const plan = planRoll(c.snapshot, { nodes: ["w1"], targetVersion: "v1.30.0", drain: DRAIN });
         const w1 = nodePlan(plan, "w1");
         assert.equal(w1.verdict, "blocked");
-        assert.match(w1.version.problems[0], /kubelet v1\.30\.0 would be newer than the API server \(v1\.29\.3\): upgrade the control plane first/);
+        assert.match(
+            w1.version.problems[0],
+            /kubelet v1\.30\.0 would be newer than the API server \(v1\.29\.3\): upgrade the control plane first/,
+        );
         assert.deepEqual([plan.apiServerVersion, plan.apiServerVersionFrom], ["v1.29.3", "kube-apiserver pods"]);
         // Control plane first in the same roll: its upgrade moves the API server it hosts, so the worker is fine.
         const both = planRoll(c.snapshot, { all: true, targetVersion: "v1.30.0", drain: DRAIN });
-        assert.deepEqual(both.nodes.map((n) => n.verdict), ["ok", "ok"]);
+        assert.deepEqual(
+            both.nodes.map((n) => n.verdict),
+            ["ok", "ok"],
+        );
         // Workers first: blocked at the first worker; the control-plane node is still planned.
         const wrong = planRoll(c.snapshot, { nodes: ["w1", "cp"], controlPlaneFirst: false, targetVersion: "v1.30.0", drain: DRAIN });
         assert.equal(wrong.stopsAt, "w1");
@@ -300,13 +371,18 @@ describe("planner: version skew", () => {
         // From the live cluster, GET /version is the answer (here it disagrees with the pods on purpose).
         c.snapshot.serverVersion = "v1.21.0";
         plan = planRoll(c.snapshot, { nodes: ["worker1"], targetVersion: "v1.20.0", drain: DRAIN });
-        assert.deepEqual([plan.apiServerVersion, plan.apiServerVersionFrom, nodePlan(plan, "worker1").verdict], ["v1.21.0", "/version", "ok"]);
+        assert.deepEqual(
+            [plan.apiServerVersion, plan.apiServerVersionFrom, nodePlan(plan, "worker1").verdict],
+            ["v1.21.0", "/version", "ok"],
+        );
         c.snapshot.serverVersion = "v1.20.0";
         // A worker already at v1.20.x cannot go to v1.21.0 while the API server runs v1.20.0.
         c.snapshot.nodes[1].status!.nodeInfo!.kubeletVersion = "v1.20.0";
         plan = planRoll(c.snapshot, { nodes: ["worker1"], targetVersion: "v1.21.0", drain: DRAIN });
         assert.equal(nodePlan(plan, "worker1").verdict, "blocked");
-        assert.deepEqual(nodePlan(plan, "worker1").version.problems, ["kubelet v1.21.0 would be newer than the API server (v1.20.0): upgrade the control plane first"]);
+        assert.deepEqual(nodePlan(plan, "worker1").version.problems, [
+            "kubelet v1.21.0 would be newer than the API server (v1.20.0): upgrade the control plane first",
+        ]);
     });
 
     it("without /version or kube-apiserver pods, the control-plane kubelets stand in, with a warning; without those, no check", () => {
@@ -334,7 +410,10 @@ describe("planner: version skew", () => {
         c.node("w1", { version: "v1.28.5" });
         let plan = planRoll(c.snapshot, { all: true, targetVersion: "1.30.0", drain: DRAIN });
         assert.equal(plan.nodes[0].verdict, "blocked");
-        assert.match(plan.nodes[0].version.problems[0], /skips 1 minor version: upgrade one minor version at a time \(v1\.28 -> v1\.29 first\)/);
+        assert.match(
+            plan.nodes[0].version.problems[0],
+            /skips 1 minor version: upgrade one minor version at a time \(v1\.28 -> v1\.29 first\)/,
+        );
         assert.deepEqual(plan.notReached, ["w1"]);
         assert.match(plan.nodes[1].version.problems[0], /skips 1 minor version/, "the worker's own problem is reported too");
         plan = planRoll(c.snapshot, { all: true, targetVersion: "1.27.9", drain: DRAIN });
@@ -391,8 +470,14 @@ describe("planner: text", () => {
         assert.match(text, /evict 1 pod: default\/web-5d9c7-1\n/);
         assert.equal(lines[lines.length - 2], "Roll stops at worker1. Not reached: worker2.");
         // worker2 is planned as if worker1 were unblocked: db-0 is recreated there, and its budget blocks again.
-        assert.match(text, /^\[3\/3\] worker2 v1\.19\.0 -> v1\.20\.0: not reached \(the roll stops at worker1\); after worker1 is unblocked: BLOCKED$/m);
-        assert.equal(lines[lines.length - 1], "The nodes after it, planned as if the blocked nodes were unblocked: 0 ok, 1 more BLOCKED (worker2).");
+        assert.match(
+            text,
+            /^\[3\/3\] worker2 v1\.19\.0 -> v1\.20\.0: not reached \(the roll stops at worker1\); after worker1 is unblocked: BLOCKED$/m,
+        );
+        assert.equal(
+            lines[lines.length - 1],
+            "The nodes after it, planned as if the blocked nodes were unblocked: 0 ok, 1 more BLOCKED (worker2).",
+        );
         assert.equal(formatNodePlan(plan.nodes[0]), lines.slice(1, 3).join("\n"));
     });
 
@@ -411,7 +496,10 @@ describe("planner: text", () => {
         // the text counts them per workload, and the reason says which pod each replaces.
         assert.match(text, /\[2\/2\] w2 v1\.29\.0: waits on PodDisruptionBudget default\/web-pdb/);
         assert.match(text, /^ {6}evict 2 pods: 2 new default\/web pods \(1 waits on default\/web-pdb\)$/m);
-        assert.match(text, /^ {6}a new default\/web pod \(replacing default\/web-5d9c7-2\) waits: PodDisruptionBudget default\/web-pdb .*it goes once the new pod replacing default\/web-5d9c7-1 is Ready on w1$/m);
+        assert.match(
+            text,
+            /^ {6}a new default\/web pod \(replacing default\/web-5d9c7-2\) waits: PodDisruptionBudget default\/web-pdb .*it goes once the new pod replacing default\/web-5d9c7-1 is Ready on w1$/m,
+        );
         assert.match(text, /Roll completes: 0 ok, 2 wait; 4 evictions\.$/);
     });
 

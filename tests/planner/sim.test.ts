@@ -61,8 +61,14 @@ describe("node-upgrade plan on the simulated cluster", function () {
         );
         assert.match(r.stdout, /^Roll stops at worker1\. Not reached: worker2\.$/m);
         // worker2 is still planned, as if worker1 were unblocked: critical's pod is recreated there and blocks again.
-        assert.match(r.stdout, /^\[3\/3\] worker2 v1\.28\.5: not reached \(the roll stops at worker1\); after worker1 is unblocked: BLOCKED$/m);
-        assert.match(r.stdout, /a new default\/critical pod \(replacing default\/critical-5f7c8d9b6d-q2x7k\): PodDisruptionBudget default\/critical-pdb/);
+        assert.match(
+            r.stdout,
+            /^\[3\/3\] worker2 v1\.28\.5: not reached \(the roll stops at worker1\); after worker1 is unblocked: BLOCKED$/m,
+        );
+        assert.match(
+            r.stdout,
+            /a new default\/critical pod \(replacing default\/critical-5f7c8d9b6d-q2x7k\): PodDisruptionBudget default\/critical-pdb/,
+        );
 
         const json = await run(["plan", "--all", "--ignore-daemonsets", "--kubeconfig", kubeconfig, "--json"]);
         assert.equal(json.code, 2, json.stderr);
@@ -85,7 +91,10 @@ describe("node-upgrade plan on the simulated cluster", function () {
 
         const writes = sim!.requestLog().filter((e) => e.method !== "GET");
         assert.deepEqual(writes, [], "plan must only read");
-        assert.ok(sim!.requestLog().some((e) => e.path === "/api/v1/pods"), "pods were listed");
+        assert.ok(
+            sim!.requestLog().some((e) => e.path === "/api/v1/pods"),
+            "pods were listed",
+        );
         const after = JSON.stringify(sim!.list("Pod").map((p) => [p.metadata.name, p.spec.nodeName, p.metadata.resourceVersion]));
         assert.equal(after, before, "no pod changed");
     });

@@ -9,7 +9,11 @@ import { ClusterBuilder, DRAIN } from "./fixtures";
 
 function kubectlList(c: ClusterBuilder) {
     const s = c.snapshot;
-    return { apiVersion: "v1", kind: "List", items: [...s.nodes, ...s.pods, ...s.podDisruptionBudgets, ...s.replicaSets, ...s.deployments, ...s.statefulSets, ...s.daemonSets] };
+    return {
+        apiVersion: "v1",
+        kind: "List",
+        items: [...s.nodes, ...s.pods, ...s.podDisruptionBudgets, ...s.replicaSets, ...s.deployments, ...s.statefulSets, ...s.daemonSets],
+    };
 }
 
 function sample(): ClusterBuilder {
@@ -38,7 +42,15 @@ describe("planner: snapshots", () => {
         writeFileSync(file, JSON.stringify(list));
         const snap = snapshotFromFile(file);
         assert.deepEqual(
-            [snap.nodes.length, snap.pods.length, snap.podDisruptionBudgets.length, snap.replicaSets.length, snap.deployments.length, snap.statefulSets.length, snap.daemonSets.length],
+            [
+                snap.nodes.length,
+                snap.pods.length,
+                snap.podDisruptionBudgets.length,
+                snap.replicaSets.length,
+                snap.deployments.length,
+                snap.statefulSets.length,
+                snap.daemonSets.length,
+            ],
             [2, 5, 1, 1, 1, 1, 1],
         );
         assert.ok(new Date(snap.takenAt as Date).getTime() > 0);
@@ -51,7 +63,11 @@ describe("planner: snapshots", () => {
         const podList = { apiVersion: "v1", kind: "PodList", items: c.snapshot.pods.map(({ kind, apiVersion, ...rest }) => rest) };
         const nodeList = { apiVersion: "v1", kind: "NodeList", items: c.snapshot.nodes.map(({ kind, apiVersion, ...rest }) => rest) };
         const YAML = require("yaml") as typeof import("yaml");
-        const text = [YAML.stringify(podList), YAML.stringify(nodeList), YAML.stringify({ apiVersion: "v1", kind: "List", items: c.snapshot.podDisruptionBudgets })].join("---\n");
+        const text = [
+            YAML.stringify(podList),
+            YAML.stringify(nodeList),
+            YAML.stringify({ apiVersion: "v1", kind: "List", items: c.snapshot.podDisruptionBudgets }),
+        ].join("---\n");
         const snap = snapshotFromText(text);
         assert.equal(snap.pods.length, 5);
         assert.equal(snap.nodes.length, 2);
@@ -82,7 +98,13 @@ describe("planner: snapshots", () => {
             // w2's first pod was evicted a minute before the snapshot: not healthy yet, so nothing is allowed.
             const evictedAt = "2026-01-01T11:59:00Z";
             const takenAt = "2026-01-01T12:00:00Z";
-            pdb.status = { currentHealthy: 2, desiredHealthy: 2, expectedPods: 3, disruptionsAllowed: 0, disruptedPods: { "web-5d9c7-2": (asDates ? new Date(evictedAt) : evictedAt) as Date } };
+            pdb.status = {
+                currentHealthy: 2,
+                desiredHealthy: 2,
+                expectedPods: 3,
+                disruptionsAllowed: 0,
+                disruptedPods: { "web-5d9c7-2": (asDates ? new Date(evictedAt) : evictedAt) as Date },
+            };
             c.snapshot.takenAt = asDates ? new Date(takenAt) : takenAt;
             // A terminating pod elsewhere (Date vs string deletionTimestamp) bypasses budgets either way.
             c.snapshot.pods[2].metadata!.deletionTimestamp = (asDates ? new Date(takenAt) : takenAt) as Date;
