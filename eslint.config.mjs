@@ -3,6 +3,23 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+// Each top-level module is used through its index.ts; a file inside a module may import its siblings.
+const MODULES = ["components", "drain", "planner", "kube-rules", "cli", "sim", "local-engine", "shared-cluster"];
+const throughIndex = [...MODULES, "demo", "bench"].map((own) => ({
+    files: [`${own}/**/*.ts`],
+    rules: {
+        "no-restricted-imports": [
+            "error",
+            {
+                patterns: MODULES.filter((m) => m !== own).map((m) => ({
+                    regex: `^(\\.\\./)+${m}/.+`,
+                    message: `import from the module's index ("../${m}"), not one of its files`,
+                })),
+            },
+        ],
+    },
+}));
+
 export default tseslint.config(
     { ignores: ["dist/**", "node_modules/**", "examples/**/node_modules/**", "examples/**/bin/**"] },
     js.configs.recommended,
@@ -24,6 +41,13 @@ export default tseslint.config(
             // The compile target's lib (ES2021) has no Error `cause` option.
             "preserve-caught-error": "off",
         },
+    },
+    ...throughIndex,
+    {
+        // The local engine models how the engine loads the package, so it finds the package root as the
+        // providers do (components/package-root.ts).
+        files: ["local-engine/config.ts", "local-engine/provider-host.ts"],
+        rules: { "no-restricted-imports": "off" },
     },
     {
         // The local engine and the tests load compiled modules and installed packages by run-time path.

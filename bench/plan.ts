@@ -4,8 +4,7 @@
 // drain and upgrade checks, and none is left behind a blocked one. Exits 1 when either fails.
 //   npm run bench:plan            (NODES=… PODS=… to change the size)
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { emptySnapshot, formatPlan, planRoll } from "../planner";
-import type { ClusterSnapshot, RollPlan } from "../planner/types";
+import { emptySnapshot, formatPlan, planRoll, type ClusterSnapshot, type RollPlan } from "../planner";
 
 const NODES = Number(process.env.NODES ?? 15000);
 const PODS = Number(process.env.PODS ?? 450000);

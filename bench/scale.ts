@@ -18,7 +18,7 @@
 // Targets: construct_s ≤ 10, peak_mb ≤ 500, provider_bytes_per_resource ≤ 20000, state_bytes_per_node ≤ 10000.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { makeInstalledProgram, requireInstalled } from "../local-engine/installed-package";
+import { makeInstalledProgram, requireInstalled } from "../local-engine";
 // The same plausible step outputs the graph tests use, so every Output downstream resolves as in a real `up`.
 import { stepOutputs } from "../tests/helpers/pulumi-mocks";
 

@@ -2,9 +2,7 @@
 // resolving NODE arguments or -l/--selector to node names, and the error type that ends a command.
 import type { Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { errorMessage } from "../drain/api-errors";
-import { loadKubeConfig } from "../drain/kube-client";
-import { listNodes, readNode } from "../drain/node-info";
+import { errorMessage, loadKubeConfig, listNodes, readNode } from "../drain";
 
 /** Ends the command: printed as "error: <message>" on stderr, exit code `code`. */
 export class CliError extends Error {

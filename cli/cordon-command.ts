@@ -1,6 +1,6 @@
 // node-upgrade cordon|uncordon NODE... [-l selector] [--dry-run]
 import type { Command } from "commander";
-import { cordon, uncordon } from "../drain/cordon";
+import { cordon, uncordon } from "../drain";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
 import { dryRunFlag, selectorFlag } from "./options";
 import { progressPrinter, stdio } from "./output";

@@ -2,13 +2,11 @@
 // one, carry on after a failed node, list the nodes left at the end), on the native drain engine.
 import type { Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { cordon } from "../drain/cordon";
-import { drain } from "../drain/drain";
-import { formatDuration } from "../drain/duration";
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DrainError } from "../drain/types";
+import { cordon, drain, DEFAULT_DRAIN_TIMEOUT_SECONDS, DrainError } from "../drain";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
 import { DrainFlags, drainOptionsFrom, dryRunFlag, durationFlag, intFlag, podSelectorFlag, selectorFlag } from "./options";
 import { progressPrinter, stdio, type Printer } from "./output";
+import { formatDuration } from "../kube-rules";
 
 /** The kubectl drain flags, shared with the fallback `plan` command. */
 export function addDrainFlags(cmd: Command): Command {

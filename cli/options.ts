@@ -1,10 +1,8 @@
 // Flag parsing shared by the node-upgrade commands: kubectl-compatible names and value forms, and error
 // messages that say which flag was wrong and what form it expects.
 import { InvalidArgumentError } from "commander";
-import { DurationError, parseDuration } from "../drain/duration";
-import { parseLabelSelector } from "../drain/label-selector";
-import type { DrainOptions } from "../drain/types";
-import { targetVersionProblem } from "../kube-rules";
+import type { DrainOptions } from "../drain";
+import { targetVersionProblem, parseLabelSelector, DurationError, parseDuration } from "../kube-rules";
 
 const DURATION_FORM = "a Go duration such as 30s, 5m or 1h2m; 0 means no limit";
 

@@ -1,8 +1,7 @@
 // Printing progress the way kubectl does: results on stdout ("node/worker1 cordoned", "evicting pod ns/x",
 // "pod/x evicted", "node/worker1 drained"), warnings, retries and errors on stderr. Our extra lines
 // (budget waits, retries) are printed once per change, not once per attempt.
-import { formatProgress } from "../drain/progress-format";
-import type { ProgressEvent } from "../drain/types";
+import { formatProgress, type ProgressEvent } from "../drain";
 
 export interface Printer {
     out(line: string): void;

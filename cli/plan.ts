@@ -2,8 +2,16 @@
 // Reads the cluster (GET/LIST only) or a snapshot file, runs the planner, prints the plan.
 // Exit code: 0 when every node is ok or only waits on budgets, 2 when the roll would stop, 1 on errors.
 import type { Command } from "commander";
-import { formatPlan, planRoll, snapshotFromCluster, snapshotFromFile } from "../planner";
-import { PlanInputError, type ClusterSnapshot, type RollPlan, type RollSpec } from "../planner/types";
+import {
+    formatPlan,
+    planRoll,
+    snapshotFromCluster,
+    snapshotFromFile,
+    PlanInputError,
+    type ClusterSnapshot,
+    type RollPlan,
+    type RollSpec,
+} from "../planner";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, type GlobalFlags } from "./common";
 import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag } from "./options";
 

@@ -2,13 +2,11 @@
 // wanted kubelet version).
 import type { Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { isObjectNotFound } from "../drain/api-errors";
-import { formatDuration } from "../drain/duration";
-import { clientFor } from "../drain/kube-client";
-import { DEFAULT_NODE_WAIT_TIMEOUT_SECONDS, waitForNode } from "../drain/wait-for-node";
+import { isObjectNotFound, clientFor, DEFAULT_NODE_WAIT_TIMEOUT_SECONDS, waitForNode } from "../drain";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
 import { durationFlag, selectorFlag, targetVersionFlag } from "./options";
 import { progressPrinter, stdio } from "./output";
+import { formatDuration } from "../kube-rules";
 
 interface Flags extends GlobalFlags {
     version?: string;

@@ -2,7 +2,7 @@
 // nodes and InternalIPs, and the roll plan shown in preview. It goes through the compiled drain engine and
 // planner (both ship in the package). Tests inject their own reader instead (mocks cannot intercept these calls).
 import type { KubeConfigSource, NodeInfo, DrainEngine, PlannerModule } from "./engine-contract";
-import type { DrainOptions } from "../drain/types";
+import type { DrainOptions } from "../drain";
 import { loadCompiled } from "./package-root";
 
 export interface PlanRequest {

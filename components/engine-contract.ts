@@ -2,11 +2,9 @@
 // instead of importing the engine's module type so the Pulumi layer states exactly what it relies on;
 // tests/components/engine-contract.test.ts checks at compile time that the real engine satisfies it.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { DrainOptions, DrainResult, ProgressEvent, ProgressListener } from "../drain/types";
+import type { DrainOptions, DrainResult, ProgressEvent, ProgressListener, KubeConfigSource, NodeInfo } from "../drain";
 
 // Plain data shapes are the engine's own (type-only imports load no engine code into the program).
-import type { KubeConfigSource } from "../drain/kube-client";
-import type { NodeInfo } from "../drain/node-info";
 export type { KubeConfigSource, NodeInfo };
 
 export interface DrainEngine {
@@ -29,7 +27,6 @@ export interface DrainEngine {
     readNode(kc: KubeConfig, node: string): Promise<NodeInfo>;
     listNodes(kc: KubeConfig, labelSelector?: string): Promise<NodeInfo[]>;
     formatProgress(event: ProgressEvent): string;
-    parseDuration(text: string): number;
     /** A 404 Status from the API server naming this object (kind "nodes"): the only proof that a node is gone. */
     isObjectNotFound(err: unknown, kind: string, name: string): boolean;
     /** The API server's own message (plus the RBAC fix for a refusal) for an error from a Kubernetes call. */

@@ -12,12 +12,11 @@ import { NodeReady } from "./node-ready";
 import { NodeUncordon } from "./node-uncordon";
 import { NodeStepArgs } from "./node-step";
 import { commandWithEnv, envNameProblem } from "./shell-quote";
-import { stackConfigValue } from "./program-values";
+import { stackConfigValue, plainValue } from "./program-values";
 import { durationSeconds, nodeNameProblem, nulProblem, selectorProblem, throwIfProblems, versionProblem } from "./validate";
-import { parseDuration } from "../drain/duration";
-import { plainValue } from "./program-values";
 import { ClusterReader, kubeClusterReader } from "./cluster-reader";
 import { applyAll, secretOnce } from "./construction";
+import { parseDuration } from "../kube-rules";
 
 /** SSH connection to the node (see @pulumi/command remote.Connection). */
 export interface SshArgs {

@@ -10,12 +10,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeUpgrade, NodeUpgradeArgs, NodeUpgradeReport, plainArgsProblems, SshArgs } from "./node-upgrade";
 import { ClusterReader, kubeClusterReader } from "./cluster-reader";
 import { blastRadiusProblem } from "./roll-order";
-import { rollBatches } from "../kube-rules";
+import { rollBatches, parseDuration } from "../kube-rules";
 import { withoutPromiseStackTraces } from "./construction";
 import { requireKnown, resolveInput, plainValue, stackConfigValue } from "./program-values";
 import { nodeNameProblem, percentProblem, positiveIntegerProblem, throwIfProblems, selectorProblem } from "./validate";
-import type { DrainOptions } from "../drain/types";
-import { parseDuration } from "../drain/duration";
+import type { DrainOptions } from "../drain";
 import type { NodeInfo } from "./engine-contract";
 
 export interface RollingNodeUpgradeArgs extends Omit<NodeUpgradeArgs, "nodeName" | "ssh" | "clusterReader"> {

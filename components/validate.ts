@@ -1,8 +1,7 @@
 // Input validation shared by the components (program side, for plain values) and by the providers' check()
 // (host side, loaded from dist/components/validate.js). Every function returns a problem text or undefined,
 // so callers can turn problems into Pulumi check failures or thrown errors.
-import { targetVersionProblem } from "../kube-rules";
-import { parseLabelSelector } from "../drain/label-selector";
+import { targetVersionProblem, parseLabelSelector } from "../kube-rules";
 
 /** The string the engine sends for values that are not known yet (preview). Checks that need them are skipped. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

@@ -17,7 +17,7 @@ import * as path from "path";
 import { Command, InvalidArgumentError } from "commander";
 import * as pulumi from "@pulumi/pulumi";
 import { startCluster, SimCluster } from "../sim";
-import type { RollingNodeUpgradeReport } from "../components/rolling-node-upgrade";
+import type { RollingNodeUpgradeReport } from "../components";
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, StepEvent, stackConfig } from "../local-engine";
 import { KubeGet, isReady } from "./kube-get";
 import { ProgressPrinter } from "./progress";

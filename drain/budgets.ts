@@ -2,69 +2,11 @@
 // watch so that a refused eviction is retried the moment the budget allows a disruption again, instead of
 // kubectl's blind 5 s sleep. Budgets are only watched in namespaces where an eviction was refused.
 import type { KubeConfig, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import { budgetMatchesPod } from "../kube-rules";
 import { describeFailure, isTransient, toApiFailure } from "./api-errors";
 import { clientFor } from "./kube-client";
-import { selectorMatches } from "./label-selector";
 import { listAllPages } from "./list-pods";
-import type { BudgetNumbers } from "./types";
 import { WatchLoop } from "./watch-loop";
-
-export function budgetKey(pdb: V1PodDisruptionBudget): string {
-    return `${pdb.metadata?.namespace ?? ""}/${pdb.metadata?.name ?? ""}`;
-}
-
-export function budgetNumbers(pdb: V1PodDisruptionBudget): BudgetNumbers {
-    const s = pdb.status;
-    return {
-        namespace: pdb.metadata?.namespace ?? "",
-        name: pdb.metadata?.name ?? "",
-        desiredHealthy: s?.desiredHealthy ?? 0,
-        currentHealthy: s?.currentHealthy ?? 0,
-        expectedPods: s?.expectedPods ?? 0,
-        disruptionsAllowed: s?.disruptionsAllowed ?? 0,
-    };
-}
-
-/** The disruption controller has not caught up with the latest spec (the server answers 429 + Retry-After then). */
-export function budgetIsStale(pdb: V1PodDisruptionBudget): boolean {
-    const generation = pdb.metadata?.generation;
-    const observed = pdb.status?.observedGeneration;
-    return generation !== undefined && (observed === undefined || observed < generation);
-}
-
-/** Whether the server would (as far as this copy knows) accept one more eviction of a healthy matched pod. */
-export function budgetAllowsDisruption(pdb: V1PodDisruptionBudget): boolean {
-    return !budgetIsStale(pdb) && (pdb.status?.disruptionsAllowed ?? 0) > 0;
-}
-
-export function budgetMatchesPod(pdb: V1PodDisruptionBudget, pod: V1Pod): boolean {
-    return (pdb.metadata?.namespace ?? "") === (pod.metadata?.namespace ?? "") && selectorMatches(pdb.spec?.selector, pod.metadata?.labels);
-}
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-
-/** "PodDisruptionBudget default/web-pdb allows no disruption (needs 10 healthy pods and has 10; 0 disruptions allowed)" */
-export function describeBudgetBlock(pdb: V1PodDisruptionBudget): string {
-    const n = budgetNumbers(pdb);
-    if (budgetIsStale(pdb)) {
-        return `PodDisruptionBudget ${n.namespace}/${n.name} is still being processed by the disruption controller (generation ${pdb.metadata?.generation}, observed ${pdb.status?.observedGeneration ?? "none"})`;
-    }
-    const failed = (pdb.status?.conditions ?? []).find(
-        (c) => c.type === "DisruptionAllowed" && c.status === "False" && c.reason === "SyncFailed",
-    );
-    if (failed)
-        return `PodDisruptionBudget ${n.namespace}/${n.name} allows no disruption because the disruption controller failed to sync it: ${failed.message ?? ""}`.trim();
-    return `PodDisruptionBudget ${n.namespace}/${n.name} allows no disruption (needs ${plural(n.desiredHealthy, "healthy pod")} and has ${n.currentHealthy}; ${plural(n.disruptionsAllowed, "disruption")} allowed)`;
-}
-
-/** Shorter progress text: "PodDisruptionBudget default/web-pdb (needs 10 healthy pods, has 10)". */
-export function describeBudgetWait(pdb: V1PodDisruptionBudget): string {
-    const n = budgetNumbers(pdb);
-    if (budgetIsStale(pdb)) return `PodDisruptionBudget ${n.namespace}/${n.name} (being processed by the disruption controller)`;
-    // "needs 2, has 3" yet refused: the server spent the budget on an eviction the controller has not counted yet.
-    const pending = n.currentHealthy > n.desiredHealthy && n.disruptionsAllowed === 0 ? "; its last disruption is still being counted" : "";
-    return `PodDisruptionBudget ${n.namespace}/${n.name} (needs ${plural(n.desiredHealthy, "healthy pod")}, has ${n.currentHealthy}${pending})`;
-}
 
 interface NamespaceBudgets {
     ready: Promise<void>;

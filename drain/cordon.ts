@@ -4,7 +4,8 @@
 // uncordon({onlyIfCordonedByUs}) never undoes a cordon an operator put there for another reason.
 import { PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
 import { clientFor } from "./kube-client";
-import { CORDONED_BY_ANNOTATION, getNode } from "./node-info";
+import { CORDONED_BY_ANNOTATION } from "../kube-rules";
+import { getNode } from "./node-info";
 import { withRetry } from "./retry";
 import type { ProgressListener } from "./types";
 

@@ -8,7 +8,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError, describeFailure, toApiFailure } from "./api-errors";
 import { cordon, dryRunTag } from "./cordon";
-import { formatDuration } from "./duration";
+import { formatDuration } from "../kube-rules";
 import { evictionGroupVersion } from "./evict";
 import { EvictionExecutor } from "./evict-pods";
 import { planDrainWithListing } from "./plan-drain";

@@ -11,14 +11,22 @@
 //    workload unavailable (workload-tracker.ts).
 import type { KubeConfig, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { describeFailure, type ApiFailure } from "./api-errors";
-import { BudgetTracker, budgetAllowsDisruption, budgetKey, budgetNumbers, describeBudgetBlock, describeBudgetWait } from "./budgets";
+import { BudgetTracker } from "./budgets";
 import { AttemptOutcome, deleteOnce, evictOnce } from "./evict";
-import { podKey } from "./filters";
 import { describeTermination } from "./objects";
 import { Backoff, Deadline, sleep } from "./retry";
-import type { BudgetNumbers, EvictedPod, ProgressEvent, RemainingPod } from "./types";
+import type { EvictedPod, ProgressEvent, RemainingPod } from "./types";
 import { DeletionWaiter, getPodOrUndefined, type GoneHow } from "./wait-for-delete";
 import { WorkloadPacer } from "./workload-tracker";
+import {
+    budgetAllowsDisruption,
+    budgetKey,
+    budgetNumbers,
+    describeBudgetBlock,
+    describeBudgetWait,
+    podKey,
+    type BudgetNumbers,
+} from "../kube-rules";
 
 /** Where a pod's loop is. "done"/"failed" are final. */
 export type PodPhase =

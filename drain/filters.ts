@@ -3,6 +3,7 @@
 // The chain stops at the first filter that says "do not delete" (skip, warning-without-delete or error);
 // the verdict of the last filter evaluated wins, so a later "okay" overwrites an earlier warning.
 import type { V1Pod } from "@kubernetes/client-node";
+import { controllerOf, isFinished, podKey } from "../kube-rules";
 import type { DrainOptions, FilterContext, PodVerdict, ClassifiedPod, PodClassification } from "./types";
 
 /** What one filter says about one pod. `delete:false` ends the chain. */
@@ -28,20 +29,6 @@ export const MESSAGES = {
 } as const;
 
 type PodFilter = (pod: V1Pod, options: DrainOptions, ctx: FilterContext) => FilterStatus;
-
-export function controllerOf(pod: V1Pod) {
-    return (pod.metadata?.ownerReferences ?? []).find((ref) => ref.controller === true);
-}
-
-/** Succeeded or Failed: the server deletes such pods at once and no budget applies. */
-export function isFinished(pod: V1Pod): boolean {
-    const phase = pod.status?.phase;
-    return phase === "Succeeded" || phase === "Failed";
-}
-
-export function podKey(pod: V1Pod): string {
-    return `${pod.metadata?.namespace ?? "default"}/${pod.metadata?.name ?? ""}`;
-}
 
 function timestampMillis(t: unknown): number {
     return t instanceof Date ? t.getTime() : new Date(String(t)).getTime();

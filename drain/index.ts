@@ -1,7 +1,7 @@
 // Public API of the drain engine: kubectl's cordon / drain / uncordon, natively on @kubernetes/client-node.
 export * from "./types";
-export { classifyPod, classifyPods, MESSAGES, podKey, isFinished, controllerOf } from "./filters";
-export { loadKubeConfig, KubeConfigError, type KubeConfigSource } from "./kube-client";
+export { classifyPod, classifyPods, MESSAGES } from "./filters";
+export { loadKubeConfig, clientFor, KubeConfigError, type KubeConfigSource } from "./kube-client";
 export { cordon, uncordon, CORDONED_BY_ANNOTATION, type CordonOptions, type UncordonOptions, type DryRun } from "./cordon";
 export { drain, DEFAULT_CONCURRENCY, type DrainCallOptions } from "./drain";
 export { listPodsOnNode } from "./list-pods";
@@ -15,8 +15,5 @@ export {
 } from "./wait-for-node";
 export { readNode, listNodes, type NodeInfo } from "./node-info";
 export { formatProgress } from "./progress-format";
-export { parseDuration, formatDuration, DurationError } from "./duration";
-export { parseLabelSelector, selectorMatches } from "./label-selector";
-export { budgetNumbers, describeBudgetBlock, budgetAllowsDisruption } from "./budgets";
-export { decideEviction, describeWorkloadWait, pacedWorkloadOf, readyReplicas as workloadReadyReplicas } from "./workload-pacing";
+export { isPaced, decideEviction, describeWorkloadWait, pacedWorkloadOf, readyReplicas as workloadReadyReplicas } from "./workload-pacing";
 export { errorMessage, isObjectNotFound } from "./api-errors";

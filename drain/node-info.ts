@@ -1,13 +1,10 @@
 // Reading nodes: the few facts cordon/drain/upgrade decisions need, in one flat shape.
-import { isControlPlaneLabels } from "../kube-rules";
+import { CORDONED_BY_ANNOTATION, isControlPlaneLabels, isNodeReady } from "../kube-rules";
 import type { KubeConfig, V1Node } from "@kubernetes/client-node";
 import { KubeApiError, isNotFound } from "./api-errors";
 import { clientFor } from "./kube-client";
 import { listAllPages } from "./list-pods";
 import { withRetry } from "./retry";
-
-/** Annotation recording that node-upgrade (not a human) cordoned the node; see cordon.ts. */
-export const CORDONED_BY_ANNOTATION = "node-upgrade.pulumi.com/cordoned-by";
 
 export interface NodeInfo {
     name: string;
@@ -19,10 +16,6 @@ export interface NodeInfo {
     internalIP?: string;
     controlPlane: boolean;
     labels: Record<string, string>;
-}
-
-export function isNodeReady(node: V1Node): boolean {
-    return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
 export function summarizeNode(node: V1Node): NodeInfo {

@@ -13,11 +13,6 @@ export function isoTime(t: unknown): string | undefined {
     return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-/** "Healthy" in the eviction/disruption sense: a Ready=True condition. */
-export function isPodReady(pod: V1Pod): boolean {
-    return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
-}
-
 /** Why a pod that was told to go is still there, e.g. "waiting for termination (deletionTimestamp ..., finalizers [a])". */
 export function describeTermination(pod: V1Pod | undefined): string {
     if (!pod) return "waiting for termination";

@@ -2,11 +2,12 @@
 // kubectl's filter chain. Nothing is written, so the planner and `node-upgrade plan` can call it freely.
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import { KubeApiError, isNotFound } from "./api-errors";
-import { classifyPods, controllerOf, isFinished } from "./filters";
+import { classifyPods } from "./filters";
 import { clientFor } from "./kube-client";
 import { listPodsOnNodeWithVersion, type Listing } from "./list-pods";
 import { withRetry, type RetryOptions } from "./retry";
 import type { DrainOptions, PodClassification } from "./types";
+import { controllerOf, isFinished } from "../kube-rules";
 
 export interface PlanInternals {
     signal?: AbortSignal;

@@ -1,6 +1,7 @@
 // Shared vocabulary of the drain engine. Planner, CLI and Pulumi providers all speak these types,
 // so they live in one small file with no I/O.
 import type { V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import type { BudgetNumbers } from "../kube-rules";
 
 /** Options of a drain, mirroring `kubectl drain` flags (names in comments). */
 export interface DrainOptions {
@@ -79,15 +80,7 @@ export interface PodClassification {
     errors: string[];
 }
 
-/** Numbers of a PodDisruptionBudget, as reported in errors and plans. */
-export interface BudgetNumbers {
-    namespace: string;
-    name: string;
-    desiredHealthy: number;
-    currentHealthy: number;
-    expectedPods: number;
-    disruptionsAllowed: number;
-}
+export type { BudgetNumbers };
 
 /** Numbers of a paced workload (maxUnavailablePerWorkload), as reported in progress events and errors. */
 export interface WorkloadNumbers {

@@ -3,11 +3,12 @@
 // pod every second; we watch the node's pods (one connection) and back it up with a slow LIST of the node.
 // The --skip-wait-for-delete-timeout rule is applied with a timer on each pod's deletionTimestamp.
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
-import { deletionOlderThan, podKey } from "./filters";
+import { deletionOlderThan } from "./filters";
 import { clientFor } from "./kube-client";
 import { listPodsOnNodeWithVersion } from "./list-pods";
 import { timeMillis } from "./objects";
 import { WatchLoop } from "./watch-loop";
+import { podKey } from "../kube-rules";
 
 export type GoneHow = "gone" | "replaced" | "skipped";
 

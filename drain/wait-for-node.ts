@@ -2,12 +2,10 @@
 // target version. A watch on the single node reacts at once; a slow GET backs it up. The node may even be
 // missing for a while (re-registration), which is reported, not fatal.
 import type { KubeConfig, V1Node } from "@kubernetes/client-node";
-import { versionSatisfiesTarget } from "../kube-rules";
+import { versionSatisfiesTarget, formatDuration, isNodeReady } from "../kube-rules";
 import { describeFailure, isNotFound, isTransient, toApiFailure } from "./api-errors";
-import { formatDuration } from "./duration";
 import { clientFor } from "./kube-client";
 import { listAllPages } from "./list-pods";
-import { isNodeReady } from "./node-info";
 import { Deadline, DeadlineExceeded } from "./retry";
 import type { ProgressListener } from "./types";
 import { WatchLoop } from "./watch-loop";

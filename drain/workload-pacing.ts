@@ -9,8 +9,7 @@
 // Workloads covered by a PodDisruptionBudget are left to the budget, which the API server enforces.
 // The I/O (controller reads, pod watches) is in workload-tracker.ts.
 import type { V1LabelSelector, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
-import { controllerOf } from "./filters";
-import { isPodReady } from "./objects";
+import { controllerOf, isPodReady } from "../kube-rules";
 import type { WorkloadNumbers } from "./types";
 
 export type PacedKind = "ReplicaSet" | "StatefulSet" | "ReplicationController";

@@ -25,7 +25,7 @@ import {
     workloadKey,
     type WorkloadRef,
 } from "./workload-pacing";
-import { controllerOf } from "./filters";
+import { controllerOf } from "../kube-rules";
 
 interface ControllerFacts {
     replicas: number;

@@ -7,3 +7,4 @@ export type { DiffAnswer, DiffChanges } from "./provider-host";
 export { declaredConfig, stackConfig } from "./config";
 export type { DeclaredKey } from "./config";
 export { SECRET_SIG, SECRET_VALUE, isSecretEnvelope, stripSecrets } from "./secrets";
+export { makeInstalledProgram, requireInstalled } from "./installed-package";

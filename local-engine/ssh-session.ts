@@ -4,8 +4,7 @@
 // test sees is what `pulumi up` would print.
 
 import * as net from "node:net";
-import { Client, ClientChannel, utils as ssh2utils } from "ssh2";
-import type { AnyAuthMethod, ParsedKey } from "ssh2";
+import { Client, ClientChannel, utils as ssh2utils, type AnyAuthMethod, type ParsedKey } from "ssh2";
 
 // The window and packet sizes ssh2's own openChannel() uses (ssh2/lib/Channel.js).
 const { MAX_WINDOW, PACKET_SIZE } = require("ssh2/lib/Channel.js") as { MAX_WINDOW: number; PACKET_SIZE: number };

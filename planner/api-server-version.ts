@@ -7,8 +7,7 @@
 // The answer is kept per host, so that the roll can move it: a control-plane node's upgrade is taken to upgrade
 // the API server it hosts (kubeadm upgrade apply / upgrade node do so before the kubelet). See version-tracker.ts.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { displayVersion, parseKubeVersion } from "../kube-rules";
-import { isControlPlane } from "./scheduling";
+import { displayVersion, parseKubeVersion, isControlPlane } from "../kube-rules";
 import type { ApiServerVersionSource, ClusterSnapshot } from "./types";
 
 export interface ApiServerVersions {

@@ -2,43 +2,9 @@
 // running counts so the planner can spend and recover budgets pod by pod across the whole roll (the pods
 // that give a budget its healthy pods back are tracked in roll-state.ts).
 import type { V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
-import { compileSelector, type CompiledSelector } from "./label-selector";
 import type { Workload } from "./workloads";
 import type { BudgetReport } from "./types";
-
-/** What the budget's spec asks for. */
-export type BudgetRule =
-    { field: "minAvailable" | "maxUnavailable"; value: number; percent: boolean; text: string } | { field: "none"; text: string };
-
-/** Parses minAvailable/maxUnavailable; a string must be an integer percentage ("50%"). */
-export function budgetRule(pdb: V1PodDisruptionBudget): BudgetRule | { error: string } {
-    const spec = pdb.spec ?? {};
-    const field =
-        spec.maxUnavailable !== undefined && spec.maxUnavailable !== null
-            ? "maxUnavailable"
-            : spec.minAvailable !== undefined && spec.minAvailable !== null
-              ? "minAvailable"
-              : undefined;
-    if (!field) return { field: "none", text: "neither minAvailable nor maxUnavailable set" };
-    const raw = spec[field] as number | string;
-    if (typeof raw === "number") return { field, value: raw, percent: false, text: `${field} ${raw}` };
-    const m = String(raw).match(/^(\d+)%$/);
-    if (!m) return { error: "invalid value for IntOrString: invalid type: string is not a percentage" };
-    return { field, value: parseInt(m[1], 10), percent: true, text: `${field} ${raw}` };
-}
-
-/** desiredHealthy for a rule and an expected pod count (§6.1). */
-export function desiredHealthy(rule: BudgetRule, expectedPods: number): number {
-    if (rule.field === "none") return 0;
-    const scaled = rule.percent ? Math.ceil((rule.value * expectedPods) / 100) : rule.value;
-    return rule.field === "minAvailable" ? scaled : Math.max(0, expectedPods - scaled);
-}
-
-/** A pod counts as healthy for budgets when it is Ready, not terminating, and not just evicted. */
-export function countsAsHealthy(pod: V1Pod, recentlyDisrupted: boolean): boolean {
-    if (pod.metadata?.deletionTimestamp || recentlyDisrupted) return false;
-    return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
-}
+import { budgetRule, compileSelector, desiredHealthy, type BudgetRule, type CompiledSelector } from "../kube-rules";
 
 /** One PodDisruptionBudget with live counts. */
 export class Budget {

@@ -14,9 +14,17 @@
 // costs a few heap steps instead of a scan of every node.
 import type { V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
 import { IndexedHeap, type HeapItem } from "./indexed-heap";
-import { formatCpu, formatMemory, nodeAllocatable, type NodeAllocatable } from "./resources";
-import { constraintSignature, matchesNodeConstraints, schedulingTaints, toleratesAll } from "./scheduling";
-import type { ResourceAmount } from "./types";
+import {
+    formatCpu,
+    formatMemory,
+    nodeAllocatable,
+    type NodeAllocatable,
+    constraintSignature,
+    matchesNodeConstraints,
+    schedulingTaints,
+    toleratesAll,
+    type ResourceAmount,
+} from "../kube-rules";
 
 interface NodeSlot extends HeapItem {
     name: string;

@@ -1,7 +1,7 @@
 // The planner's label selectors are the drain engine's (one parser and matcher for the whole package);
 // this file only turns a parse error into a PlanInputError that names the flag.
-import { compileSelector, compileSelectorText, type CompiledSelector } from "../drain/label-selector";
 import { PlanInputError } from "./types";
+import { compileSelector, compileSelectorText, type CompiledSelector } from "../kube-rules";
 
 export { compileSelector, type CompiledSelector };
 export type Labels = Record<string, string> | undefined;

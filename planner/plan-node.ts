@@ -4,14 +4,21 @@
 // (maxUnavailablePerWorkload), waits for the next round, once the replacements placed so far have started. A
 // pod still held when nothing more can start is blocked. The order matters: it decides, replacement by
 // replacement, where the scheduler puts them, and so what the next nodes hold.
-import { classifyPod, MESSAGES } from "../drain/filters";
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS, type DrainOptions, type WorkloadNumbers } from "../drain/types";
-import { decideEviction, describeWorkloadWait, isPaced, pacedWorkloadOf } from "../drain/workload-pacing";
+import {
+    classifyPod,
+    MESSAGES,
+    DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    type DrainOptions,
+    type WorkloadNumbers,
+    decideEviction,
+    describeWorkloadWait,
+    isPaced,
+    pacedWorkloadOf,
+} from "../drain";
 import type { Budget } from "./budgets";
-import type { CompiledSelector } from "./label-selector";
-import { formatCpu, formatMemory } from "./resources";
 import type { ControllerState, Recovery, RollState, SimPod } from "./roll-state";
 import type { BlockedPod, BudgetReport, CapacityReport, NodePlan, PlannedEviction, SkippedPod, WaitingPod } from "./types";
+import { type CompiledSelector, formatCpu, formatMemory } from "../kube-rules";
 
 export type NodeDrainPlan = Pick<
     NodePlan,

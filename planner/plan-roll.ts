@@ -10,9 +10,9 @@
 // at once. A blocked node is taken as unblocked at the end of its batch (its pods leave and are replaced, its
 // upgrade is done), and every later node is planned on that cluster and marked with the blocked nodes it
 // assumes unblocked. The plan's verdict stays "blocked" and stopsAt names the first one.
-import { displayVersion } from "../kube-rules";
+import { displayVersion, type CompiledSelector } from "../kube-rules";
 import { apiServerVersions } from "./api-server-version";
-import { parseSelectorText, type CompiledSelector } from "./label-selector";
+import { parseSelectorText } from "./label-selector";
 import { assumeDrained, planNodeDrain } from "./plan-node";
 import { rollOrder, type OrderedNode } from "./roll-order";
 import { RollState } from "./roll-state";

@@ -3,9 +3,7 @@
 // share a batch with workers; each group keeps the order it was given, or name order.
 import type { V1Node } from "@kubernetes/client-node";
 import { parseSelectorText } from "./label-selector";
-import { isControlPlane } from "./scheduling";
-import { displayVersion, rollBatches, targetVersionProblem } from "../kube-rules";
-import { CORDONED_BY_ANNOTATION } from "../drain/node-info";
+import { displayVersion, rollBatches, targetVersionProblem, isControlPlane, CORDONED_BY_ANNOTATION } from "../kube-rules";
 import { PlanInputError, type ClusterSnapshot, type RollSpec } from "./types";
 
 export interface OrderedNode {

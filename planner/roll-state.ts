@@ -3,16 +3,23 @@
 // replacement is placed on another node (capacity.ts) and gives its budgets and its controller a Ready pod
 // back once it has started.
 import type { V1Pod } from "@kubernetes/client-node";
-import { BudgetIndex, countsAsHealthy, type Budget } from "./budgets";
+import { BudgetIndex, type Budget } from "./budgets";
 import { ClusterCapacity, type PlacementClass, type PodsPerNode } from "./capacity";
 import { listingOrder } from "./listing-order";
-import { classifyPod, podKey, isFinished } from "../drain/filters";
-import type { DrainOptions, PodVerdict } from "../drain/types";
-import type { CompiledSelector } from "./label-selector";
-import { podRequests } from "./resources";
-import { constraintLabelKeys, isNodeReady, isPodReady } from "./scheduling";
+import { classifyPod, type DrainOptions, type PodVerdict } from "../drain";
 import { Workloads, type Workload } from "./workloads";
-import type { ClusterSnapshot, ResourceAmount } from "./types";
+import type { ClusterSnapshot } from "./types";
+import {
+    countsAsHealthy,
+    podKey,
+    isFinished,
+    type CompiledSelector,
+    podRequests,
+    constraintLabelKeys,
+    isNodeReady,
+    isPodReady,
+    type ResourceAmount,
+} from "../kube-rules";
 
 /** One controller (a ReplicaSet, StatefulSet, ...) of pods that get replaced: what spreading and pacing count. */
 export interface ControllerState {

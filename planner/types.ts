@@ -1,7 +1,8 @@
 // Vocabulary of the read-only roll planner: what goes in (a cluster snapshot and a roll spec) and what
 // comes out (a plan per node). The plan holds only strings and numbers so it prints as JSON as-is.
 import type { V1DaemonSet, V1Deployment, V1Node, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
-import type { BudgetNumbers, DrainOptions, WorkloadNumbers } from "../drain/types";
+import type { DrainOptions, WorkloadNumbers } from "../drain";
+import { type ResourceAmount, type BudgetNumbers } from "../kube-rules";
 
 export type { BudgetNumbers, DrainOptions, WorkloadNumbers };
 
@@ -106,11 +107,7 @@ export interface WaitingPod {
     workload?: WorkloadNumbers;
 }
 
-export interface ResourceAmount {
-    /** CPU in millicores. */
-    cpuMillis: number;
-    memoryBytes: number;
-}
+export type { ResourceAmount };
 
 export interface CapacityReport {
     /** False when some replacement has no schedulable node to go to while this node is drained. */

@@ -3,9 +3,8 @@
 // nodes that host it (their upgrade is taken to run `kubeadm upgrade apply` / `upgrade node` first), so a roll
 // of workers alone is checked against the API server as the snapshot found it, throughout.
 import type { V1Node } from "@kubernetes/client-node";
-import { displayVersion, parseKubeVersion } from "../kube-rules";
+import { displayVersion, parseKubeVersion, isControlPlane } from "../kube-rules";
 import { compareCore, lowestVersion, type ApiServerVersions } from "./api-server-version";
-import { isControlPlane } from "./scheduling";
 import { checkNodeUpgrade, newerThanApiServer } from "./version-skew";
 
 export class VersionTracker {

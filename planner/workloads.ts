@@ -2,8 +2,8 @@
 // count ("scale") for percentage and maxUnavailable budgets; the planner needs to know whether an
 // evicted pod comes back (a controller recreates it) or is gone for good.
 import type { V1DaemonSet, V1ObjectMeta, V1OwnerReference, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
-import { isFinished } from "../drain/filters";
 import type { ClusterSnapshot } from "./types";
+import { isFinished } from "../kube-rules";
 
 /** The workload that decides how many copies of a pod exist: a Deployment for ReplicaSet pods. */
 export interface Workload {

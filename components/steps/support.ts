@@ -5,9 +5,10 @@ import * as fs from "fs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { DrainEngine, NodeInfo } from "../engine-contract";
 export type { NodeInfo };
-import type { ProgressEvent } from "../../drain/types";
+import type { ProgressEvent } from "../../drain";
 import { isUnknown, nodeNameProblem, versionProblem, durationSeconds } from "../validate";
 import { notBuiltMessage } from "../package-root";
+import { parseDuration } from "../../kube-rules";
 
 /** Inputs every step carries. The first four are the triggers: a step runs again when one of them changes. */
 export interface StepInputs {
@@ -204,7 +205,7 @@ export function checkDuration(
     opts: { allowNegative?: boolean } = {},
 ): number | undefined {
     if (value === undefined || value === null || value === "" || isUnknown(value)) return undefined;
-    const result = durationSeconds(property, value, (t) => engine().parseDuration(t), opts);
+    const result = durationSeconds(property, value, parseDuration, opts);
     if (result.problem) failures.push(checkFailure(step, property, result.problem));
     return result.seconds;
 }

@@ -19,7 +19,6 @@ describe("components: drain engine contract", () => {
             "readNode",
             "listNodes",
             "formatProgress",
-            "parseDuration",
             "kubeletVersionMatches",
         ] as const) {
             assert.strictEqual(typeof compiled[name], "function", name);
@@ -33,6 +32,5 @@ describe("components: drain engine contract", () => {
         assert.ok(engine.kubeletVersionMatches("v1.28.3+k3s1", "v1.28.3"));
         assert.ok(engine.kubeletVersionMatches("v1.27.4-eks-2d98532", "1.27.4"));
         assert.ok(!engine.kubeletVersionMatches("v1.20.1", "1.20.0"));
-        assert.strictEqual(engine.parseDuration("1h30m"), 5400);
     });
 });

@@ -4,7 +4,7 @@
 import * as assert from "assert";
 
 const requireFromString: (code: string) => any = require("require-from-string");
-import { DynamicProviderHost, serializeProvider, UNKNOWN } from "../../local-engine";
+import { DynamicProviderHost, serializeProvider, UNKNOWN, REPO_ROOT } from "../../local-engine";
 import { nodeCordonProvider } from "../../components/node-cordon";
 import { nodeDrainProvider } from "../../components/node-drain";
 import { nodeReadyProvider } from "../../components/node-ready";
@@ -12,7 +12,6 @@ import { nodeUncordonProvider } from "../../components/node-uncordon";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../../local-engine";
 import { makeInstalledProgram, requireInstalled } from "../../local-engine/installed-package";
 
 const PROVIDERS = {

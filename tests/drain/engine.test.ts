@@ -1,7 +1,6 @@
 // The drain engine against the simulated cluster over HTTPS (in-process simulator, real client-node).
 import assert from "node:assert/strict";
 import {
-    CORDONED_BY_ANNOTATION,
     DrainError,
     cordon,
     drain,
@@ -14,6 +13,7 @@ import {
     type ProgressEvent,
 } from "../../drain";
 import { asList, cluster, deployment, namespace, pdb, podsOnNode, simPerTest, sleepMs, startSim } from "./fixtures";
+import { CORDONED_BY_ANNOTATION } from "../../kube-rules";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 

@@ -4,7 +4,19 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseDuration, formatDuration, DurationError } from "../../drain/duration";
+import {
+    parseDuration,
+    formatDuration,
+    DurationError,
+    parseLabelSelector,
+    requirementsMatch,
+    selectorMatches,
+    budgetAllowsDisruption,
+    budgetIsStale,
+    describeBudgetBlock,
+    describeBudgetWait,
+    budgetNumbers,
+} from "../../kube-rules";
 import {
     toApiFailure,
     isNotFound,
@@ -16,8 +28,6 @@ import {
     describeFailure,
 } from "../../drain/api-errors";
 import { Backoff, Deadline, DeadlineExceeded, sleep, withRetry } from "../../drain/retry";
-import { parseLabelSelector, requirementsMatch, selectorMatches } from "../../drain/label-selector";
-import { budgetAllowsDisruption, budgetIsStale, describeBudgetBlock, describeBudgetWait, budgetNumbers } from "../../drain/budgets";
 import { formatProgress } from "../../drain/progress-format";
 import { kubeletVersionMatches } from "../../drain/wait-for-node";
 import { classifyEvictionError, classifyDeleteError } from "../../drain/evict";
@@ -28,7 +38,7 @@ import { ApiException, type V1PodDisruptionBudget } from "@kubernetes/client-nod
 const status = (code: number, reason: string, message: string, details?: object) =>
     JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason, message, code, details });
 
-describe("drain/duration", () => {
+describe("kube-rules/duration", () => {
     it("parses Go durations", () => {
         const cases: [string, number][] = [
             ["0", 0],
@@ -237,7 +247,7 @@ describe("drain/retry", () => {
     });
 });
 
-describe("drain/label-selector", () => {
+describe("kube-rules/label-selector", () => {
     it("matches PDB selectors with policy/v1 semantics", () => {
         const labels = { app: "web", tier: "front" };
         assert.equal(selectorMatches(undefined, labels), false, "null selector matches nothing");

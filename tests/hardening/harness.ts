@@ -4,8 +4,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { startCluster, SimCluster } from "../../sim";
-import type { PolicyRule } from "../../sim";
+import { startCluster, SimCluster, type PolicyRule } from "../../sim";
 import { Prng } from "../../sim/random";
 import {
     BuildContext,

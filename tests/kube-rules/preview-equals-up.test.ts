@@ -9,11 +9,11 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import type { V1Node } from "@kubernetes/client-node";
-import { summarizeNode, CORDONED_BY_ANNOTATION } from "../../drain/node-info";
+import { summarizeNode } from "../../drain/node-info";
 import { planRoll, emptySnapshot } from "../../planner";
 import { recordingMocks } from "../helpers/pulumi-mocks";
-import { compileSelectorText } from "../../drain/label-selector";
 import type { ClusterReader } from "../../components/cluster-reader";
+import { CORDONED_BY_ANNOTATION, compileSelectorText } from "../../kube-rules";
 
 type Components = typeof import("../../components");
 

@@ -1,13 +1,13 @@
 // The planner's small parts: label selectors, quantities, the indexed heap, the capacity model, version rules,
 // where the API server version comes from.
 import assert from "node:assert/strict";
-import { compileSelector, parseSelectorText } from "../../planner/label-selector";
-import { parseQuantity, podRequests, formatCpu, formatMemory } from "../../planner/resources";
+import { parseSelectorText } from "../../planner/label-selector";
 import { IndexedHeap } from "../../planner/indexed-heap";
 import { ClusterCapacity } from "../../planner/capacity";
 import { checkNodeUpgrade } from "../../planner/version-skew";
 import { apiServerVersions, imageTag } from "../../planner/api-server-version";
 import { ClusterBuilder } from "./fixtures";
+import { compileSelector, parseQuantity, podRequests, formatCpu, formatMemory } from "../../kube-rules";
 
 describe("planner building blocks", () => {
     it("label selectors: objects with policy/v1 semantics and text as kubectl parses it", () => {

@@ -1,21 +1,10 @@
 // Rough scheduler predicates for replacement pods: node readiness, taints vs tolerations, nodeSelector
-// and required node affinity. Resources are handled by capacity.ts; pod (anti-)affinity and topology
+// and required node affinity. Resources are handled by the planner's capacity.ts; pod (anti-)affinity and topology
 // spread are not modelled (the plan says so).
-import { isControlPlaneLabels } from "../kube-rules";
 import type { V1Node, V1NodeSelectorRequirement, V1Pod, V1Taint, V1Toleration } from "@kubernetes/client-node";
-
-export function isControlPlane(node: V1Node): boolean {
-    return isControlPlaneLabels(node.metadata?.labels);
-}
 
 export function isNodeReady(node: V1Node): boolean {
     return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
-}
-
-export function isPodReady(pod: V1Pod): boolean {
-    const conditions = pod.status?.conditions;
-    if (conditions) for (const c of conditions) if (c.type === "Ready") return c.status === "True";
-    return false;
 }
 
 /** Taints that keep pods off a node. The cordon taint is left out: cordoning is modelled separately. */

@@ -1,6 +1,12 @@
 // Resource quantities ("250m", "1.5", "512Mi", "2G") and what a pod asks the scheduler for.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import type { ResourceAmount } from "./types";
+
+/** CPU and memory of requests or allocatable, in integers. */
+export interface ResourceAmount {
+    /** CPU in millicores. */
+    cpuMillis: number;
+    memoryBytes: number;
+}
 
 const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
