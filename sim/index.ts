@@ -11,3 +11,7 @@ export type { PolicyRule } from "./apiserver/rbac";
 export { KNOB_PREFIX } from "./controllers/controller";
 export { normalizeVersion } from "./controllers/node-upgrade";
 export { PDB_BLOCKED_NODE, PDB_BLOCKING_PDB } from "./scenarios/pdb";
+// Builders of already-running objects, for programs that write scenario files (bench/drain.ts).
+export { Prng } from "./random";
+export { buildNamespace, buildNode, buildDaemonSet, buildDeployment, buildPdb } from "./scenarios/builders";
+export type { BuildContext, NodeSpec, DeploymentSpec, DaemonSetSpec, PlacedPod, PodTemplateOptions } from "./scenarios/builders";
