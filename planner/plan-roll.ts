@@ -75,11 +75,49 @@ function planBatch(members: { n: OrderedNode; position: number }[], total: numbe
         }
         return plan;
     });
+    markBudgetRaces(plans);
     // The rest of the roll is planned as if the blocked nodes had been unblocked: their pods leave now.
     for (const p of plans) if (p.verdict === "blocked") assumeDrained(ctx.state, p.node, ctx.podSelector);
     ctx.state.finishBatch(names);
     if (ctx.target) for (const p of plans) ctx.versions.upgraded(p.node, ctx.target);
     return plans;
+}
+
+const SEVERITY: Record<NodePlan["verdict"], number> = { skip: -1, ok: 0, waits: 1, blocked: 2 };
+
+/**
+ * The nodes of a batch drain at once, while this plan drains them one after the other. When they spend the
+ * same budget and it cannot serve them all at once (one of them waits on it or is blocked by it), which node
+ * the budget serves first is a race, so each of them gets the worst verdict among them, and says why.
+ */
+function markBudgetRaces(plans: NodePlan[]): void {
+    if (plans.length < 2) return;
+    const users = new Map<string, NodePlan[]>();
+    for (const p of plans) {
+        const keys = new Set([
+            ...p.budgets.map((b) => b.key),
+            ...p.blocked.flatMap((b) => (b.budget ? [b.budget.key] : [])),
+            ...p.waits.flatMap((w) => (w.budget ? [w.budget.key] : [])),
+        ]);
+        for (const key of keys) users.set(key, [...(users.get(key) ?? []), p]);
+    }
+    for (const [key, sharing] of users) {
+        if (sharing.length < 2) continue;
+        const short = sharing.some((p) => p.blocked.some((b) => b.budget?.key === key) || p.waits.some((w) => w.budget?.key === key));
+        if (!short) continue;
+        const worst = sharing.reduce<NodePlan["verdict"]>((w, p) => (SEVERITY[p.verdict] > SEVERITY[w] ? p.verdict : w), "ok");
+        for (const p of sharing) {
+            const others = sharing
+                .filter((o) => o !== p)
+                .map((o) => o.node)
+                .join(", ");
+            if (SEVERITY[worst] > SEVERITY[p.verdict]) p.verdict = worst;
+            p.reasons.push(
+                `${worst === "blocked" ? "blocked" : "waits"} (batch race): shares PodDisruptionBudget ${key} with ${others} in the same batch; ` +
+                    `they drain at once and which of them the budget serves first is a race`,
+            );
+        }
+    }
 }
 
 export function planRoll(snapshot: ClusterSnapshot, roll: RollSpec): RollPlan {

@@ -146,14 +146,24 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         let plan = build(true);
         assert.equal(nodePlan(plan, "worker1").batch, 1);
         assert.equal(nodePlan(plan, "worker2").batch, 1);
-        assert.equal(nodePlan(plan, "worker1").verdict, "ok");
+        // The two nodes drain at once and race for the budget: each is planned with the worse outcome, and says so.
+        assert.equal(nodePlan(plan, "worker1").verdict, "waits");
         assert.equal(nodePlan(plan, "worker2").verdict, "waits");
+        assert.match(
+            nodePlan(plan, "worker1").reasons.join("\n"),
+            /waits \(batch race\): shares PodDisruptionBudget default\/web-pdb with worker2 in the same batch/,
+        );
         assert.equal(nodePlan(plan, "worker1").evict[0].replacementNode, "worker3");
         assert.equal(plan.verdict, "waits");
 
         plan = build(false);
         assert.equal(nodePlan(plan, "worker2").verdict, "blocked");
-        assert.equal(plan.stopsAt, "worker2");
+        assert.equal(nodePlan(plan, "worker1").verdict, "blocked");
+        assert.match(
+            nodePlan(plan, "worker1").reasons.join("\n"),
+            /blocked \(batch race\): shares PodDisruptionBudget default\/web-pdb with worker2/,
+        );
+        assert.equal(plan.stopsAt, "worker1");
     });
 
     it("a budget spent on one node comes back for the next batch once its replacement runs", () => {
