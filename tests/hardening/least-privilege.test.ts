@@ -206,7 +206,7 @@ const NEEDS: { permission: Permission; consumer: Consumer; kind: "required" | "d
 describe("hardening: least privilege (the shipped ClusterRole, enforced by the simulated API server)", function () {
     this.timeout(180_000);
     let host: DynamicProviderHost;
-    const role = clusterRoleRulesFromFile(ROLE_FILE);
+    const role = clusterRoleRulesFromFile(ROLE_FILE, "node-upgrade");
     /** Which permissions each consumer used with the full role. */
     const used = new Map<Consumer, Set<Permission>>();
 

@@ -1,0 +1,187 @@
+// Gates: "may we go on now?" answered as a pure verdict, plus the loop that waits for a gate to open.
+//
+// Every check in shared-cluster/ has two halves: a pure `evaluate…(state, …) → GateResult` that the planner and
+// preview can call on data they already have (and tests can call on hand-made data), and a small I/O half that
+// fetches that state. A `Gate` glues the two together; `waitUntil` polls a gate until it passes, reporting what
+// blocks whenever that changes, and fails with an error that names the blocker when its time is up.
+
+/** The verdict of one gate. `reason` (when blocked) and `detail` (when ok) are complete sentences for people. */
+export type GateResult = GateOk | GateBlocked;
+
+export interface GateOk {
+    ok: true;
+    /** What was seen, e.g. "no pod matches app=backup on worker1"; printed by preview/plan. */
+    detail?: string;
+}
+
+export interface GateBlocked {
+    ok: false;
+    /** Names the blocker: the lock holder, the alert, the pod, the window. */
+    reason: string;
+    /** The gate cannot open before this instant (e.g. a maintenance window or a lease expiry): no need to poll earlier. */
+    retryAt?: Date;
+    /** Waiting cannot help (e.g. a closed maintenance window when waiting for it is off, a bad configuration). */
+    final?: boolean;
+}
+
+export const pass = (detail?: string): GateOk => (detail === undefined ? { ok: true } : { ok: true, detail });
+export const blocked = (reason: string, extra: { retryAt?: Date; final?: boolean } = {}): GateBlocked => ({ ok: false, reason, ...extra });
+
+/** A named check with an I/O part. `check` must not change anything in the cluster. */
+export interface Gate {
+    /** Short name used in progress and errors, e.g. `lease kube-system/node-upgrade`, `Prometheus alerts`. */
+    readonly name: string;
+    check(signal?: AbortSignal): Promise<GateResult>;
+}
+
+/** Time source and sleep, injectable so tests run the wait logic without real waiting. */
+export interface Clock {
+    /** Milliseconds since the epoch. */
+    now(): number;
+    /** Resolves after `ms`; rejects with the signal's reason when the signal aborts. */
+    sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) =>
+        new Promise<void>((resolve, reject) => {
+            if (signal?.aborted) return reject(signal.reason);
+            const onAbort = () => {
+                clearTimeout(timer);
+                reject(signal!.reason);
+            };
+            const timer = setTimeout(
+                () => {
+                    signal?.removeEventListener("abort", onAbort);
+                    resolve();
+                },
+                Math.max(0, ms),
+            );
+            signal?.addEventListener("abort", onAbort, { once: true });
+        }),
+};
+
+/** One "still blocked" report of `waitUntil`. */
+export interface WaitProgress {
+    gate: string;
+    reason: string;
+    /** How long we have waited so far. */
+    waitedMs: number;
+    /** How long we will still wait before giving up. */
+    remainingMs: number;
+}
+
+export interface WaitOptions {
+    /** Pause between two checks. Default 5 s. */
+    pollMs?: number;
+    /** Repeat an unchanged reason at most this often (a changed reason is reported at once). Default 60 s. */
+    reportEveryMs?: number;
+    clock?: Clock;
+    signal?: AbortSignal;
+}
+
+/**
+ * A gate stayed blocked for the whole timeout ("gave up after 5m waiting for G: R"), or blocked when waiting was
+ * not allowed (timeout 0) or could not help (a final verdict): "G blocks: R".
+ */
+export class GateBlockedError extends Error {
+    constructor(
+        readonly gate: string,
+        readonly reason: string,
+        readonly waitedMs: number,
+        readonly timedOut: boolean,
+    ) {
+        super(timedOut ? `gave up after ${formatMs(waitedMs)} waiting for ${gate}: ${reason}` : `${gate} blocks: ${reason}`);
+        this.name = "GateBlockedError";
+    }
+}
+
+/** "1m30s", "45s", "250ms". */
+export function formatMs(ms: number): string {
+    if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+    const total = Math.round(ms / 1000);
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    return (h ? `${h}h` : "") + (h || m ? `${m}m` : "") + (s || (!h && !m) ? `${s}s` : "");
+}
+
+/** Runs a gate's check; an exception becomes a blocked verdict (we fail closed: unknown health is not healthy). */
+export async function checkGate(gate: Gate, signal?: AbortSignal): Promise<GateResult> {
+    try {
+        return await gate.check(signal);
+    } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        return blocked(`the check failed: ${errorText(err)}`);
+    }
+}
+
+/**
+ * Checks `gate` until it passes and returns that verdict. While blocked it calls `onProgress` with the reason
+ * (at once when the reason changes, otherwise every `reportEveryMs`) and checks again after `pollMs`, or not
+ * before the verdict's `retryAt` when it gives one (but never after the deadline). After `timeoutMs` — or at once
+ * for a `final` verdict — it
+ * throws a GateBlockedError naming the gate and the last reason. `timeoutMs` 0 means: check once, do not wait.
+ */
+export async function waitUntil(
+    gate: Gate,
+    timeoutMs: number,
+    onProgress?: (p: WaitProgress) => void,
+    opts: WaitOptions = {},
+): Promise<GateOk> {
+    const clock = opts.clock ?? systemClock;
+    const pollMs = Math.max(1, opts.pollMs ?? 5000);
+    const reportEveryMs = opts.reportEveryMs ?? 60_000;
+    const started = clock.now();
+    const deadline = started + Math.max(0, timeoutMs);
+    let lastReason: string | undefined;
+    let lastReportAt = -Infinity;
+    for (;;) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        const verdict = await checkGate(gate, opts.signal);
+        if (verdict.ok) return verdict;
+        const now = clock.now();
+        const waited = now - started;
+        if (verdict.final || now >= deadline)
+            throw new GateBlockedError(gate.name, verdict.reason, waited, !verdict.final && timeoutMs > 0);
+        if (verdict.reason !== lastReason || now - lastReportAt >= reportEveryMs) {
+            onProgress?.({ gate: gate.name, reason: verdict.reason, waitedMs: waited, remainingMs: deadline - now });
+            lastReason = verdict.reason;
+            lastReportAt = now;
+        }
+        let next = now + pollMs;
+        // A gate that knows when it can open (window, lease expiry) is not polled before then, unless that is past
+        // the deadline: then we check once more at the deadline and give up with a fresh reason.
+        if (verdict.retryAt) next = Math.max(next, verdict.retryAt.getTime());
+        next = Math.min(next, deadline);
+        await clock.sleep(next - now, opts.signal);
+    }
+}
+
+/** Several gates checked together: passes when all pass; blocked names every blocking gate. */
+export function allGates(name: string, gates: Gate[]): Gate {
+    return {
+        name,
+        async check(signal) {
+            const results = await Promise.all(gates.map(async (g) => ({ g, r: await checkGate(g, signal) })));
+            const blockers = results.filter((x) => !x.r.ok);
+            if (blockers.length === 0) {
+                const details = results.map((x) => (x.r.ok && x.r.detail ? x.r.detail : undefined)).filter(Boolean);
+                return pass(details.length ? details.join("; ") : undefined);
+            }
+            const reasons = blockers.map((x) => `${x.g.name}: ${(x.r as GateBlocked).reason}`);
+            const retryAts = blockers.map((x) => (x.r as GateBlocked).retryAt?.getTime());
+            const retryAt = retryAts.every((t) => t !== undefined) ? new Date(Math.max(...(retryAts as number[]))) : undefined;
+            return blocked(reasons.join("; "), {
+                retryAt,
+                final: blockers.some((x) => (x.r as GateBlocked).final),
+            });
+        },
+    };
+}
+
+export function errorText(err: unknown): string {
+    if (err instanceof Error) return err.message;
+    return String(err);
+}

@@ -1,0 +1,190 @@
+// The Prometheus gates against a real Prometheus (Debian's `prometheus` package): started on 127.0.0.1 with a
+// free port, its own temporary config and a rule file with an alert that always fires and one that stays pending.
+// Skipped, with the reason, when the binary is missing (install: apt-get install -y prometheus).
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+    fetchAlerts,
+    GateBlockedError,
+    preflight,
+    prometheusAlertsGate,
+    prometheusQueryGate,
+    runQuery,
+    waitUntil,
+    type Gate,
+} from "../../shared-cluster";
+import { freePort } from "./helpers";
+
+function prometheusBinary(): string | undefined {
+    const fromPath = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).stdout.trim();
+    if (fromPath) return fromPath;
+    return fs.existsSync("/usr/bin/prometheus") ? "/usr/bin/prometheus" : undefined;
+}
+
+const CONFIG = `global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - rules.yml
+`;
+
+const RULES = `groups:
+  - name: node-upgrade-test
+    interval: 1s
+    rules:
+      - alert: AlwaysFiring
+        expr: vector(1) > 0
+        for: 0s
+        labels:
+          severity: critical
+      - alert: AlwaysPending
+        expr: vector(1) > 0
+        for: 1h
+        labels:
+          severity: warning
+`;
+
+describe("shared-cluster: Prometheus gates against a real Prometheus", function () {
+    this.timeout(120_000);
+    let proc: ChildProcess | undefined;
+    let dir: string | undefined;
+    let url = "";
+    let stderr = "";
+
+    before(async function () {
+        const bin = prometheusBinary();
+        if (!bin) {
+            console.log(
+                "      (skipped: no prometheus binary on PATH or at /usr/bin/prometheus; install it with `apt-get install -y prometheus`)",
+            );
+            this.skip();
+        }
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "sc-prometheus-"));
+        fs.writeFileSync(path.join(dir, "prometheus.yml"), CONFIG);
+        fs.writeFileSync(path.join(dir, "rules.yml"), RULES);
+        const port = await freePort();
+        url = `http://127.0.0.1:${port}`;
+        proc = spawn(
+            bin!,
+            [
+                `--config.file=${path.join(dir, "prometheus.yml")}`,
+                `--storage.tsdb.path=${path.join(dir, "data")}`,
+                `--web.listen-address=127.0.0.1:${port}`,
+                "--log.level=warn",
+            ],
+            { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+        );
+        proc.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+        const exited = new Promise<never>((_, reject) =>
+            proc!.once("exit", (code) => reject(new Error(`prometheus exited (${code}) before the alert fired:\n${stderr}`))),
+        );
+        // Wait (polling its API, not sleeping a fixed time) until the rule has been evaluated and the alert fires.
+        const firing: Gate = {
+            name: "AlwaysFiring to fire",
+            check: async () => {
+                const alerts = await fetchAlerts({ url, timeoutMs: 2000 });
+                return alerts.some((a) => a.name === "AlwaysFiring" && a.state === "firing")
+                    ? { ok: true }
+                    : { ok: false, reason: "not firing yet" };
+            },
+        };
+        await Promise.race([waitUntil(firing, 60_000, undefined, { pollMs: 100 }), exited]);
+    });
+
+    after(async () => {
+        if (proc && proc.exitCode === null) {
+            const gone = new Promise((r) => proc!.once("exit", r));
+            proc.kill("SIGTERM");
+            await gone;
+        }
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("the alerts gate blocks, naming AlwaysFiring (firing only by default)", async () => {
+        const r = await prometheusAlertsGate({ url }).check();
+        assert.equal(r.ok, false);
+        assert.match((r as any).reason, /^alert firing: AlwaysFiring\{severity="critical"\} \(firing since \S+\)$/);
+    });
+
+    it("pending alerts block only with includePending; name filters and label matchers narrow what blocks", async () => {
+        const pending = await prometheusAlertsGate({ url, includePending: true }).check();
+        assert.match(
+            (pending as any).reason,
+            /^2 alerts firing or pending: .*AlwaysFiring.*AlwaysPending\{severity="warning"\} \(pending since /,
+        );
+        const critical = await prometheusAlertsGate({ url, includePending: true, matchers: ["severity=critical"] }).check();
+        assert.match((critical as any).reason, /^alert firing or pending: AlwaysFiring/);
+        assert.deepEqual(await prometheusAlertsGate({ url, ignoreAlertNames: "^Always" }).check(), {
+            ok: true,
+            detail: "no firing alert matching name !~ /^Always/ (2 alerts in total)",
+        });
+        assert.equal(
+            (await prometheusAlertsGate({ url, alertNames: "Pending" }).check()).ok,
+            true,
+            "only AlwaysPending counts, and it is pending",
+        );
+    });
+
+    it("waitUntil fails with an error naming the alert", async () => {
+        await assert.rejects(waitUntil(prometheusAlertsGate({ url }), 0), (e: any) => {
+            assert.ok(e instanceof GateBlockedError);
+            assert.match(e.message, /^Prometheus alerts at http:\/\/127\.0\.0\.1:\d+ blocks: alert firing: AlwaysFiring/);
+            return true;
+        });
+    });
+
+    it("a query gate: `vector(1) > 0` blocks naming its series, `vector(0) > 0` passes", async () => {
+        const yes = await prometheusQueryGate({ url, query: "vector(1) > 0" }).check();
+        assert.deepEqual(yes, { ok: false, reason: 'query "vector(1) > 0" returns 1 series: {} = 1' });
+        assert.deepEqual(await prometheusQueryGate({ url, query: "vector(0) > 0" }).check(), {
+            ok: true,
+            detail: 'query "vector(0) > 0" returns no series',
+        });
+        // the rule's ALERTS series is written after the alert shows in /api/v1/alerts: wait until it is queryable
+        const query = 'ALERTS{alertstate="firing"}';
+        await waitUntil(
+            {
+                name: "ALERTS series",
+                check: async () => ((await runQuery({ url, query })).result.length ? { ok: true } : { ok: false, reason: "no series yet" }),
+            },
+            30_000,
+            undefined,
+            { pollMs: 100 },
+        );
+        const alerts = await prometheusQueryGate({ url, query }).check();
+        assert.match(
+            (alerts as any).reason,
+            /returns 1 series: ALERTS\{alertname="AlwaysFiring", alertstate="firing", severity="critical"\} = 1$/,
+        );
+    });
+
+    it("Prometheus' own error text for a bad query; scalar results are refused as a mistake", async () => {
+        const bad = await waitUntil(prometheusQueryGate({ url, query: "vector(1" }), 0).catch((e) => e);
+        assert.match(bad.message, /the check failed: Prometheus at http:\/\/127\.0\.0\.1:\d+ answered HTTP 400: bad_data: /);
+        const scalar = await runQuery({ url, query: "1" });
+        assert.equal(scalar.resultType, "scalar");
+        const r = await prometheusQueryGate({ url, query: "1" }).check();
+        assert.ok(!r.ok && r.final);
+    });
+
+    it("preflight lists the blocking alert next to the passing query", async () => {
+        const report = await preflight(undefined as any, {
+            gates: [
+                { type: "alerts", url, matchers: ["severity=critical"] },
+                { type: "query", url, query: "vector(0) > 0" },
+            ],
+        });
+        assert.equal(report.ok, false);
+        assert.deepEqual(
+            report.items.map((i) => [i.ok, i.name]),
+            [
+                [false, `Prometheus alerts at ${url}`],
+                [true, `Prometheus query at ${url}`],
+            ],
+        );
+        assert.match(report.items[0].message, /AlwaysFiring/);
+    });
+});
