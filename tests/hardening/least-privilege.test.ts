@@ -134,7 +134,10 @@ function rollConfig(c: Lp, nodes: string[], extra: Record<string, unknown> = {})
         kubeconfig: c.sim.rbac!.kubeconfig,
         nodes,
         targetVersion: TARGET,
-        upgradeCommand: 'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_ADMIN" --node "$NODE_NAME" --version "$TARGET_VERSION"',
+        // Down for 240 simulated seconds (4 real): the Ready step finds the node down and watches it, so the
+        // roll uses "watch /nodes" whatever ran before in this file.
+        upgradeCommand:
+            'node dist/sim/cli.js upgrade-node --kubeconfig "$SIM_ADMIN" --node "$NODE_NAME" --version "$TARGET_VERSION" --down-seconds 240',
         upgradeEnvironment: [`SIM_ADMIN=${c.admin}`],
         drainIgnoreDaemonSets: true,
         drainDeleteEmptyDirData: true,
@@ -502,6 +505,9 @@ describe("hardening: the simulated RBAC authorizer", function () {
                 ROLE_FILE,
                 "--rbac-kubeconfig",
                 restricted,
+                // deploy/rbac.yaml also holds the Lease Role of the shared-cluster lock
+                "--rbac-role",
+                "node-upgrade",
             ],
             { stdio: ["ignore", "pipe", "pipe"] },
         );
