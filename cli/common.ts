@@ -2,7 +2,8 @@
 // resolving NODE arguments or -l/--selector to node names, and the error type that ends a command.
 import type { Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { errorMessage, loadKubeConfig, listNodes, readNode } from "../drain";
+import { clientFor, errorMessage, loadKubeConfig, listNodes, readNode } from "../drain";
+import { stdio, type Printer } from "./output";
 
 /** Ends the command: printed as "error: <message>" on stderr, exit code `code`. */
 export class CliError extends Error {
@@ -28,8 +29,25 @@ export function addGlobalFlags(cmd: Command): Command {
         .option("--context <name>", "the kubeconfig context to use");
 }
 
-export function kubeConfigFrom(flags: GlobalFlags): KubeConfig {
-    return loadKubeConfig({ kubeconfigPath: flags.kubeconfig, context: flags.context });
+/** "0.4s", "2s", "1m30s": how long until the next attempt. */
+function delayText(ms: number): string {
+    if (ms < 10_000) return `${Number((ms / 1000).toFixed(1))}s`;
+    const s = Math.round(ms / 1000);
+    return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ""}`;
+}
+
+/**
+ * The kubeconfig the flags name (else $KUBECONFIG, ~/.kube/config, the in-cluster service account), and its
+ * client set up for the CLI: the first contact fails at once when the server is refused or unknown (see
+ * failFastUntilReached in drain/kube-client.ts), and every retry of a call is said on stderr.
+ */
+export function kubeConfigFrom(flags: GlobalFlags, p: Printer = stdio): KubeConfig {
+    const kc = loadKubeConfig({ kubeconfigPath: flags.kubeconfig, kubeconfigPathOption: "--kubeconfig", context: flags.context });
+    clientFor(kc, {
+        failFastUntilReached: true,
+        onRetry: (n) => p.err(`retrying in ${delayText(n.delayMs)}: ${n.what}: ${n.message}, attempt ${n.nextAttempt} of ${n.maxAttempts}`),
+    });
+    return kc;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
     type RollPlan,
     type RollSpec,
 } from "../planner";
+import { clientFor } from "../drain";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, type GlobalFlags } from "./common";
 import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag } from "./options";
 
@@ -68,7 +69,10 @@ async function loadSnapshot(flags: PlanFlags): Promise<ClusterSnapshot> {
     try {
         return await snapshotFromCluster(kc);
     } catch (err) {
-        throw new CliError(`cannot list the cluster's nodes, pods, workloads and PodDisruptionBudgets: ${errorText(err)}`);
+        // The planner reads with its own clients: explain names the server, and whose credentials a 401 refused.
+        throw new CliError(
+            `cannot list the cluster's nodes, pods, workloads and PodDisruptionBudgets: ${errorText(clientFor(kc).explain(err))}`,
+        );
     }
 }
 

@@ -15,8 +15,9 @@ interface Flags extends GlobalFlags {
 }
 
 /**
- * Named nodes the API server says it does not have (one GET each, no retries). Any other error is left to
- * waitForNode, which keeps trying until its timeout.
+ * Named nodes the API server says it does not have (one GET each, no retries). An error that says the API server
+ * cannot be talked to at all (refused or unknown at first contact, TLS, 401) ends the command now; any other is
+ * left to waitForNode, which keeps trying until its timeout.
  */
 async function missingNodes(kc: KubeConfig, names: string[], timeoutSeconds: number | undefined): Promise<string[]> {
     const client = clientFor(kc);
@@ -27,6 +28,7 @@ async function missingNodes(kc: KubeConfig, names: string[], timeoutSeconds: num
             await client.call((o) => client.core.readNode({ name }, o), { timeoutMs });
         } catch (err) {
             if (isObjectNotFound(err, "nodes", name)) missing.push(name);
+            else if (client.isConnectionProblem(err)) throw err;
         }
     }
     return missing;

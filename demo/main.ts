@@ -8,18 +8,21 @@
 //   npm run demo -- --preview             `pulumi preview`: the plan, and proof that nothing was changed
 //   npm run demo -- --scenario pdb        a roll that a PodDisruptionBudget stops (exit code 2, explained)
 //   npm run demo -- --target-version v1.20.1 --time-scale 20 --no-pdb
+//   npm run demo -- --no-pdb --no-pacing  neither a budget nor pacing: drains take every http-go pod down at once
 //
 // Exit codes: 0 success (every node Ready, schedulable and at the target version, checked through the API);
-// 2 the roll stopped at a node (the pdb scenario does, on purpose); 1 anything else.
+// 2 the roll stopped at a node (the pdb scenario does, on purpose); 1 anything else, bad arguments included
+// (rejected before anything starts).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Command, InvalidArgumentError } from "commander";
-import * as pulumi from "@pulumi/pulumi";
-import { startCluster, SimCluster } from "../sim";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import type * as pulumi from "@pulumi/pulumi";
+import type { SimCluster } from "../sim";
+import { DurationError, parseDuration, targetVersionProblem } from "../kube-rules";
 import type { RollingNodeUpgradeReport } from "../components";
-import { DynamicProviderHost, LocalEngine, REPO_ROOT, StepEvent, stackConfig } from "../local-engine";
-import { KubeGet, isReady } from "./kube-get";
+import type { DynamicProviderHost, LocalEngine, StepEvent } from "../local-engine";
+import type { KubeGet } from "./kube-get";
 import { ProgressPrinter } from "./progress";
 
 type ScenarioName = "seed" | "pdb";
@@ -55,6 +58,29 @@ const UPGRADE_COMMAND = 'node dist/sim/cli.js upgrade-node --kubeconfig "$KUBECO
 
 const EXIT_ROLL_STOPPED = 2;
 
+/**
+ * The heavy modules (Pulumi, client-node, the simulator, the local engine: ~2 s to load), loaded only once the
+ * arguments are known to be good, so that a usage error comes back at once.
+ */
+let libs: {
+    pulumi: typeof import("@pulumi/pulumi");
+    sim: typeof import("../sim");
+    engine: typeof import("../local-engine");
+    kubeGet: typeof import("./kube-get");
+};
+
+async function loadLibs(): Promise<void> {
+    const [pulumiLib, sim, engine, kubeGet] = await Promise.all([
+        import("@pulumi/pulumi"),
+        import("../sim"),
+        import("../local-engine"),
+        import("./kube-get"),
+    ]);
+    libs = { pulumi: pulumiLib, sim, engine, kubeGet };
+}
+
+const isReady = (obj: any): boolean => libs.kubeGet.isReady(obj);
+
 interface Options {
     preview: boolean;
     scenario: ScenarioName;
@@ -62,11 +88,15 @@ interface Options {
     timeScale: number;
     drainTimeout?: string;
     pdb: boolean;
+    /** Per-workload pacing (drainMaxUnavailablePerWorkload 1, the default); --no-pacing sets it to 0. */
+    pacing: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
     const program = new Command("demo")
         .description("Roll the simulated walkthrough cluster to a new kubelet version with the package's Pulumi program")
+        .usage("[options]   (as npm run demo -- [options])")
+        .showHelpAfterError("(npm run demo -- --help lists the options)")
         .option("--preview", "show the plan (pulumi preview) and change nothing")
         .option(
             "--scenario <name>",
@@ -77,22 +107,49 @@ function parseArgs(argv: string[]): Options {
             },
             "seed",
         )
-        .option("--target-version <version>", "kubelet version to upgrade to (default: v1.20.0 for seed, v1.28.6 for pdb)")
+        .option(
+            "--target-version <version>",
+            "kubelet version to upgrade to, a full version like v1.20.0 (default: v1.20.0 for seed, v1.28.6 for pdb)",
+            (v) => {
+                // kube-rules' rule, the one the components apply: caught here instead of stopping the roll.
+                const problem = targetVersionProblem(v);
+                if (problem) throw new InvalidArgumentError(`${problem}; pass a full version, e.g. --target-version v1.20.0`);
+                return v;
+            },
+        )
         .option(
             "--time-scale <n>",
             "simulated seconds per real second",
             (v) => {
                 const n = Number(v);
-                if (!(n > 0)) throw new InvalidArgumentError("must be a number above 0");
+                if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError("must be a number above 0, e.g. --time-scale 20");
                 return n;
             },
             4,
         )
-        .option("--drain-timeout <duration>", "drain timeout per node, real time (default: 2m for seed, 15s for pdb)")
+        .option(
+            "--drain-timeout <duration>",
+            "drain timeout per node, real time, as a Go duration like 30s or 2m (default: 2m for seed, 15s for pdb)",
+            (v) => {
+                try {
+                    if (parseDuration(v) < 0) throw new InvalidArgumentError("must not be negative");
+                } catch (err) {
+                    if (err instanceof InvalidArgumentError || !(err instanceof DurationError)) throw err;
+                    throw new InvalidArgumentError("must be a Go duration such as 30s, 2m or 1m30s; 0 means no limit");
+                }
+                return v;
+            },
+        )
         .option("--no-pdb", "seed: do not declare the practice's PodDisruptionBudget for http-go")
+        .option(
+            "--no-pacing",
+            "turn off per-workload pacing (drainMaxUnavailablePerWorkload 0): pods no budget covers are evicted all at once, as kubectl drain does",
+        )
         .exitOverride();
     program.parse(argv, { from: "user" });
     const o = program.opts();
+    if (o.pdb === false && o.scenario !== "seed")
+        throw new Error(`--no-pdb only applies to --scenario seed (the ${o.scenario} scenario is about its budget)`);
     return {
         preview: !!o.preview,
         scenario: o.scenario,
@@ -100,6 +157,7 @@ function parseArgs(argv: string[]): Options {
         timeScale: o.timeScale,
         drainTimeout: o.drainTimeout,
         pdb: o.pdb !== false,
+        pacing: o.pacing !== false,
     };
 }
 
@@ -170,7 +228,7 @@ class Demo {
         private readonly sim: SimCluster,
         private readonly kubeconfigPath: string,
     ) {
-        this.api = new KubeGet(sim.kubeconfig);
+        this.api = new libs.kubeGet.KubeGet(sim.kubeconfig);
         this.scenario = SCENARIOS[opts.scenario];
         this.target = opts.targetVersion ?? this.scenario.defaultTarget;
         this.printer = new ProgressPrinter(out, Math.max(...this.scenario.nodes.map((n) => n.length)));
@@ -226,6 +284,8 @@ class Demo {
             drainTimeout: this.opts.drainTimeout ?? this.scenario.defaultDrainTimeout,
             readyTimeout: "2m",
             readyPollInterval: "200ms",
+            // Only when turned off, so the default configuration shows what a stack would declare.
+            ...(this.opts.pacing ? {} : { drainMaxUnavailablePerWorkload: 0 }),
         };
     }
 
@@ -237,6 +297,7 @@ class Demo {
             drainIgnoreDaemonSets: "# kubectl drain --ignore-daemonsets",
             drainDeleteEmptyDirData: "# --delete-emptydir-data (the walkthrough's --delete-local-data)",
             drainTimeout: "# per node; then the roll stops there",
+            drainMaxUnavailablePerWorkload: "# --no-pacing: no per-workload pacing (default 1)",
         };
         const value = (k: string, v: unknown) => (k === "kubeconfig" ? "[secret]" : typeof v === "string" ? v : JSON.stringify(v));
         const lines = Object.entries(c).map(([k, v]) => `  node-upgrade:${k}: ${value(k, v)}${notes[k] ? `   ${notes[k]}` : ""}`);
@@ -370,8 +431,28 @@ class Demo {
                 out(indent("$ kubectl apply -f -   # PodDisruptionBudget default/http-go: maxUnavailable: 1, selector app=http-go"));
                 if (this.opts.preview) out("(applied while setting up the demo cluster, before the preview starts)");
                 out("Drains may then take at most one http-go pod down at a time: at least 9 of 10 stay Ready.");
+                if (!this.opts.pacing)
+                    out(
+                        "Per-workload pacing is off (--no-pacing): the budget alone keeps 9 of 10 Ready, as in the walkthrough's practice.",
+                    );
+            } else if (this.opts.pacing) {
+                out(
+                    wrap(
+                        "No PodDisruptionBudget for http-go (--no-pdb). The drain's per-workload pacing still keeps 9 of 10 http-go " +
+                            "replicas Ready: for a workload no budget covers, it evicts one pod at a time and evicts the next only once " +
+                            "the replacement is Ready on another node (drainMaxUnavailablePerWorkload: 1, the default). kubectl drain " +
+                            "would evict them all at once: add --no-pacing to see that.",
+                        "",
+                    ),
+                );
             } else {
-                out("No PodDisruptionBudget for http-go (--no-pdb): no budget limits how many http-go pods a drain takes down at once.");
+                out(
+                    wrap(
+                        "No PodDisruptionBudget for http-go (--no-pdb) and no per-workload pacing (--no-pacing): each drain evicts " +
+                            "every http-go pod on its node at once, as kubectl drain does. Watch how many stay Ready (counted at the end).",
+                        "",
+                    ),
+                );
             }
         } else {
             await this.showPdbs();
@@ -394,7 +475,7 @@ class Demo {
         console.error = (...a: any[]) => logged.push(a.map(String).join(" "));
         let result;
         try {
-            result = await engine.run(roll, { config: stackConfig(this.config()), secretKeys: ["kubeconfig"], preview: true });
+            result = await engine.run(roll, { config: libs.engine.stackConfig(this.config()), secretKeys: ["kubeconfig"], preview: true });
         } finally {
             Object.assign(console, original);
         }
@@ -467,7 +548,7 @@ class Demo {
         this.started = Date.now();
         let result;
         try {
-            result = await engine.run(roll, { config: stackConfig(this.config()), secretKeys: ["kubeconfig"] });
+            result = await engine.run(roll, { config: libs.engine.stackConfig(this.config()), secretKeys: ["kubeconfig"] });
         } finally {
             stopCounting();
         }
@@ -492,7 +573,11 @@ class Demo {
         if (this.opts.scenario === "seed") {
             out(
                 `http-go: at least ${minReady} of ${total} pods were Ready at every moment of the roll (counted after every change to a pod)` +
-                    (this.opts.pdb ? "; the PodDisruptionBudget allowed one disruption at a time." : "."),
+                    (this.opts.pdb
+                        ? "; the PodDisruptionBudget allowed one disruption at a time."
+                        : this.opts.pacing
+                          ? "; without a PodDisruptionBudget, per-workload pacing evicted one at a time, each once the previous replacement was Ready."
+                          : "; with neither a budget nor pacing, each drain took every http-go pod on its node down at once."),
             );
         }
         return this.verify();
@@ -577,7 +662,11 @@ export async function main(argv: string[]): Promise<number> {
     try {
         opts = parseArgs(argv);
     } catch (err: any) {
-        return err?.exitCode === 0 || err?.code === "commander.helpDisplayed" ? 0 : 1;
+        // Commander has printed its own usage errors ("error: unknown option ..."); help and --version exit 0.
+        if (err instanceof CommanderError) return err.exitCode === 0 || err.code === "commander.helpDisplayed" ? 0 : 1;
+        // Checks across options (parseArgs' own errors).
+        process.stderr.write(`error: ${err?.message ?? err}\n(npm run demo -- --help lists the options)\n`);
+        return 1;
     }
     const t0 = Date.now();
     out(`pulumi-node-upgrade demo: a node upgrade (cordon, drain, upgrade, wait Ready, uncordon) rolled by the package's`);
@@ -585,7 +674,13 @@ export async function main(argv: string[]): Promise<number> {
     out();
 
     // The components load under mocks: the local engine is the mock monitor.
-    await pulumi.runtime.setMocks({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }, "node-upgrade", "demo", opts.preview);
+    await loadLibs();
+    await libs.pulumi.runtime.setMocks(
+        { newResource: () => ({ id: "", state: {} }), call: () => ({}) },
+        "node-upgrade",
+        "demo",
+        opts.preview,
+    );
     const components = await import("../components");
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-upgrade-demo-"));
@@ -604,7 +699,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-        sim = await startCluster({ scenario: opts.scenario, timeScale: opts.timeScale, kubeconfigPath });
+        sim = await libs.sim.startCluster({ scenario: opts.scenario, timeScale: opts.timeScale, kubeconfigPath });
         if (opts.scenario === "seed" && opts.pdb) {
             sim.apply({
                 apiVersion: "policy/v1",
@@ -616,8 +711,8 @@ export async function main(argv: string[]): Promise<number> {
         }
         const demo = new Demo(opts, sim, kubeconfigPath);
         await demo.intro();
-        host = await DynamicProviderHost.start({ onOutput: demo.onHostLine });
-        const engine = new LocalEngine(host, { cwd: REPO_ROOT, hooks: demo.hooks });
+        host = await libs.engine.DynamicProviderHost.start({ onOutput: demo.onHostLine });
+        const engine = new libs.engine.LocalEngine(host, { cwd: libs.engine.REPO_ROOT, hooks: demo.hooks });
         const roll = () => components.rollFromConfig().report;
         const code = opts.preview ? await demo.preview(engine, roll) : await demo.up(engine, roll);
         out();

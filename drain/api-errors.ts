@@ -5,6 +5,7 @@
 // JSON metav1.Status, except for API Priority & Fairness 429s that are plain text), FetchError / AbortError
 // for network trouble, and Error{statusCode} from Watch. Its own `message` embeds the whole body and headers,
 // so we never show it: messages here are built only from the Status fields.
+import { STATUS_CODES } from "node:http";
 
 export interface StatusCause {
     reason?: string;
@@ -27,6 +28,10 @@ export interface ApiFailure {
     isStatus: boolean;
     /** The object the Status is about (details.kind, details.name), when it names one. */
     object?: { kind: string; name: string };
+    /** The API server's address, when the client that failed knew it (KubeClient adds it). */
+    server?: string;
+    /** Whose credentials were sent, e.g. `/home/me/.kube/config (context "prod", user "admin")`, for a 401. */
+    credentials?: string;
 }
 
 const NETWORK_WORDS: Record<string, string> = {
@@ -75,7 +80,8 @@ export function toApiFailure(err: unknown): ApiFailure {
         let message: string;
         if (isStatus && status.message) message = String(status.message);
         else if (typeof e.body === "string" && e.body.trim() && e.body.length < 300) message = e.body.trim();
-        else message = `the server responded with HTTP ${e.code}`;
+        // client-node throws a 401 without its body (the API spec lists 401 with no schema): the standard status text.
+        else message = STATUS_CODES[e.code] ?? `the server responded with HTTP ${e.code}`;
         return {
             code: e.code,
             reason: isStatus ? String(status.reason ?? "") : "",
@@ -196,7 +202,9 @@ export function accessHint(f: ApiFailure): string {
  * (priority & fairness, "still being processed"), 408 and 504 timeouts. Never 401/403 and other 4xx.
  */
 export function isTransient(f: ApiFailure): boolean {
-    if (f.code === 0) return f.reason !== "TLSError";
+    // Unreachable: refused or unresolvable before the server ever answered (KubeClient's failFastUntilReached).
+    // ClientConfig: the client refuses to send the request at all (e.g. http:// without insecure-skip-tls-verify).
+    if (f.code === 0) return f.reason !== "TLSError" && f.reason !== "Unreachable" && f.reason !== "ClientConfig";
     if (isMultiplePdbRefusal(f)) return false;
     if (f.code === 429 || f.code === 408) return true;
     if (f.code >= 500 && f.code !== 501) return true;
@@ -210,6 +218,14 @@ export function isTransient(f: ApiFailure): boolean {
  */
 export function describeFailure(f: ApiFailure): string {
     if (f.code === 0) return f.message;
+    if (f.code === 401) {
+        // One line: who refused what (client-node gives no body for a 401, so there is nothing else to say).
+        const whose = f.credentials ? `the credentials in ${f.credentials}` : "the kubeconfig's credentials";
+        return (
+            `the API server${f.server ? ` ${f.server}` : ""}: 401 Unauthorized: ${whose} were refused; the token or client ` +
+            "certificate may have expired or been revoked, or the kubeconfig may be for another cluster"
+        );
+    }
     const text = f.reason ? `${f.message} (HTTP ${f.code} ${f.reason})` : `${f.message} (HTTP ${f.code})`;
     const hint = accessHint(f);
     return hint ? `${text}; ${hint}` : text;

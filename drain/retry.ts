@@ -145,10 +145,39 @@ export class Backoff {
 
 export const DEFAULT_MAX_ATTEMPTS = 10;
 
+/** A retry withRetry is about to make: what failed, why, the delay before the next attempt, and the attempt count. */
+export interface RetryNotice {
+    what: string;
+    failure: ApiFailure;
+    /** describeFailure(failure). */
+    message: string;
+    delayMs: number;
+    /** The attempt about to be made (2 for the first retry). */
+    nextAttempt: number;
+    maxAttempts: number;
+}
+
+export type RetryListener = (notice: RetryNotice) => void;
+
+/**
+ * Errors thrown by a KubeClient that was given an onRetry listener carry it here, so withRetry can tell that
+ * client's owner (the CLI prints "retrying in 2s: ...") about retries of calls whose caller reports none itself.
+ * Keyed by the error object: the listener of the client that failed, not a process-wide one.
+ */
+const retryListeners = new WeakMap<object, RetryListener>();
+
+/** Marks `err` (thrown by a client's call) so that withRetry tells `listener` when it retries that call. */
+export function reportRetriesTo(err: unknown, listener: RetryListener): void {
+    if (err && typeof err === "object") retryListeners.set(err, listener);
+}
+
 export interface RetryOptions {
     signal?: AbortSignal;
     backoff?: BackoffOptions;
-    /** Called before each sleep, e.g. to emit a "retrying" progress event. */
+    /**
+     * Called before each sleep, e.g. to emit a "retrying" progress event. Without it, the listener of the client
+     * whose call failed (reportRetriesTo) hears about the retry.
+     */
     onRetry?: (failure: ApiFailure, delayMs: number, attempt: number) => void;
     /** Override which failures are retried (default: isTransient). */
     retryable?: (failure: ApiFailure) => boolean;
@@ -177,12 +206,27 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, options: 
             if (err instanceof DeadlineExceeded) throw err;
             const failure = toApiFailure(err);
             const attempts = backoff.attempts + 1;
-            if (!retryable(failure) || attempts >= (options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)) {
+            const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+            if (!retryable(failure) || attempts >= maxAttempts) {
                 throw new KubeApiError(`${what}: ${describeFailure(failure)}`, failure);
             }
             last = failure;
             const delay = backoff.next(failure.retryAfterSeconds);
-            options.onRetry?.(failure, delay, attempts);
+            if (options.onRetry) options.onRetry(failure, delay, attempts);
+            else if (err && typeof err === "object") {
+                try {
+                    retryListeners.get(err)?.({
+                        what,
+                        failure,
+                        message: describeFailure(failure),
+                        delayMs: delay,
+                        nextAttempt: attempts + 1,
+                        maxAttempts,
+                    });
+                } catch {
+                    // A listener's failure must not end the call it is told about.
+                }
+            }
             await sleep(delay, signal).catch(() => {
                 throw abortReason(signal!, last);
             });

@@ -99,6 +99,6 @@ describe("cli: process exit codes and messages", function () {
     it("a missing kubeconfig is a clear error", () => {
         const r = run("cordon", "worker1", "--kubeconfig", "/nonexistent/config");
         assert.equal(r.code, 1);
-        assert.equal(r.stderr.trim(), "error: kubeconfig file /nonexistent/config: file not found");
+        assert.equal(r.stderr.trim(), "error: --kubeconfig /nonexistent/config: no such file");
     });
 });
