@@ -3,6 +3,7 @@
 // planner (both ship in the package). Tests inject their own reader instead (mocks cannot intercept these calls).
 import type { KubeConfigSource, NodeInfo, DrainEngine, PlannerModule } from "./engine-contract";
 import type { DrainOptions } from "../drain";
+import type { SharedClusterOptions } from "../shared-cluster";
 import { loadCompiled } from "./package-root";
 
 export interface PlanRequest {
@@ -24,6 +25,11 @@ export interface ClusterReader {
      * leave this out (or return undefined), and then preview logs no plan.
      */
     planRoll?(request: PlanRequest): Promise<{ node: string; text: string; verdict?: string }[] | undefined>;
+    /**
+     * Read-only: who holds the roll lock and kured's lock now, which gates would block now, whether the window is
+     * open, for the first node to roll (shared-cluster's preflight). Left out by readers that cannot tell.
+     */
+    preflight?(options: SharedClusterOptions, node: string): Promise<{ ok: boolean; lines: string[] }>;
 }
 
 /** A ClusterReader backed by the compiled drain engine and planner. */
@@ -33,6 +39,11 @@ export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
     return {
         listNodes: (labelSelector) => engine().listNodes(kc(), labelSelector),
         readNode: (name) => engine().readNode(kc(), name),
+        async preflight(options, node) {
+            const sc = loadCompiled<typeof import("../shared-cluster")>("shared-cluster/index.js");
+            const report = await sc.preflight(kc(), options, node, { runCheckCommands: true });
+            return { ok: report.ok, lines: sc.formatPreflight(report) };
+        },
         async planRoll(request) {
             const planner = loadCompiled<PlannerModule>("planner/index.js");
             let snapshot: unknown;

@@ -4,6 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RollingNodeUpgrade, RollingNodeUpgradeArgs, RollingNodeUpgradeReport } from "./rolling-node-upgrade";
 import { ClusterReader } from "./cluster-reader";
+import type { SharedClusterArgs } from "./shared-cluster-args";
+import type { GateSpec } from "../shared-cluster";
 
 export interface RollFromConfigOptions {
     /** Logical name of the RollingNodeUpgrade. Default "roll". */
@@ -68,10 +70,43 @@ export function rollFromConfig(config: pulumi.Config = new pulumi.Config(), opti
         notReadyTimeout: read.string("notReadyTimeout"),
         readyPollInterval: read.string("readyPollInterval"),
         upgradeTimeout: read.string("upgradeTimeout"),
+        sharedCluster: sharedClusterFromConfig(read),
         clusterReader: options.clusterReader,
     };
     const roll = new RollingNodeUpgrade(options.name ?? "roll", args);
     return { roll, report: roll.report };
+}
+
+/** The roll lock, kured's lock, the health gates and the maintenance window (Pulumi.yaml documents each key). */
+function sharedClusterFromConfig(read: ConfigReader): SharedClusterArgs {
+    const lockName = read.string("lockName");
+    const [namespace, name] = lockName?.includes("/") ? lockName.split("/", 2) : [undefined, lockName];
+    const kured = read.string("kuredLock") ?? "wait";
+    if (!["off", "wait", "take"].includes(kured)) throw new Error(`config "kuredLock" must be off, wait or take, not "${kured}"`);
+    const gates: GateSpec[] = [];
+    const podSelector = read.string("blockingPodSelector");
+    if (podSelector) gates.push({ type: "pods", selector: podSelector });
+    const prometheus = read.string("prometheusUrl");
+    const query = read.string("prometheusQuery");
+    const ignoreAlertNames = read.string("alertFilterRegexp");
+    if (query && !prometheus) throw new Error(`config "prometheusQuery" needs "prometheusUrl" (the Prometheus to ask)`);
+    if (prometheus) {
+        // Alerts always gate when a Prometheus is given (as kured's --prometheus-url); a query adds a second gate.
+        gates.push({ type: "alerts", url: prometheus, ignoreAlertNames });
+        if (query) gates.push({ type: "query", url: prometheus, query });
+    }
+    const check = read.list("checkCommand");
+    if (check) gates.push({ type: "command", command: check });
+    return {
+        lock:
+            read.boolean("lock") === false
+                ? false
+                : { ...(namespace ? { namespace } : {}), ...(name ? { name } : {}), timeout: read.string("lockTimeout") },
+        kuredLock: kured === "off" ? false : (kured as "wait" | "take"),
+        gates,
+        gatesTimeout: read.string("gatesTimeout"),
+        maintenanceWindow: read.string("maintenanceWindow"),
+    };
 }
 
 /**

@@ -3,12 +3,17 @@
 // steps/cordon.ts inside the dynamic-provider host.
 import * as pulumi from "@pulumi/pulumi";
 import nodeCordonProviderModule = require("./providers/cordon");
+import type { SharedClusterOptions } from "../shared-cluster";
 import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeCordon provider object (serialized into state). */
 export const nodeCordonProvider: pulumi.dynamic.ResourceProvider = nodeCordonProviderModule;
 
 export interface NodeCordonArgs extends NodeStepArgs {
+    /** The roll lock, kured's lock, gates and window (plain options, see ../shared-cluster-args.ts); a setting. */
+    sharedCluster?: SharedClusterOptions;
+    /** "project/stack", named in the lock's holder identity. */
+    stack?: string;
     /** When the node already runs the target version and is not cordoned by us, do nothing (default true). */
     skipIfAtTarget?: pulumi.Input<boolean>;
 }
@@ -32,6 +37,8 @@ export class NodeCordon extends pulumi.dynamic.Resource {
         const props = resourceProps(["versionBefore", "alreadyAtTarget", "cordoned", "startedAt", "message", "runId"], {
             ...stepProps(args),
             skipIfAtTarget: args.skipIfAtTarget,
+            sharedCluster: args.sharedCluster,
+            stack: args.stack,
         });
         super(nodeCordonProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeCordon");
     }

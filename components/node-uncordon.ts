@@ -2,12 +2,17 @@
 // done in steps/uncordon.ts inside the dynamic-provider host.
 import * as pulumi from "@pulumi/pulumi";
 import nodeUncordonProviderModule = require("./providers/uncordon");
+import type { SharedClusterOptions } from "../shared-cluster";
 import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
 
 /** The one NodeUncordon provider object (serialized into state). */
 export const nodeUncordonProvider: pulumi.dynamic.ResourceProvider = nodeUncordonProviderModule;
 
 export interface NodeUncordonArgs extends NodeStepArgs {
+    /** The roll lock, kured's lock, gates and window (plain options, see ../shared-cluster-args.ts); a setting. */
+    sharedCluster?: SharedClusterOptions;
+    /** "project/stack", named in the lock's holder identity. */
+    stack?: string;
     /** Leave a cordon that node-upgrade did not make (default true). */
     onlyIfCordonedByUs?: pulumi.Input<boolean>;
 }
@@ -25,6 +30,8 @@ export class NodeUncordon extends pulumi.dynamic.Resource {
         const props = resourceProps(["uncordoned", "finishedAt", "message"], {
             ...stepProps(args),
             onlyIfCordonedByUs: args.onlyIfCordonedByUs,
+            sharedCluster: args.sharedCluster,
+            stack: args.stack,
         });
         super(nodeUncordonProvider, name, props, stepOptions(opts), DYNAMIC_MODULE, "NodeUncordon");
     }

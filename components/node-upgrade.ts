@@ -17,6 +17,7 @@ import { durationSeconds, nodeNameProblem, nulProblem, selectorProblem, throwIfP
 import { ClusterReader, kubeClusterReader } from "./cluster-reader";
 import { applyAll, secretOnce } from "./construction";
 import { parseDuration } from "../kube-rules";
+import { sharedClusterEnabled, sharedClusterOptions, type SharedClusterArgs } from "./shared-cluster-args";
 
 /** SSH connection to the node (see @pulumi/command remote.Connection). */
 export interface SshArgs {
@@ -116,6 +117,11 @@ export interface NodeUpgradeArgs {
     skipIfAtTarget?: pulumi.Input<boolean>;
     /** Program-time cluster access (InternalIP lookup). Default: the drain engine with the kubeconfig above. */
     clusterReader?: ClusterReader;
+    /**
+     * Safe in a shared cluster: the roll lock (a Lease kube-system/node-upgrade, on by default), kured's lock
+     * (honoured by default), health gates and a maintenance window, all checked before the node is cordoned.
+     */
+    sharedCluster?: SharedClusterArgs;
 }
 
 /** One node's outcome, exported by the root program. Never contains credentials. */
@@ -206,6 +212,7 @@ export function plainArgsProblems(args: Omit<Partial<NodeUpgradeArgs>, "nodeName
         duration("drain.timeout", args.drain?.timeout),
         duration("upgradeTimeout", args.upgradeTimeout, { positive: true }),
         podSelector !== undefined && podSelector !== "" ? selectorProblem("drain.podSelector", podSelector) : undefined,
+        ...sharedClusterOptions(args.sharedCluster).problems,
     ];
 }
 
@@ -261,10 +268,16 @@ export class NodeUpgrade extends pulumi.ComponentResource {
             commandVariables(n, v, r, env as Record<string, string>),
         );
 
+        // The lock, gates and window travel with the cordon (taken before it) and the uncordon (released after it).
+        const shared = sharedClusterOptions(args.sharedCluster).options;
+        const sharedCluster = sharedClusterEnabled(shared)
+            ? { sharedCluster: shared, stack: `${pulumi.getProject()}/${pulumi.getStack()}` }
+            : {};
+
         // opts.dependsOn (e.g. the previous batch's uncordon) applies to the first step explicitly.
         this.cordon = new NodeCordon(
             `${name}-cordon`,
-            { ...step, skipIfAtTarget: args.skipIfAtTarget },
+            { ...step, skipIfAtTarget: args.skipIfAtTarget, ...sharedCluster },
             { parent: this, dependsOn: opts?.dependsOn },
         );
 
@@ -329,7 +342,7 @@ export class NodeUpgrade extends pulumi.ComponentResource {
 
         this.uncordon = new NodeUncordon(
             `${name}-uncordon`,
-            { ...step, chainRunId: this.cordon.runId },
+            { ...step, chainRunId: this.cordon.runId, ...sharedCluster },
             { parent: this, dependsOn: [this.ready] },
         );
 

@@ -16,6 +16,7 @@ import { requireKnown, resolveInput, plainValue, stackConfigValue } from "./prog
 import { nodeNameProblem, percentProblem, positiveIntegerProblem, throwIfProblems, selectorProblem } from "./validate";
 import type { DrainOptions } from "../drain";
 import type { NodeInfo } from "./engine-contract";
+import { sharedClusterEnabled, sharedClusterOptions } from "./shared-cluster-args";
 
 export interface RollingNodeUpgradeArgs extends Omit<NodeUpgradeArgs, "nodeName" | "ssh" | "clusterReader"> {
     /** Node names, in the order to roll them (control-plane nodes still go first). */
@@ -219,8 +220,10 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
             inFlightNodes += current.length;
         }
 
-        if (pulumi.runtime.isDryRun() && args.logPlan !== false)
+        if (pulumi.runtime.isDryRun() && args.logPlan !== false) {
             await this.logPlan(reader, args, chains, upgrades, maxUnavailable, skipAtTarget !== false);
+            await this.logPreflight(reader, args, batches);
+        }
 
         const report = pulumi.output({
             targetVersion: pulumi.output(args.targetVersion),
@@ -231,6 +234,10 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
     }
 
     /** Preview only: the planner's read-only verdict per node, logged on that node's component in roll order. */
+    private logPreflight(reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][]) {
+        return logPreflightOf(this, reader, args, batches);
+    }
+
     private async logPlan(
         reader: ClusterReader,
         args: RollingNodeUpgradeArgs,
@@ -266,6 +273,22 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
                     "Fix what blocks (the warning says what), or unset failOnBlockedPlan to roll up to the blocked node and stop there.",
             );
         }
+    }
+}
+
+/** In preview: the lock, kured's lock, the gates and the window as they stand now, before the first node. */
+async function logPreflightOf(component: pulumi.Resource, reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][]) {
+    const options = sharedClusterOptions(args.sharedCluster).options;
+    const first = batches.flat()[0];
+    if (!reader.preflight || !first || !sharedClusterEnabled(options)) return;
+    try {
+        const report = await reader.preflight(options, first);
+        const head = report.ok
+            ? `shared cluster: ${first} would start now`
+            : `shared cluster: ${first} would NOT start now (up waits for what blocks, up to its timeout, then stops before cordoning it)`;
+        (report.ok ? pulumi.log.info : pulumi.log.warn)([head, ...report.lines.map((l) => `      ${l}`)].join("\n"), component);
+    } catch (err: any) {
+        pulumi.log.warn(`could not check the roll lock, gates and window: ${err?.message ?? err}`, component);
     }
 }
 

@@ -2,6 +2,7 @@
 // NodeUncordon at the end of the chain only ever undoes a cordon node-upgrade made.
 import * as s from "./support";
 import { StepLogic } from "./step-logic";
+import { enabled, enterMaintenance, sharedClusterModule } from "./shared-cluster";
 
 export class CordonStep extends StepLogic {
     constructor() {
@@ -19,6 +20,9 @@ export class CordonStep extends StepLogic {
             s.log(this.step, inputs.nodeName, message);
             return { versionBefore: node.kubeletVersion, alreadyAtTarget: true, cordoned: false, startedAt, message, runId: s.newRunId() };
         }
+        // Safe in a shared cluster: the window, the roll lock, kured's lock and the gates, before anything is cordoned.
+        if (enabled(inputs.sharedCluster))
+            await enterMaintenance(kc, inputs.sharedCluster, inputs.stack, inputs.nodeName, (m) => s.log(this.step, inputs.nodeName, m));
         const result = await s.withTimeout(
             (signal) => engine.cordon(kc, inputs.nodeName, { onProgress: s.progressPrinter(this.step, inputs.nodeName), signal }),
             s.API_TIMEOUT_SECONDS,
@@ -38,6 +42,15 @@ export class CordonStep extends StepLogic {
             message,
             runId: s.newRunId(),
         };
+    }
+
+    /** The shared-cluster options are checked in preview: a bad window, regexp or selector fails before any node. */
+    protected checkStepInputs(news: any, failures: s.CheckFailure[]): Record<string, any> {
+        if (enabled(news.sharedCluster)) {
+            for (const problem of sharedClusterModule().validateSharedClusterOptions(news.sharedCluster))
+                failures.push({ property: "sharedCluster", reason: `${this.step}: sharedCluster ${problem}` });
+        }
+        return {};
     }
 
     /**

@@ -2,6 +2,7 @@
 // an operator cordoned for another reason stays cordoned.
 import * as s from "./support";
 import { StepLogic } from "./step-logic";
+import { enabled, leaveMaintenance } from "./shared-cluster";
 
 export class UncordonStep extends StepLogic {
     constructor() {
@@ -28,6 +29,8 @@ export class UncordonStep extends StepLogic {
               ? "left cordoned: the cordon was not made by node-upgrade"
               : "already schedulable: nothing to do";
         s.log(this.step, inputs.nodeName, message);
+        if (enabled(inputs.sharedCluster))
+            await leaveMaintenance(inputs.sharedCluster, inputs.nodeName, (m) => s.log(this.step, inputs.nodeName, m));
         return { uncordoned: result.changed, finishedAt: s.nowIso(), message };
     }
 

@@ -197,6 +197,10 @@ const NEEDS: { permission: Permission; consumer: Consumer; kind: "required" | "d
         kind: "degrades",
         why: "workload pacing is off for those pods, as in kubectl",
     },
+    // The roll lock (shared-cluster/): each node's cordon takes the Lease, its uncordon gives it back.
+    { permission: "create coordination.k8s.io/leases", consumer: "roll", kind: "required" },
+    { permission: "get coordination.k8s.io/leases", consumer: "roll", kind: "required" },
+    { permission: "update coordination.k8s.io/leases", consumer: "roll", kind: "required" },
     { permission: "list apps/daemonsets", consumer: "plan CLI", kind: "required" },
     { permission: "list apps/replicasets", consumer: "plan CLI", kind: "required" },
     { permission: "list apps/statefulsets", consumer: "plan CLI", kind: "required" },
@@ -210,6 +214,8 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
     this.timeout(180_000);
     let host: DynamicProviderHost;
     const role = clusterRoleRulesFromFile(ROLE_FILE, "node-upgrade");
+    // The roll lock's Role (leases in kube-system) is bound to the same ServiceAccount: every cluster here gets both.
+    const full = [...role, ...clusterRoleRulesFromFile(ROLE_FILE, "node-upgrade-lease")];
     /** Which permissions each consumer used with the full role. */
     const used = new Map<Consumer, Set<Permission>>();
 
@@ -258,7 +264,7 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
                 // The preview itself goes on without the plan; a missing plan is a failure only with the full role.
                 const shown = logged.some((l) => /\[1\/\d\] master/.test(l));
                 return {
-                    failure: shown || c.sim.rbac!.rules !== role ? "" : `no plan was logged:\n${logged.join("\n")}`,
+                    failure: shown || c.sim.rbac!.rules !== full ? "" : `no plan was logged:\n${logged.join("\n")}`,
                     output: logged.join("\n"),
                 };
             }
@@ -322,7 +328,7 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
 
     for (const consumer of ["preview plan", "roll", "plan CLI", "drain CLI", "drain CLI --disable-eviction"] as Consumer[]) {
         it(`${consumer === "roll" ? "a whole roll of the seed cluster (preview, then up)" : consumer} works with exactly the shipped ClusterRole`, async () => {
-            const c = await seedCluster(role);
+            const c = await seedCluster(full);
             try {
                 const { failure } = await run(consumer, c);
                 assert.strictEqual(failure, "", failure);
@@ -350,15 +356,13 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
     it("every permission the role grants is used by the roll, the planner or the CLI (nothing to spare), as the table below says", () => {
         const all = new Set([...used.values()].flatMap((s) => [...s]));
         // The simulated cluster serves no ReplicationControllers: pacing pods of one reads it (drain/workload-tracker.ts).
-        const unused = granted(role).filter((p) => !all.has(p) && p !== "get /replicationcontrollers");
+        const unused = granted(full).filter((p) => !all.has(p) && p !== "get /replicationcontrollers");
         assert.deepStrictEqual(unused, [], `granted but never used: ${unused.join(", ")}`);
-        const ungranted = [...all].filter((p) => !granted(role).includes(p));
+        const ungranted = [...all].filter((p) => !granted(full).includes(p));
         assert.deepStrictEqual(ungranted, []);
         assert.deepStrictEqual(
             [...new Set(NEEDS.map((n) => n.permission))].sort(),
-            granted(role)
-                .filter((p) => p !== "get /replicationcontrollers")
-                .sort(),
+            [...new Set(granted(full))].filter((p) => p !== "get /replicationcontrollers").sort(),
         );
         for (const n of NEEDS) assert.ok(used.get(n.consumer)?.has(n.permission), `${n.consumer} did not use ${n.permission}`);
         console.log(`      permissions used: ${[...used].map(([c, s]) => `${c}: ${[...s].sort().join(", ")}`).join(" | ")}`);
@@ -370,7 +374,7 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
                 ? `without ${need.permission}, ${need.consumer} fails naming the missing permission`
                 : `without ${need.permission}, ${need.consumer} still completes (${need.why}) without breaking a budget, and says what is forbidden`;
         it(title, async () => {
-            const c = await seedCluster(without(role, need.permission));
+            const c = await seedCluster(without(full, need.permission));
             const audit = new Invariants(c.sim);
             try {
                 // The Ready wait watches the node only while it is down: keep it down for 4 real seconds (240 simulated),

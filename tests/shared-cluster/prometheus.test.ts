@@ -2,106 +2,25 @@
 // free port, its own temporary config and a rule file with an alert that always fires and one that stays pending.
 // Skipped, with the reason, when the binary is missing (install: apt-get install -y prometheus).
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import {
-    fetchAlerts,
-    GateBlockedError,
-    preflight,
-    prometheusAlertsGate,
-    prometheusQueryGate,
-    runQuery,
-    waitUntil,
-    type Gate,
-} from "../../shared-cluster";
-import { freePort } from "./helpers";
-
-function prometheusBinary(): string | undefined {
-    const fromPath = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).stdout.trim();
-    if (fromPath) return fromPath;
-    return fs.existsSync("/usr/bin/prometheus") ? "/usr/bin/prometheus" : undefined;
-}
-
-const CONFIG = `global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - rules.yml
-`;
-
-const RULES = `groups:
-  - name: node-upgrade-test
-    interval: 1s
-    rules:
-      - alert: AlwaysFiring
-        expr: vector(1) > 0
-        for: 0s
-        labels:
-          severity: critical
-      - alert: AlwaysPending
-        expr: vector(1) > 0
-        for: 1h
-        labels:
-          severity: warning
-`;
+import { GateBlockedError, preflight, prometheusAlertsGate, prometheusQueryGate, runQuery, waitUntil } from "../../shared-cluster";
+import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
 
 describe("shared-cluster: Prometheus gates against a real Prometheus", function () {
     this.timeout(120_000);
-    let proc: ChildProcess | undefined;
-    let dir: string | undefined;
+    let prometheus: RunningPrometheus | undefined;
     let url = "";
-    let stderr = "";
 
     before(async function () {
-        const bin = prometheusBinary();
-        if (!bin) {
-            console.log(
-                "      (skipped: no prometheus binary on PATH or at /usr/bin/prometheus; install it with `apt-get install -y prometheus`)",
-            );
+        const started = await startPrometheus();
+        if ("skipped" in started) {
+            console.log(`      (skipped: ${started.skipped})`);
             this.skip();
         }
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "sc-prometheus-"));
-        fs.writeFileSync(path.join(dir, "prometheus.yml"), CONFIG);
-        fs.writeFileSync(path.join(dir, "rules.yml"), RULES);
-        const port = await freePort();
-        url = `http://127.0.0.1:${port}`;
-        proc = spawn(
-            bin!,
-            [
-                `--config.file=${path.join(dir, "prometheus.yml")}`,
-                `--storage.tsdb.path=${path.join(dir, "data")}`,
-                `--web.listen-address=127.0.0.1:${port}`,
-                "--log.level=warn",
-            ],
-            { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
-        );
-        proc.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-        const exited = new Promise<never>((_, reject) =>
-            proc!.once("exit", (code) => reject(new Error(`prometheus exited (${code}) before the alert fired:\n${stderr}`))),
-        );
-        // Wait (polling its API, not sleeping a fixed time) until the rule has been evaluated and the alert fires.
-        const firing: Gate = {
-            name: "AlwaysFiring to fire",
-            check: async () => {
-                const alerts = await fetchAlerts({ url, timeoutMs: 2000 });
-                return alerts.some((a) => a.name === "AlwaysFiring" && a.state === "firing")
-                    ? { ok: true }
-                    : { ok: false, reason: "not firing yet" };
-            },
-        };
-        await Promise.race([waitUntil(firing, 60_000, undefined, { pollMs: 100 }), exited]);
+        prometheus = started as RunningPrometheus;
+        url = prometheus.url;
     });
 
-    after(async () => {
-        if (proc && proc.exitCode === null) {
-            const gone = new Promise((r) => proc!.once("exit", r));
-            proc.kill("SIGTERM");
-            await gone;
-        }
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(async () => prometheus?.stop());
 
     it("the alerts gate blocks, naming AlwaysFiring (firing only by default)", async () => {
         const r = await prometheusAlertsGate({ url }).check();

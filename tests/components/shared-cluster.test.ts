@@ -1,0 +1,216 @@
+// Safe in a shared cluster, through the root program (real provider host, local engine, simulated cluster):
+// the roll lock is on by default and released after each node; another holder's Lease, kured's lock, a firing
+// alert in a real Prometheus and a closed maintenance window each show in preview and stop `up` before the first
+// node is cordoned, naming what blocks; a holder that lets go while we wait lets the roll proceed.
+import * as assert from "assert";
+import { DynamicProviderHost, LocalEngine, REPO_ROOT, stackConfig } from "../../local-engine";
+import { nodeState, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
+import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
+import { loadComponents, type Components } from "../helpers/components";
+
+let c: Components;
+const NODES = ["master", "worker1", "worker2"];
+const UPGRADE = 'node dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
+const roll = () => c.rollFromConfig().report;
+
+function configFor(cluster: TestCluster, values: Record<string, unknown> = {}) {
+    return stackConfig({
+        kubeconfig: cluster.kubeconfig,
+        nodes: NODES,
+        targetVersion: "v1.20.0",
+        upgradeCommand: UPGRADE,
+        upgradeEnvironment: [`KUBECONFIG=${cluster.kubeconfigPath}`],
+        drainIgnoreDaemonSets: true,
+        drainDeleteEmptyDirData: true,
+        drainTimeout: "60s",
+        readyTimeout: "60s",
+        readyPollInterval: "100ms",
+        ...values,
+    });
+}
+
+/** A Lease held by someone else, renewed just now, for an hour. */
+function foreignLease(cluster: TestCluster, holder = "alice@laptop (node-upgrade drain)") {
+    const now = new Date().toISOString().replace(/Z$/, "000Z");
+    cluster.sim.apply({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: "node-upgrade", namespace: "kube-system" },
+        spec: { holderIdentity: holder, leaseDurationSeconds: 3600, acquireTime: now, renewTime: now },
+    });
+}
+
+const lease = (cluster: TestCluster) => cluster.sim.get("Lease", "kube-system", "node-upgrade");
+const nodeWrites = (cluster: TestCluster) => writeRequests(cluster.sim).filter((w) => w.includes("/nodes/"));
+
+/** Collects what preview logs (pulumi.log.info / warn print to the console under the local engine). */
+async function logsOf<T>(run: () => Promise<T>): Promise<{ result: T; logged: string[] }> {
+    const logged: string[] = [];
+    const original = { log: console.log, warn: console.warn, error: console.error };
+    console.log = console.warn = console.error = (...a: any[]) => logged.push(a.join(" "));
+    try {
+        return { result: await run(), logged };
+    } finally {
+        Object.assign(console, original);
+    }
+}
+
+describe("components: safe in a shared cluster (lock, kured, gates, window)", function () {
+    this.timeout(120_000);
+    let host: DynamicProviderHost;
+    let hostLines: string[] = [];
+    let onLine: ((line: string) => void) | undefined;
+    let cluster: TestCluster;
+    let engine: LocalEngine;
+
+    before(async () => {
+        c = await loadComponents();
+        host = await DynamicProviderHost.start({
+            onOutput: (line) => {
+                hostLines.push(line);
+                onLine?.(line);
+            },
+        });
+    });
+    after(async () => host?.stop());
+    beforeEach(async () => {
+        hostLines = [];
+        cluster = await startTestCluster("seed");
+        engine = new LocalEngine(host, { cwd: REPO_ROOT });
+    });
+    afterEach(async () => cluster?.stop());
+
+    it("by default each node's cordon takes the Lease kube-system/node-upgrade and its uncordon releases it", async () => {
+        const result = await engine.run(roll, { config: configFor(cluster), secretKeys: ["kubeconfig"] });
+        assert.ok(result.ok, result.error?.message);
+        for (const n of NODES) assert.strictEqual(nodeState(cluster.sim, n).kubeletVersion, "v1.20.0");
+        const l = lease(cluster);
+        assert.ok(l, "the roll created the Lease");
+        assert.ok(!l.spec.holderIdentity, `released after the last uncordon, holder ${l.spec.holderIdentity}`);
+        assert.ok(
+            hostLines.some((x) => /\[NodeUncordon worker2\] released the roll lock/.test(x)),
+            hostLines.join("\n"),
+        );
+    });
+
+    it("another holder's Lease: preview says who holds it; up stops before the first cordon, naming the holder", async () => {
+        foreignLease(cluster);
+        cluster.sim.clearRequestLog();
+        const { result: preview, logged } = await logsOf(() =>
+            engine.run(roll, { config: configFor(cluster), secretKeys: ["kubeconfig"], preview: true }),
+        );
+        assert.ok(preview.ok, preview.error?.message);
+        const text = logged.join("\n");
+        assert.match(text, /shared cluster: master would NOT start now/);
+        assert.match(text, /✗ lease kube-system\/node-upgrade: .*alice@laptop/);
+        assert.deepStrictEqual(writeRequests(cluster.sim), [], "preview writes nothing");
+
+        const up = await engine.run(roll, { config: configFor(cluster), secretKeys: ["kubeconfig"] });
+        assert.ok(!up.ok, "up must stop");
+        assert.match(up.error!.message, /NodeCordon master: not starting: .*held by alice@laptop/);
+        for (const n of NODES) assert.ok(!nodeState(cluster.sim, n).unschedulable, `${n} must stay schedulable`);
+        assert.deepStrictEqual(nodeWrites(cluster), [], "nothing was cordoned");
+        assert.strictEqual(lease(cluster).spec.holderIdentity, "alice@laptop (node-upgrade drain)", "their lease is left alone");
+    });
+
+    it("a holder that lets go while we wait (lockTimeout): the roll reports the wait, then proceeds", async () => {
+        foreignLease(cluster);
+        // Let go as soon as the roll says it waits on the holder (on that line, not after a fixed time).
+        const waited = new Promise<string>((resolve) => {
+            onLine = (line) => {
+                if (!/lease: waiting for lease kube-system\/node-upgrade is held by alice@laptop/.test(line)) return;
+                onLine = undefined;
+                const l = lease(cluster);
+                cluster.sim.apply({ ...l, spec: { ...l.spec, holderIdentity: null } });
+                resolve(line);
+            };
+        });
+        const result = await engine.run(roll, { config: configFor(cluster, { lockTimeout: "2m" }), secretKeys: ["kubeconfig"] });
+        assert.ok(result.ok, result.error?.message);
+        assert.match(
+            await waited,
+            /\[NodeCordon master\] lease: waiting for lease kube-system\/node-upgrade is held by alice@laptop .*\(2m left\)/,
+        );
+        for (const n of NODES) assert.strictEqual(nodeState(cluster.sim, n).kubeletVersion, "v1.20.0");
+    });
+
+    it("kured rebooting a node (its lock annotation): preview shows it; up stops before cordoning, naming kured's node", async () => {
+        cluster.sim.apply({
+            apiVersion: "apps/v1",
+            kind: "DaemonSet",
+            metadata: {
+                name: "kured",
+                namespace: "kube-system",
+                annotations: {
+                    "weave.works/kured-node-lock": JSON.stringify({
+                        nodeID: "worker2",
+                        metadata: { unschedulable: false },
+                        created: new Date().toISOString(),
+                        TTL: 0,
+                    }),
+                },
+            },
+            spec: {
+                selector: { matchLabels: { name: "kured" } },
+                template: {
+                    metadata: { labels: { name: "kured" } },
+                    spec: { containers: [{ name: "kured", image: "ghcr.io/kubereboot/kured:1.17.1" }] },
+                },
+            },
+        });
+        const { logged } = await logsOf(() => engine.run(roll, { config: configFor(cluster), secretKeys: ["kubeconfig"], preview: true }));
+        assert.match(logged.join("\n"), /✗ kured.*worker2/);
+        cluster.sim.clearRequestLog();
+        const up = await engine.run(roll, { config: configFor(cluster), secretKeys: ["kubeconfig"] });
+        assert.ok(!up.ok);
+        assert.match(up.error!.message, /NodeCordon master: not starting: .*kured.*worker2/);
+        assert.deepStrictEqual(nodeWrites(cluster), []);
+        assert.ok(!lease(cluster)?.spec?.holderIdentity, "the Lease taken before kured's check was given back");
+    });
+
+    it("a closed maintenance window: preview says when it opens; up stops before the first node and says to run again then", async () => {
+        // A window of one minute, twelve hours from now: closed now, whatever the time of day.
+        const opens = new Date(Date.now() + 12 * 3600_000);
+        const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+        const window = `* ${hhmm(opens)}-${hhmm(new Date(opens.getTime() + 60_000))} UTC`;
+        const { logged } = await logsOf(() =>
+            engine.run(roll, { config: configFor(cluster, { maintenanceWindow: window }), secretKeys: ["kubeconfig"], preview: true }),
+        );
+        assert.match(logged.join("\n"), /✗ maintenance window.*opens at/);
+        cluster.sim.clearRequestLog();
+        const up = await engine.run(roll, { config: configFor(cluster, { maintenanceWindow: window }), secretKeys: ["kubeconfig"] });
+        assert.ok(!up.ok);
+        assert.match(up.error!.message, /outside the window .*; it opens at .*; run `pulumi up` again then/);
+        assert.deepStrictEqual(nodeWrites(cluster), []);
+    });
+
+    describe("with a real Prometheus whose AlwaysFiring alert fires", () => {
+        let prometheus: RunningPrometheus | undefined;
+        before(async function () {
+            const started = await startPrometheus();
+            if ("skipped" in started) {
+                console.log(`      skipped: ${started.skipped}`);
+                this.skip();
+            }
+            prometheus = started as RunningPrometheus;
+        });
+        after(async () => prometheus?.stop());
+
+        it("preview names the alert; up stops before the first cordon, naming AlwaysFiring", async () => {
+            const config = configFor(cluster, { prometheusUrl: prometheus!.url });
+            const { logged } = await logsOf(() => engine.run(roll, { config, secretKeys: ["kubeconfig"], preview: true }));
+            assert.match(logged.join("\n"), /✗ .*AlwaysFiring/);
+            cluster.sim.clearRequestLog();
+            const up = await engine.run(roll, { config, secretKeys: ["kubeconfig"] });
+            assert.ok(!up.ok);
+            assert.match(up.error!.message, /NodeCordon master: not starting: .*AlwaysFiring/);
+            assert.deepStrictEqual(nodeWrites(cluster), []);
+            // With the alert filtered out (kured's --alert-filter-regexp), the roll goes.
+            const filtered = await engine.run(roll, {
+                config: configFor(cluster, { prometheusUrl: prometheus!.url, alertFilterRegexp: "^Always" }),
+                secretKeys: ["kubeconfig"],
+            });
+            assert.ok(filtered.ok, filtered.error?.message);
+        });
+    });
+});
