@@ -8,7 +8,9 @@ import { SimClock } from "./clock";
 import { FaultInjector, FaultRule } from "./faults";
 import { Prng } from "./random";
 import { newToken, kubeconfigYaml, tlsMaterial } from "./apiserver/auth-tls";
+import { Authorizer } from "./apiserver/authorizer";
 import { Registry } from "./apiserver/registry";
+import { ServiceAccountTokens } from "./apiserver/sa-tokens";
 import { resolveResource, resourceByPlural } from "./apiserver/resources";
 import { ApiServer, RequestLogEntry } from "./apiserver/server";
 import { ApiError, badRequest, pathNotFound } from "./apiserver/status-errors";
@@ -269,12 +271,13 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
     const token = opts.token ?? newToken();
     const rbac = opts.rbac ? { rules: opts.rbac.rules, user: opts.rbac.user, token: opts.rbac.token ?? newToken() } : undefined;
     if (rbac && rbac.token === token) throw new Error("the RBAC token must differ from the admin token");
+    const authorizer = new Authorizer(store, rbac ? { user: rbac.user, rules: rbac.rules } : undefined);
     const server = new ApiServer({
         tls,
         token,
         clock,
         faults,
-        ctx: { registry, watchHub, clock },
+        ctx: { registry, watchHub, clock, authorizer, tokens: new ServiceAccountTokens(store, clock) },
         gitVersion: opts.serverVersion ?? scenario.serverVersion,
         simHandler,
         rbac,

@@ -53,17 +53,20 @@ export function newToken(): string {
 /** Paths a real cluster serves to anonymous users (system:public-info-viewer). */
 const PUBLIC_PATHS = new Set(["/version", "/healthz", "/livez", "/readyz"]);
 
-export function isAuthorized(path: string, authorization: string | undefined, token: string): boolean {
-    if (PUBLIC_PATHS.has(path)) return true;
-    return tokenMatches(authorization, token);
+export function isPublicPath(path: string): boolean {
+    return PUBLIC_PATHS.has(path);
+}
+
+/** The bearer token of an Authorization header, if any. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+    return authorization?.match(/^Bearer\s+(.+)$/i)?.[1].trim();
 }
 
 /** Whether the Authorization header carries exactly this bearer token. */
 export function tokenMatches(authorization: string | undefined, token: string): boolean {
-    if (!authorization) return false;
-    const m = authorization.match(/^Bearer\s+(.+)$/i);
-    if (!m) return false;
-    const given = Buffer.from(m[1].trim());
+    const bearer = bearerToken(authorization);
+    if (bearer === undefined) return false;
+    const given = Buffer.from(bearer);
     const want = Buffer.from(token);
     return given.length === want.length && crypto.timingSafeEqual(given, want);
 }

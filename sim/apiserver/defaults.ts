@@ -14,6 +14,7 @@ export function defaultPodSpec(spec: any): void {
         c.resources ??= {};
         c.terminationMessagePath ??= "/dev/termination-log";
         c.terminationMessagePolicy ??= "File";
+        for (const port of c.ports ?? []) port.protocol ||= "TCP";
         c.imagePullPolicy ??= c.image && /:latest$|^[^:]+$/.test(String(c.image).split("/").pop() ?? "") ? "Always" : "IfNotPresent";
     }
 }
@@ -40,6 +41,22 @@ export function qosClass(spec: any): string {
     return guaranteed ? "Guaranteed" : "Burstable";
 }
 
+/** Priorities of the built-in PriorityClasses (scheduling.k8s.io; PriorityClasses themselves are not served). */
+const SYSTEM_PRIORITIES: Record<string, number> = { "system-node-critical": 2000001000, "system-cluster-critical": 2000000000 };
+
+/**
+ * What kube-apiserver's admission adds to every new pod: the ServiceAccount admission plugin sets
+ * serviceAccountName "default" (the v1 conversion mirrors it into the deprecated serviceAccount), the Priority
+ * plugin resolves priorityClassName to spec.priority (0 without a class) and preemptionPolicy. Other class names
+ * are taken as priority 0: the simulator serves no PriorityClasses a real server would look them up in.
+ */
+export function admitPodSpec(spec: any): void {
+    spec.serviceAccountName ||= spec.serviceAccount || "default";
+    spec.serviceAccount = spec.serviceAccountName;
+    spec.priority ??= SYSTEM_PRIORITIES[spec.priorityClassName] ?? 0;
+    spec.preemptionPolicy ??= "PreemptLowerPriority";
+}
+
 /** Default tolerations added by the DefaultTolerationSeconds admission plugin. */
 function addDefaultTolerations(spec: any): void {
     const tol: any[] = (spec.tolerations ??= []);
@@ -56,6 +73,7 @@ export function applyCreateDefaults(resource: string, obj: any): void {
         case "pods":
             obj.spec ??= {};
             defaultPodSpec(obj.spec);
+            admitPodSpec(obj.spec);
             addDefaultTolerations(obj.spec);
             // PrepareForCreate: status is reset
             obj.status = { phase: "Pending", qosClass: qosClass(obj.spec) };
@@ -65,7 +83,13 @@ export function applyCreateDefaults(resource: string, obj: any): void {
             obj.spec.replicas ??= 1;
             obj.spec.revisionHistoryLimit ??= 10;
             obj.spec.progressDeadlineSeconds ??= 600;
-            obj.spec.strategy ??= { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" } };
+            obj.spec.strategy ??= {};
+            obj.spec.strategy.type ||= "RollingUpdate";
+            if (obj.spec.strategy.type === "RollingUpdate") {
+                obj.spec.strategy.rollingUpdate ??= {};
+                obj.spec.strategy.rollingUpdate.maxUnavailable ??= "25%";
+                obj.spec.strategy.rollingUpdate.maxSurge ??= "25%";
+            }
             defaultTemplate(obj.spec.template);
             obj.status = {};
             break;

@@ -102,6 +102,17 @@ function subEntries(r: ResourceInfo, o: DiscoveryOptions): any[] {
             case "binding":
                 out.push({ name, singularName: "", namespaced: true, kind: "Binding", verbs: ["create"] });
                 break;
+            case "token":
+                out.push({
+                    name,
+                    singularName: "",
+                    namespaced: true,
+                    group: "authentication.k8s.io",
+                    version: "v1",
+                    kind: "TokenRequest",
+                    verbs: ["create"],
+                });
+                break;
             case "finalize":
                 out.push({ name, singularName: "", namespaced: false, kind: r.kind, verbs: ["update"] });
                 break;

@@ -4,10 +4,15 @@
 import type { ServerResponse } from "node:http";
 import * as YAML from "yaml";
 import type { SimClock } from "../clock";
+import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from "./access-reviews";
+import type { Authorizer, UserInfo } from "./authorizer";
 import { DeleteOptions } from "./deletion";
+import { aheadOfWallMs, eventAsServed } from "./event-time";
 import { evictPod } from "./eviction";
+import { LIST_TOO_OLD, listResourceVersion, validateListOptions } from "./list-options";
 import { jsonPatch, mergePatch, patchTypeFromContentType, strategicMergePatch } from "./patch";
-import { decodeK8sProtobuf, isK8sProtobuf } from "./protobuf";
+import { decodeK8sProtobuf, isK8sProtobuf, UnsupportedProtobuf } from "./protobuf";
+import { queryBool } from "./query";
 import { Registry } from "./registry";
 import { apiVersionOf, resourceByPlural, ResourceInfo } from "./resources";
 import type { RequestInfo } from "./router";
@@ -15,6 +20,7 @@ import { parseFieldSelector, parseLabelSelector } from "./selectors";
 import { ApiError, badRequest, expired, methodNotAllowed, notFound, pathNotFound, unsupportedBodyType } from "./status-errors";
 import { K8sObject, clone, jsonOf, keyOf } from "./store";
 import { buildTable, IncludeObject, wantsTable } from "./tables";
+import type { ServiceAccountTokens } from "./sa-tokens";
 import { ExpiredError, WatchHub, Watcher, WatchEventType } from "./watch";
 import type { DropWatchDecision } from "../faults";
 
@@ -22,6 +28,8 @@ export interface HandlerContext {
     registry: Registry;
     watchHub: WatchHub;
     clock: SimClock;
+    authorizer: Authorizer;
+    tokens: ServiceAccountTokens;
 }
 
 export interface Reply {
@@ -41,6 +49,8 @@ export interface IncomingRequest {
     headers: Record<string, string | string[] | undefined>;
     body: Buffer;
     res: ServerResponse;
+    /** who is asking (SelfSubjectAccessReview answers for this user) */
+    user: UserInfo;
     /** fault decision for watches */
     dropWatch?: DropWatchDecision;
     /** the watch was cut by a fault: by the dropWatch decision ("rule") or by cluster.dropWatches() */
@@ -60,16 +70,14 @@ export function parseBody(req: IncomingRequest, allowEmpty = false): any {
         .split(";")[0]
         .trim();
     if (ct.includes("protobuf") || isK8sProtobuf(req.body)) {
-        // kubectl's typed clients send protobuf; only DeleteOptions and Eviction are decoded
-        // (so e.g. `kubectl create deployment` gets a 415)
-        let decoded: any;
+        // kubectl's typed clients send protobuf (see protobuf.ts for what is decoded)
+        if (!isK8sProtobuf(req.body)) throw unsupportedBodyType("the protobuf body lacks the k8s envelope");
         try {
-            decoded = isK8sProtobuf(req.body) ? decodeK8sProtobuf(req.body) : undefined;
-        } catch {
-            decoded = undefined;
+            return decodeK8sProtobuf(req.body);
+        } catch (e) {
+            if (e instanceof UnsupportedProtobuf) throw unsupportedBodyType(e.message);
+            throw badRequest(`the object provided is unrecognized: ${(e as Error).message}`);
         }
-        if (decoded === undefined) throw unsupportedBodyType();
-        return decoded;
     }
     if (ct.includes("cbor")) throw unsupportedBodyType();
     const text = req.body.toString("utf8");
@@ -89,6 +97,12 @@ export function handle(ctx: HandlerContext, req: IncomingRequest): Reply {
     const { info } = req;
     const r = info.resource;
     if (info.subresource) return handleSubresource(ctx, req);
+    if (r.verbs && !r.verbs.includes(info.verb)) throw methodNotAllowed();
+    if (r.plural === "selfsubjectaccessreviews")
+        return { status: 201, body: selfSubjectAccessReview(ctx.authorizer, req.user, parseBody(req)) };
+    if (r.plural === "selfsubjectrulesreviews")
+        return { status: 201, body: selfSubjectRulesReview(ctx.authorizer, req.user, parseBody(req)) };
+    if (r.plural === "selfsubjectreviews") return { status: 201, body: selfSubjectReview(req.user) };
     switch (info.verb) {
         case "get":
             return single(req, ctx, ctx.registry.get(r, info.namespace, info.name!));
@@ -98,11 +112,14 @@ export function handle(ctx: HandlerContext, req: IncomingRequest): Reply {
             return watch(ctx, req);
         case "create":
             if (info.name) throw methodNotAllowed();
-            return { status: 201, body: ctx.registry.create(r, info.namespace, parseBody(req), { dryRun: isDryRun(req.query) }) };
+            return {
+                status: 201,
+                raw: served(ctx, r, ctx.registry.create(r, info.namespace, parseBody(req), { dryRun: isDryRun(req.query) })),
+            };
         case "update":
             return {
                 status: 200,
-                body: ctx.registry.update(r, info.namespace, info.name!, parseBody(req), { dryRun: isDryRun(req.query) }),
+                raw: served(ctx, r, ctx.registry.update(r, info.namespace, info.name!, parseBody(req), { dryRun: isDryRun(req.query) })),
             };
         case "patch": {
             const type = patchTypeFromContentType(req.headers["content-type"] as string | undefined);
@@ -110,7 +127,10 @@ export function handle(ctx: HandlerContext, req: IncomingRequest): Reply {
                 throw badRequest("PATCH requests with apply content type must specify field manager");
             }
             const body = parseBodyForPatch(req, type === "apply");
-            return { status: 200, body: ctx.registry.patch(r, info.namespace, info.name!, type, body, { dryRun: isDryRun(req.query) }) };
+            return {
+                status: 200,
+                raw: served(ctx, r, ctx.registry.patch(r, info.namespace, info.name!, type, body, { dryRun: isDryRun(req.query) })),
+            };
         }
         case "delete": {
             const opts = deleteOptionsFrom(req);
@@ -171,7 +191,7 @@ function deleteOptionsFrom(req: IncomingRequest): DeleteOptions {
         opts.gracePeriodSeconds = n;
     }
     if (q.has("propagationPolicy")) opts.propagationPolicy = q.get("propagationPolicy") as any;
-    if (q.has("orphanDependents")) opts.orphanDependents = q.get("orphanDependents") === "true";
+    if (q.has("orphanDependents")) opts.orphanDependents = queryBool(q, "orphanDependents");
     if (q.has("preconditions.uid") || q.has("preconditions.resourceVersion")) {
         opts.preconditions = {
             ...(opts.preconditions ?? {}),
@@ -196,6 +216,13 @@ function includeObject(q: URLSearchParams): IncludeObject {
     return v === "None" || v === "Object" ? v : "Metadata";
 }
 
+/** JSON of an object as served: Events with their times in wall-clock terms (event-time.ts). */
+function served(ctx: HandlerContext, r: ResourceInfo, o: K8sObject): string {
+    if (r.plural !== "events") return jsonOf(o);
+    const ahead = aheadOfWallMs(ctx.clock.nowMs());
+    return ahead ? JSON.stringify(eventAsServed(o, ahead)) : jsonOf(o);
+}
+
 function single(req: IncomingRequest, ctx: HandlerContext, obj: K8sObject): Reply {
     const t = wantsTable(req.headers.accept as string | undefined);
     if (t.table) {
@@ -208,7 +235,7 @@ function single(req: IncomingRequest, ctx: HandlerContext, obj: K8sObject): Repl
             }),
         };
     }
-    return { status: 200, raw: jsonOf(obj) };
+    return { status: 200, raw: served(ctx, req.info.resource, obj) };
 }
 
 interface ContinueToken {
@@ -235,19 +262,35 @@ const CONTINUE_EXPIRED =
 
 function list(ctx: HandlerContext, req: IncomingRequest): Reply {
     const r = req.info.resource;
-    let items = ctx.registry.list(r, listQuery(req));
+    validateListOptions(req.query);
     const rvNow = ctx.registry.store.currentRv();
-    let listRv = rvNow;
     const cont = req.query.get("continue");
-    if (cont) {
-        const tok = decodeContinue(cont);
-        if (tok.rv < ctx.watchHub.oldestValidRv()) {
-            req.onExpired?.(ctx.watchHub.compactedAway(tok.rv));
-            throw expired(CONTINUE_EXPIRED);
-        }
-        listRv = tok.rv;
-        items = items.filter((o) => keyOf(o) > tok.start);
+    const tok = cont ? decodeContinue(cont) : undefined;
+    if (tok && tok.rv < ctx.watchHub.oldestValidRv()) {
+        req.onExpired?.(ctx.watchHub.compactedAway(tok.rv));
+        throw expired(CONTINUE_EXPIRED);
     }
+    const at = tok ? tok.rv : listResourceVersion(req.query, rvNow);
+    let items: K8sObject[];
+    if (at === undefined || at >= rvNow) items = ctx.registry.list(r, listQuery(req));
+    else {
+        let all: K8sObject[];
+        try {
+            all = ctx.watchHub.listAt(r.plural, at);
+        } catch (e) {
+            if (!(e instanceof ExpiredError)) throw e;
+            req.onExpired?.(e.compacted);
+            throw expired(LIST_TOO_OLD);
+        }
+        const q = listQuery(req);
+        const w = new Watcher(
+            { resource: r.plural, namespace: r.namespaced ? q.namespace : undefined, labels: q.labels, fields: q.fields },
+            () => {},
+        );
+        items = all.filter((o) => w.matches(o));
+    }
+    const listRv = at ?? rvNow;
+    if (tok) items = items.filter((o) => keyOf(o) > tok.start);
     const limit = Number(req.query.get("limit") ?? 0);
     const meta: any = { resourceVersion: String(listRv) };
     if (limit > 0 && items.length > limit) {
@@ -268,7 +311,7 @@ function list(ctx: HandlerContext, req: IncomingRequest): Reply {
             }),
         };
     }
-    const raw = `{"kind":"${r.kind}List","apiVersion":"${apiVersionOf(r)}","metadata":${JSON.stringify(meta)},"items":[${items.map(jsonOf).join(",")}]}`;
+    const raw = `{"kind":"${r.kind}List","apiVersion":"${apiVersionOf(r)}","metadata":${JSON.stringify(meta)},"items":[${items.map((o) => served(ctx, r, o)).join(",")}]}`;
     return { status: 200, raw };
 }
 
@@ -281,8 +324,8 @@ function watch(ctx: HandlerContext, req: IncomingRequest): Reply {
     if (info.name) q.fields = [...q.fields, { field: "metadata.name", op: "=", value: info.name }];
     const t = wantsTable(req.headers.accept as string | undefined);
     const rvParam = query.get("resourceVersion");
-    const sendInitial = query.get("sendInitialEvents") === "true";
-    const bookmarks = query.get("allowWatchBookmarks") === "true";
+    const sendInitial = queryBool(query, "sendInitialEvents") === true;
+    const bookmarks = queryBool(query, "allowWatchBookmarks") === true;
     let fromRv: number | undefined;
     if (rvParam && rvParam !== "0" && !sendInitial) {
         fromRv = Number(rvParam);
@@ -304,7 +347,7 @@ function watch(ctx: HandlerContext, req: IncomingRequest): Reply {
             first = false;
             return `{"type":"${type}","object":${JSON.stringify(o)}}\n`;
         }
-        return `{"type":"${type}","object":${jsonOf(o)}}\n`;
+        return `{"type":"${type}","object":${served(ctx, r, o)}}\n`;
     };
     // A dropWatch fault cuts the stream after N events and/or N ms; it counts only if it really cuts it.
     let cutByRule = false;
@@ -408,6 +451,9 @@ function handleSubresource(ctx: HandlerContext, req: IncomingRequest): Reply {
                 status: 201,
                 body: evictPod(ctx.registry, { namespace: info.namespace!, name: info.name, body: parseBody(req), queryDryRun: dryRun }),
             };
+        case "token":
+            if (info.verb !== "create") throw methodNotAllowed();
+            return { status: 201, body: ctx.tokens.request(info.namespace!, info.name, parseBody(req)) };
         case "binding":
             if (info.verb !== "create") throw methodNotAllowed();
             return bind(ctx, info, parseBody(req), dryRun);

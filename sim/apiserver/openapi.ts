@@ -25,9 +25,9 @@ export function openapiV3Root(): any {
     return { paths };
 }
 
-function itemPath(r: ResourceInfo): string {
+function collectionPath(r: ResourceInfo): string {
     const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-    return r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}/{name}` : `${base}/${r.plural}/{name}`;
+    return r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}` : `${base}/${r.plural}`;
 }
 
 export function openapiV3GroupVersion(path: string): any | undefined {
@@ -41,28 +41,21 @@ export function openapiV3GroupVersion(path: string): any | undefined {
             { name: "fieldManager", in: "query", schema: { type: "string", uniqueItems: true } },
             { name: "fieldValidation", in: "query", schema: { type: "string", uniqueItems: true } },
         ];
-        paths[itemPath(r)] = {
-            get: { operationId: `read${r.kind}`, "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk, responses: {} },
-            put: {
-                operationId: `replace${r.kind}`,
-                "x-kubernetes-action": "put",
-                "x-kubernetes-group-version-kind": gvk,
-                parameters: params,
-                responses: {},
-            },
-            patch: {
-                operationId: `patch${r.kind}`,
-                "x-kubernetes-action": "patch",
-                "x-kubernetes-group-version-kind": gvk,
-                parameters: params,
-                responses: {},
-            },
-            delete: {
-                operationId: `delete${r.kind}`,
-                "x-kubernetes-action": "delete",
-                "x-kubernetes-group-version-kind": gvk,
-                responses: {},
-            },
+        const op = (verb: string, action: string, withParams = false) => ({
+            operationId: `${verb}${r.kind}`,
+            "x-kubernetes-action": action,
+            "x-kubernetes-group-version-kind": gvk,
+            ...(withParams ? { parameters: params } : {}),
+            responses: {},
+        });
+        paths[collectionPath(r)] = { post: op("create", "post", true) };
+        // reviews (SelfSubjectAccessReview...) are create-only: no object paths
+        if (r.verbs && !r.verbs.includes("get")) continue;
+        paths[`${collectionPath(r)}/{name}`] = {
+            get: op("read", "get"),
+            put: op("replace", "put", true),
+            patch: op("patch", "patch", true),
+            delete: op("delete", "delete"),
         };
     }
     return { openapi: "3.0.0", info: { title: "Kubernetes (simulated)", version: "unversioned" }, paths, components: { schemas: {} } };

@@ -1,8 +1,7 @@
 // RBAC for a second, restricted identity: PolicyRules (as in a ClusterRole) evaluated per request the way
 // kube-apiserver's RBAC authorizer does (k8s.io/kubernetes/pkg/apis/rbac/v1/evaluation_helpers.go), and the
 // 403 it answers (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go ForbiddenStatusError).
-// Every authenticated user also gets what the default system:discovery / system:public-info-viewer roles give:
-// GET on discovery, /version, /healthz, /livez, /readyz and /openapi.
+// Who a rule applies to and the defaults every user has are decided in authorizer.ts.
 
 import * as fs from "node:fs";
 import * as YAML from "yaml";
@@ -36,23 +35,31 @@ export interface RequestAttributes {
     path: string;
 }
 
-/** Paths every authenticated user may GET (system:discovery, system:public-info-viewer, system:basic-user). */
-const DEFAULT_NON_RESOURCE_RULE: PolicyRule = {
-    verbs: ["get"],
-    nonResourceURLs: [
-        "/api",
-        "/api/*",
-        "/apis",
-        "/apis/*",
-        "/healthz",
-        "/livez",
-        "/readyz",
-        "/version",
-        "/version/",
-        "/openapi",
-        "/openapi/*",
-    ],
-};
+/**
+ * What every authenticated user may do (the default system:discovery, system:public-info-viewer and
+ * system:basic-user roles): GET discovery, /version, health and /openapi; ask what it may do itself
+ * (kubectl auth can-i) and who it is (kubectl auth whoami).
+ */
+export const DEFAULT_RULES: PolicyRule[] = [
+    {
+        verbs: ["get"],
+        nonResourceURLs: [
+            "/api",
+            "/api/*",
+            "/apis",
+            "/apis/*",
+            "/healthz",
+            "/livez",
+            "/readyz",
+            "/version",
+            "/version/",
+            "/openapi",
+            "/openapi/*",
+        ],
+    },
+    { verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"] },
+    { verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"] },
+];
 
 /**
  * The rules of a ClusterRole (or Role) in a YAML or JSON text of one or more documents, e.g. deploy/rbac.yaml.
@@ -162,11 +169,6 @@ export function ruleAllows(rule: PolicyRule, a: RequestAttributes): boolean {
     if (!has(rule.apiGroups, a.apiGroup)) return false;
     if (!resourceMatches(rule, combined, a.subresource)) return false;
     return !rule.resourceNames || rule.resourceNames.length === 0 || rule.resourceNames.includes(a.name);
-}
-
-export function authorize(identity: RbacIdentity, a: RequestAttributes): boolean {
-    if (!a.resourceRequest && ruleAllows(DEFAULT_NON_RESOURCE_RULE, a)) return true;
-    return identity.rules.some((r) => ruleAllows(r, a));
 }
 
 /** The 403 kube-apiserver answers, with its exact message. */

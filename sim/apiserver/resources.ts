@@ -16,6 +16,8 @@ export interface ResourceInfo {
     hasGeneration: boolean;
     /** the main resource ignores status changes (a status subresource exists) */
     hasStatus: boolean;
+    /** verbs served (default: all eight); reviews serve only create and are never stored */
+    verbs?: string[];
 }
 
 const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -67,6 +69,18 @@ export const RESOURCES: ResourceInfo[] = [
         namespaced: true,
         shortNames: ["ev"],
         subresources: [],
+        hasGeneration: false,
+        hasStatus: false,
+    },
+    {
+        group: "",
+        version: "v1",
+        kind: "ServiceAccount",
+        plural: "serviceaccounts",
+        singular: "serviceaccount",
+        namespaced: true,
+        shortNames: ["sa"],
+        subresources: ["token"],
         hasGeneration: false,
         hasStatus: false,
     },
@@ -145,6 +159,86 @@ export const RESOURCES: ResourceInfo[] = [
         hasGeneration: false,
         hasStatus: false,
     },
+    {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "ClusterRole",
+        plural: "clusterroles",
+        singular: "clusterrole",
+        namespaced: false,
+        subresources: [],
+        hasGeneration: false,
+        hasStatus: false,
+    },
+    {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "ClusterRoleBinding",
+        plural: "clusterrolebindings",
+        singular: "clusterrolebinding",
+        namespaced: false,
+        subresources: [],
+        hasGeneration: false,
+        hasStatus: false,
+    },
+    {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "Role",
+        plural: "roles",
+        singular: "role",
+        namespaced: true,
+        subresources: [],
+        hasGeneration: false,
+        hasStatus: false,
+    },
+    {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "RoleBinding",
+        plural: "rolebindings",
+        singular: "rolebinding",
+        namespaced: true,
+        subresources: [],
+        hasGeneration: false,
+        hasStatus: false,
+    },
+    {
+        group: "authorization.k8s.io",
+        version: "v1",
+        kind: "SelfSubjectAccessReview",
+        plural: "selfsubjectaccessreviews",
+        singular: "selfsubjectaccessreview",
+        namespaced: false,
+        subresources: [],
+        hasGeneration: false,
+        hasStatus: false,
+        verbs: ["create"],
+    },
+    {
+        group: "authorization.k8s.io",
+        version: "v1",
+        kind: "SelfSubjectRulesReview",
+        plural: "selfsubjectrulesreviews",
+        singular: "selfsubjectrulesreview",
+        namespaced: false,
+        subresources: [],
+        hasGeneration: false,
+        hasStatus: false,
+        verbs: ["create"],
+    },
+    {
+        group: "authentication.k8s.io",
+        version: "v1",
+        kind: "SelfSubjectReview",
+        plural: "selfsubjectreviews",
+        singular: "selfsubjectreview",
+        namespaced: false,
+        subresources: [],
+        hasGeneration: false,
+        hasStatus: false,
+        verbs: ["create"],
+    },
 ];
 
 const byPlural = new Map(RESOURCES.map((r) => [r.plural, r]));
@@ -182,7 +276,6 @@ export function resourcesInGroupVersion(group: string, version: string): Resourc
     return RESOURCES.filter((r) => r.group === group && r.version === version);
 }
 
-/** Every served resource supports the full verb set. */
-export function verbsFor(_r: ResourceInfo): string[] {
-    return VERBS;
+export function verbsFor(r: ResourceInfo): string[] {
+    return r.verbs ?? VERBS;
 }

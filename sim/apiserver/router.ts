@@ -1,6 +1,7 @@
 // Turns a request path into "which resource, which object, which verb".
 // Routing is on the path only: kubectl adds ?timeout=32s and similar.
 
+import { queryBool } from "./query";
 import { ResourceInfo, resourceByPlural, resourcesInGroupVersion } from "./resources";
 
 export interface RequestInfo {
@@ -73,7 +74,7 @@ export function route(method: string, path: string, query: URLSearchParams): Rou
     if (rest.length > 3) return { kind: "notFound" };
     if (subresource && !resource.subresources.includes(subresource)) return { kind: "notFound" };
 
-    const watch = query.get("watch") === "true" || query.get("watch") === "1";
+    const watch = queryBool(query, "watch") === true;
     let verb: string;
     switch (method) {
         case "GET":

@@ -8,8 +8,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SimClock } from "../clock";
 import type { FaultInjector } from "../faults";
-import { isAuthorized, tokenMatches, TlsMaterial } from "./auth-tls";
-import { authorize, forbidden, nonResourceAttributes, RbacIdentity, resourceAttributes } from "./rbac";
+import { bearerToken, isPublicPath, tokenMatches, TlsMaterial } from "./auth-tls";
+import { ADMIN_USER, UserInfo, userInfo } from "./authorizer";
+import { forbidden, nonResourceAttributes, RbacIdentity, resourceAttributes } from "./rbac";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, DiscoveryOptions, versionInfo } from "./discovery";
 import { handle, HandlerContext, Reply } from "./handlers";
 import { openapiV3GroupVersion, openapiV3Root } from "./openapi";
@@ -27,7 +28,7 @@ export interface RequestLogEntry {
     resource?: string;
     /** API group of a resource request ("" = core) */
     apiGroup?: string;
-    /** the restricted RBAC user when it made the request (absent: the admin token) */
+    /** the user when it was not the admin: the RBAC identity or a service account token's (absent: the admin token) */
     user?: string;
     /** the connection was reset by a "reset" fault (status 0) */
     reset?: boolean;
@@ -112,6 +113,14 @@ export class ApiServer {
         });
     }
 
+    private authenticate(authorization: string | undefined): UserInfo | undefined {
+        if (tokenMatches(authorization, this.o.token)) return ADMIN_USER;
+        if (this.o.rbac && tokenMatches(authorization, this.o.rbac.token)) return userInfo(this.o.rbac.user);
+        const bearer = bearerToken(authorization);
+        const sa = bearer ? this.o.ctx.tokens.verify(bearer) : undefined;
+        return sa ? userInfo(sa) : undefined;
+    }
+
     private discoveryOptions(): DiscoveryOptions {
         return {
             serverAddress: `127.0.0.1:${this.port}`,
@@ -145,24 +154,26 @@ export class ApiServer {
             return writeHead(status, ...rest);
         };
 
-        // The admin token may do anything; the RBAC token only what its rules allow.
-        const rbac = this.o.rbac && tokenMatches(req.headers.authorization, this.o.rbac.token) ? this.o.rbac : undefined;
-        if (!rbac && !isAuthorized(path, req.headers.authorization, this.o.token)) {
+        // Who is asking: the admin (system:masters), the RBAC identity, a service account token, or nobody
+        // (public paths only). Everyone but the admin is authorized per request (authorizer.ts).
+        const user = this.authenticate(req.headers.authorization);
+        if (!user && !isPublicPath(path)) {
             await drain(req);
             return this.sendError(res, unauthorized());
         }
-        if (rbac) entry.user = rbac.user;
+        const checked = user && user !== ADMIN_USER ? user : undefined;
+        if (checked) entry.user = checked.name;
         const r = route(method, path, url.searchParams);
         const body = await readBody(req);
         try {
-            if (rbac) {
+            if (checked) {
                 const attrs = r.kind === "resource" ? resourceAttributes(r, url.searchParams, path) : nonResourceAttributes(method, path);
                 if (r.kind === "resource") {
                     entry.verb = r.verb;
                     entry.apiGroup = r.group;
                     entry.resource = r.subresource ? `${r.resource.plural}/${r.subresource}` : r.resource.plural;
                 }
-                if (!authorize(rbac, attrs)) throw forbidden(rbac.user, attrs);
+                if (!this.o.ctx.authorizer.authorize(checked, attrs).allowed) throw forbidden(checked.name, attrs);
             }
             switch (r.kind) {
                 case "notFound":
@@ -212,6 +223,7 @@ export class ApiServer {
                         reply = handle(this.o.ctx, {
                             method,
                             info: r,
+                            user: user ?? ADMIN_USER,
                             query: url.searchParams,
                             headers: req.headers,
                             body,

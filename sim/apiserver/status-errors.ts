@@ -101,7 +101,7 @@ export function invalid(r: ResourceInfo, name: string, causes: { field: string; 
     const text = causes.map((c) => `${c.field}: ${c.message}`).join(", ");
     const msg = causes.length > 1 ? `[${text}]` : text;
     return new ApiError(422, "Invalid", `${groupKind(r)} "${name}" is invalid: ${msg}`, {
-        name,
+        ...(name ? { name } : {}),
         ...(r.group ? { group: r.group } : {}),
         kind: r.kind,
         causes: causes.map((c) => ({ reason: c.reason, message: c.message, field: c.field })),
@@ -124,11 +124,12 @@ export function unsupportedPatchType(): ApiError {
     );
 }
 
-export function unsupportedBodyType(): ApiError {
+/** 415 for a body the simulator cannot read; `why` says which part (the simulator decodes only some protobuf kinds). */
+export function unsupportedBodyType(why?: string): ApiError {
     return new ApiError(
         415,
         "UnsupportedMediaType",
-        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf${why ? ` (${why})` : ""}`,
     );
 }
 

@@ -4,6 +4,7 @@
 
 import type { FieldRequirement, LabelMatcher } from "./selectors";
 import { matchFields, matchLabels } from "./selectors";
+import { keyOf } from "./store";
 import type { K8sObject, Store, StoreEvent } from "./store";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -133,6 +134,23 @@ export class WatchHub {
         const ws = this.watchers.get(e.resource);
         if (!ws) return;
         for (const w of [...ws]) w.deliver(e);
+    }
+
+    /**
+     * The objects of `resource` as they were at resourceVersion `rv`, sorted by key: the current state with the
+     * history after `rv` undone (a list at an exact resourceVersion, as etcd serves it). Throws ExpiredError when
+     * `rv` is older than the history.
+     */
+    listAt(resource: string, rv: number): K8sObject[] {
+        if (rv < this.horizon) throw new ExpiredError(rv, this.horizon, this.compactedAway(rv));
+        const byKey = new Map(this.store.list(resource).map((o) => [keyOf(o), o]));
+        for (let i = this.history.length - 1; i >= this.head && this.history[i].rv > rv; i--) {
+            const e = this.history[i];
+            if (e.resource !== resource) continue;
+            if (e.type === "ADDED") byKey.delete(keyOf(e.object));
+            else byKey.set(keyOf(e.object), e.old ?? e.object);
+        }
+        return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
     }
 
     /**

@@ -1,14 +1,15 @@
 // DaemonSet controller: one pod per eligible node. Like the real controller it
 // adds tolerations for not-ready, unreachable, unschedulable and pressure
 // taints, so its pods come straight back on a cordoned node (which is why
-// kubectl drain leaves them alone). Pods are bound directly to their node.
+// kubectl drain leaves them alone), and it removes pods only for NoExecute
+// taints they do not tolerate. Pods are bound directly to their node.
 
 import { resourceByPlural } from "../apiserver/resources";
 import type { StoreEvent } from "../apiserver/store";
 import { Controller, controllerRef, isPodActive, isPodReady, nsName, splitKey } from "./controller";
 import { podTemplateHash } from "./deployment";
 import { podFromTemplate } from "./replicaset";
-import { nodeRejects } from "./scheduler";
+import { nodeRejects, tolerates } from "./scheduler";
 
 const DS = resourceByPlural("daemonsets")!;
 const PODS = resourceByPlural("pods")!;
@@ -22,7 +23,28 @@ export const DAEMONSET_TOLERATIONS = [
     { key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" },
 ];
 
-const LIFECYCLE_TAINTS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable", "node.kubernetes.io/unschedulable"];
+/**
+ * The real controller's NodeShouldRunDaemonPod: `run` when the node matches nodeName/selector/affinity and
+ * every NoSchedule/NoExecute taint is tolerated (the daemon tolerations above cover cordon and not-ready);
+ * an untolerated NoSchedule taint only stops new pods (`keep`), an untolerated NoExecute one removes them.
+ */
+export function shouldRunDaemonPod(spec: any, node: any): { run: boolean; keep: boolean } {
+    if (spec.nodeName && spec.nodeName !== node.metadata.name) return { run: false, keep: false };
+    const placement = nodeRejects(
+        { spec: { ...spec, tolerations: [] } },
+        // only nodeSelector/affinity here: taints are judged below, readiness and deletion do not matter
+        {
+            metadata: { ...node.metadata, deletionTimestamp: undefined },
+            spec: {},
+            status: { conditions: [{ type: "Ready", status: "True" }] },
+        },
+    );
+    if (placement) return { run: false, keep: false };
+    const untolerated = (node.spec?.taints ?? []).filter(
+        (t: any) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !tolerates(spec.tolerations, t),
+    );
+    return { run: untolerated.length === 0, keep: !untolerated.some((t: any) => t.effect === "NoExecute") };
+}
 
 function withDaemonTolerations(spec: any): any {
     const tol: any[] = [...(spec.tolerations ?? [])];
@@ -74,55 +96,43 @@ export class DaemonSetController extends Controller {
         }
         let desired = 0;
         let misscheduled = 0;
+        let scheduled = 0;
+        const active: any[] = [];
         for (const node of this.ctx.store.list("nodes")) {
             const nodeName = node.metadata.name;
-            // the not-ready/unschedulable state of the node itself is tolerated
-            const why = nodeRejects(
-                { spec: template.spec },
-                {
-                    ...node,
-                    spec: {
-                        ...node.spec,
-                        unschedulable: false,
-                        taints: (node.spec?.taints ?? []).filter((t: any) => !LIFECYCLE_TAINTS.includes(t.key)),
-                    },
-                    status: { ...node.status, conditions: [{ type: "Ready", status: "True" }] },
-                },
-            );
+            const { run, keep } = shouldRunDaemonPod(template.spec, node);
             const pods = byNode.get(nodeName) ?? [];
-            if (!why) {
+            if (run) {
                 desired++;
-                if (pods.length === 0) {
-                    const pod = podFromTemplate(template, ds, `${name}-${this.uniqueSuffix(ns!, name)}`, {
-                        "controller-revision-hash": hash,
-                        "pod-template-generation": String(ds.metadata.generation ?? 1),
-                    });
-                    pod.spec.nodeName = nodeName;
-                    pod.spec.affinity = {
-                        ...(pod.spec.affinity ?? {}),
-                        nodeAffinity: {
-                            requiredDuringSchedulingIgnoredDuringExecution: {
-                                nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: [nodeName] }] }],
-                            },
+                if (pods.length) scheduled++;
+            } else if (pods.length) misscheduled++;
+            if (run && pods.length === 0) {
+                const pod = podFromTemplate(template, ds, `${name}-${this.uniqueSuffix(ns!, name)}`, {
+                    "controller-revision-hash": hash,
+                    "pod-template-generation": String(ds.metadata.generation ?? 1),
+                });
+                pod.spec.nodeName = nodeName;
+                pod.spec.affinity = {
+                    ...(pod.spec.affinity ?? {}),
+                    nodeAffinity: {
+                        requiredDuringSchedulingIgnoredDuringExecution: {
+                            nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: [nodeName] }] }],
                         },
-                    };
-                    try {
-                        this.ctx.registry.create(PODS, ns, pod);
-                    } catch (e) {
-                        this.errors.push(`create daemon pod on ${nodeName}: ${(e as Error).message}`);
-                    }
-                } else {
-                    for (const extra of pods.slice(1)) this.deletePod(ns!, extra.metadata.name);
+                    },
+                };
+                try {
+                    this.ctx.registry.create(PODS, ns, pod);
+                    this.ctx.events.record(ds, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name}`, "daemonset-controller");
+                } catch (e) {
+                    this.errors.push(`create daemon pod on ${nodeName}: ${(e as Error).message}`);
                 }
-            } else if (pods.length) {
-                misscheduled++;
-                for (const p of pods) this.deletePod(ns!, p.metadata.name);
+            } else if (keep) {
+                for (const extra of pods.slice(1)) this.deletePod(ds, extra.metadata.name);
+                if (run && pods.length) active.push(pods[0]);
+            } else {
+                for (const p of pods) this.deletePod(ds, p.metadata.name);
             }
         }
-        const active = this.ctx.store
-            .ownedBy(ds.metadata.uid, "pods")
-            .map((x) => x.object)
-            .filter((p) => controllerRef(p)?.uid === ds.metadata.uid && isPodActive(p) && p.spec?.nodeName);
         const ready = active.filter(isPodReady).length;
         this.ctx.registry.mutate(
             DS,
@@ -130,12 +140,12 @@ export class DaemonSetController extends Controller {
             name,
             (o) => {
                 o.status = {
-                    currentNumberScheduled: active.length,
+                    currentNumberScheduled: scheduled,
                     desiredNumberScheduled: desired,
                     numberMisscheduled: misscheduled,
                     numberReady: ready,
                     observedGeneration: ds.metadata.generation,
-                    updatedNumberScheduled: active.length,
+                    updatedNumberScheduled: scheduled,
                     numberAvailable: ready,
                     ...(desired - ready > 0 ? { numberUnavailable: desired - ready } : {}),
                 };
@@ -151,9 +161,10 @@ export class DaemonSetController extends Controller {
         }
     }
 
-    private deletePod(ns: string, name: string): void {
+    private deletePod(ds: any, name: string): void {
         try {
-            this.ctx.registry.delete(PODS, ns, name);
+            this.ctx.registry.delete(PODS, ds.metadata.namespace, name);
+            this.ctx.events.record(ds, "Normal", "SuccessfulDelete", `Deleted pod: ${name}`, "daemonset-controller");
         } catch {
             /* gone */
         }

@@ -80,18 +80,33 @@ export class DeploymentController extends Controller {
                 },
                 spec: { replicas, minReadySeconds: d.spec.minReadySeconds ?? 0, selector, template: tpl },
             });
+            if (replicas > 0) this.scalingEvent(d, current.metadata.name, 0, replicas);
         } else if ((current.spec?.replicas ?? 1) !== replicas) {
             this.ctx.registry.mutate(RS, ns, current.metadata.name, (o) => {
                 o.spec.replicas = replicas;
             });
+            this.scalingEvent(d, current.metadata.name, current.spec?.replicas ?? 1, replicas);
         }
         for (const rs of owned) {
             if (rs.metadata.uid === current.metadata.uid || (rs.spec?.replicas ?? 0) === 0) continue;
             this.ctx.registry.mutate(RS, ns, rs.metadata.name, (o) => {
                 o.spec.replicas = 0;
             });
+            this.scalingEvent(d, rs.metadata.name, rs.spec.replicas, 0);
         }
         this.updateStatus(d);
+    }
+
+    /** The deployment controller's ScalingReplicaSet event (its message since Kubernetes 1.29). */
+    private scalingEvent(d: any, rs: string, from: number, to: number): void {
+        const how = to > from ? "up" : "down";
+        this.ctx.events.record(
+            d,
+            "Normal",
+            "ScalingReplicaSet",
+            `Scaled ${how} replica set ${rs} from ${from} to ${to}`,
+            "deployment-controller",
+        );
     }
 
     private updateStatus(d: any): void {

@@ -19,6 +19,8 @@ export class Kubelet {
     running = true;
     /** pod uid → simulated ms when its containers are up */
     readonly startDue = new Map<string, number>();
+    /** pods whose containers this kubelet is stopping ("Killing" recorded) */
+    readonly killing = new Set<string>();
     private nextIp: number | undefined;
 
     constructor(readonly nodeName: string) {}
@@ -81,12 +83,35 @@ export class KubeletManager extends Controller {
             const wasDead = e.old ? knobTrue(e.old, "dead") : false;
             if (dead && !wasDead) k.running = false;
             if (!dead && wasDead) this.startKubelet(name);
+            if (e.old && !!e.old.spec?.unschedulable !== !!e.object.spec?.unschedulable) this.enqueue(`schedulable:${name}`);
             return;
         }
-        if (e.resource === "pods" && e.type !== "DELETED") {
-            const node = e.object.spec?.nodeName;
-            if (node) this.enqueue(nsName(e.object));
+        if (e.resource !== "pods") return;
+        const node = e.object.spec?.nodeName;
+        if (!node) return;
+        if (e.type !== "DELETED") return this.enqueue(nsName(e.object));
+        // removed without a graceful deletion this kubelet saw (force delete): it still stops the containers
+        const k = this.kubelets.get(node);
+        const uid = e.object.metadata.uid;
+        if (k && !k.killing.delete(uid) && k.running && e.object.status?.phase === "Running") {
+            this.forceKilled.set(uid, e.object);
+            this.enqueue(`killed:${uid}`);
         }
+    }
+
+    /** Pods removed at once while running (their Killing events are recorded from the queue). */
+    private forceKilled = new Map<string, any>();
+
+    /** kubelet events about its node use the node name as UID (kubectl describe node looks for both). */
+    private nodeEvent(node: any, reason: string, message: string): void {
+        const ref = { ...node, metadata: { ...node.metadata, uid: node.metadata.name } };
+        this.ctx.events.record(ref, "Normal", reason, message, "kubelet", node.metadata.name);
+    }
+
+    /** "Killing": the kubelet stops each container of a pod being deleted. */
+    private recordKilling(pod: any): void {
+        for (const c of pod.spec?.containers ?? [])
+            this.ctx.events.record(pod, "Normal", "Killing", `Stopping container ${c.name}`, "kubelet", pod.spec.nodeName);
     }
 
     /** Stop the kubelet on a node (upgrade restart, or dead). */
@@ -105,6 +130,7 @@ export class KubeletManager extends Controller {
         const k = this.ensure(n);
         k.running = true;
         const now = this.ctx.clock.nowRfc3339();
+        const wasReady = (n.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
         this.ctx.registry.mutate(
             NODES,
             undefined,
@@ -134,7 +160,8 @@ export class KubeletManager extends Controller {
             },
             { subresource: "status" },
         );
-        if (version) this.ctx.events.record(n, "Normal", "Starting", `Starting kubelet.`, "kubelet", node);
+        if (version) this.nodeEvent(n, "Starting", "Starting kubelet.");
+        if (!wasReady) this.nodeEvent(n, "NodeReady", `Node ${node} status is now: NodeReady`);
         this.renewLease(n);
         for (const p of this.ctx.store.podsOnNode(node)) this.enqueue(nsName(p));
     }
@@ -169,6 +196,20 @@ export class KubeletManager extends Controller {
     }
 
     protected sync(key: string): void {
+        if (key.startsWith("killed:")) {
+            const pod = this.forceKilled.get(key.slice(7));
+            this.forceKilled.delete(key.slice(7));
+            if (pod) this.recordKilling(pod);
+            return;
+        }
+        if (key.startsWith("schedulable:")) {
+            // the kubelet reports its node's schedulability at its next status update
+            const node = this.ctx.registry.tryGet(NODES, undefined, key.slice(12));
+            if (!node || !this.kubelets.get(node.metadata.name)?.running) return;
+            const s = node.spec?.unschedulable ? "NodeNotSchedulable" : "NodeSchedulable";
+            this.nodeEvent(node, s, `Node ${node.metadata.name} status is now: ${s}`);
+            return;
+        }
         if (key.startsWith("lease:")) {
             const node = this.ctx.registry.tryGet(NODES, undefined, key.slice(6));
             if (node && !this.ctx.registry.tryGet(LEASES, "kube-node-lease", node.metadata.name)) this.renewLease(node);
@@ -310,6 +351,10 @@ export class KubeletManager extends Controller {
     }
 
     private syncTerminating(k: Kubelet, pod: any): void {
+        if (!k.killing.has(pod.metadata.uid) && pod.status?.phase === "Running") {
+            k.killing.add(pod.metadata.uid);
+            this.recordKilling(pod);
+        }
         if (knobTrue(pod, "stuck-terminating") || this.ctx.faults.podHas("stuckTerminating", pod)) return;
         k.startDue.delete(pod.metadata.uid);
         const deletionTs = Date.parse(pod.metadata.deletionTimestamp);

@@ -70,6 +70,7 @@ export class ReplicaSetController extends Controller {
                 const podName = this.uniqueName(ns!, `${name}-`);
                 try {
                     this.ctx.registry.create(PODS, ns, podFromTemplate(rs.spec.template, rs, podName));
+                    this.ctx.events.record(rs, "Normal", "SuccessfulCreate", `Created pod: ${podName}`, "replicaset-controller");
                 } catch (e) {
                     this.errors.push(`create pod for ${key}: ${(e as Error).message}`);
                     break;
@@ -83,6 +84,7 @@ export class ReplicaSetController extends Controller {
             for (const p of victims.slice(0, -diff)) {
                 try {
                     this.ctx.registry.delete(PODS, ns, p.metadata.name);
+                    this.ctx.events.record(rs, "Normal", "SuccessfulDelete", `Deleted pod: ${p.metadata.name}`, "replicaset-controller");
                 } catch {
                     /* already gone */
                 }

@@ -49,6 +49,13 @@ export class StatefulSetController extends Controller {
                             "apps.kubernetes.io/pod-index": String(i),
                         }),
                     );
+                    this.ctx.events.record(
+                        sts,
+                        "Normal",
+                        "SuccessfulCreate",
+                        `create Pod ${podName} in StatefulSet ${name} successful`,
+                        "statefulset-controller",
+                    );
                 } catch (e) {
                     this.errors.push(`create ${podName}: ${(e as Error).message}`);
                     break;
@@ -67,6 +74,13 @@ export class StatefulSetController extends Controller {
         for (const p of ordered ? extra.slice(0, 1) : extra) {
             try {
                 this.ctx.registry.delete(PODS, ns, p.metadata.name);
+                this.ctx.events.record(
+                    sts,
+                    "Normal",
+                    "SuccessfulDelete",
+                    `delete Pod ${p.metadata.name} in StatefulSet ${name} successful`,
+                    "statefulset-controller",
+                );
             } catch {
                 /* gone */
             }

@@ -4,7 +4,7 @@
 
 import { Prng } from "../random";
 import { rfc3339 } from "../clock";
-import { qosClass } from "../apiserver/defaults";
+import { admitPodSpec, qosClass } from "../apiserver/defaults";
 import { DAEMONSET_TOLERATIONS } from "../controllers/daemonset";
 
 export interface BuildContext {
@@ -180,6 +180,7 @@ export function buildPod(
     const spec = JSON.parse(JSON.stringify(template.spec));
     spec.nodeName = p.node;
     spec.enableServiceLinks ??= true;
+    admitPodSpec(spec);
     spec.tolerations ??= [];
     for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
         if (!spec.tolerations.some((t: any) => t.key === key))

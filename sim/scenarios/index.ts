@@ -59,7 +59,8 @@ export function loadObjects(registry: Registry, items: any[]): { loaded: number;
     const nsRes = resourceForKind("v1", "Namespace")!;
     for (const it of sorted) {
         const r = resourceForKind(it.apiVersion, it.kind) ?? resourceForKind(undefined, it.kind);
-        if (!r) {
+        // reviews (SelfSubjectAccessReview...) are answers, never stored
+        if (!r || (r.verbs && !r.verbs.includes("get"))) {
             skipped.push(`${it.kind}/${it.metadata?.name}`);
             continue;
         }

@@ -61,7 +61,7 @@ describe("sim: API server", function () {
             const apis = await api(c, "GET", "/apis");
             assert.deepEqual(
                 apis.json.groups.map((g: any) => g.name),
-                ["apps", "policy", "coordination.k8s.io"],
+                ["apps", "policy", "coordination.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io", "authentication.k8s.io"],
             );
             for (const gv of ["apps/v1", "policy/v1", "coordination.k8s.io/v1"])
                 assert.equal((await api(c, "GET", `/apis/${gv}`)).status, 200);
@@ -356,7 +356,7 @@ describe("sim: API server", function () {
             await c.waitFor(() => !c.get("pods", "default", "bare-2"), 60);
         });
 
-        it("protobuf DeleteOptions bodies (kubectl's typed clients) are decoded; other protobuf kinds get 415", async () => {
+        it("protobuf DeleteOptions bodies (kubectl's typed clients) are decoded; kinds or fields not modelled get 415", async () => {
             const field = (n: number, b: Buffer) => Buffer.concat([Buffer.from([(n << 3) | 2, b.length]), b]);
             const envelope = (kind: string, raw: Buffer) =>
                 Buffer.concat([
@@ -372,11 +372,20 @@ describe("sim: API server", function () {
             assert.equal(r.status, 200, r.text);
             assert.equal(r.json.metadata.deletionGracePeriodSeconds, 7);
             assert.ok(Date.parse(r.json.metadata.deletionTimestamp) >= t0 + 6000);
-            const bad = await api(c, "POST", "/api/v1/namespaces/default/pods", {
-                body: envelope("Pod", Buffer.alloc(0)).toString("binary"),
+            const bad = await api(c, "POST", "/api/v1/nodes", {
+                body: envelope("Node", Buffer.alloc(0)).toString("binary"),
                 contentType: "application/vnd.kubernetes.protobuf",
             });
             assert.equal(bad.status, 415);
+            assert.match(bad.json.message, /protobuf bodies of v1\/Node are not decoded by the simulator/);
+            // a Pod whose spec (field 2) sets a PodSpec field the simulator does not model (14: securityContext.runAsUser)
+            const securityContext = field(2, field(14, Buffer.from([0x10, 0x05])));
+            const unmodelled = await api(c, "POST", "/api/v1/namespaces/default/pods", {
+                body: envelope("Pod", securityContext).toString("binary"),
+                contentType: "application/vnd.kubernetes.protobuf",
+            });
+            assert.equal(unmodelled.status, 415, unmodelled.text);
+            assert.match(unmodelled.json.message, /Pod\.spec: protobuf field 14 is not decoded by the simulator/);
         });
 
         it("creating in a missing namespace → 404; duplicate → 409 AlreadyExists", async () => {
