@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 // Each top-level module is used through its index.ts; a file inside a module may import its siblings.
-const MODULES = ["components", "drain", "planner", "kube-rules", "cli", "sim", "local-engine", "shared-cluster"];
+const MODULES = ["components", "drain", "planner", "kube-rules", "cli", "sim", "local-engine", "shared-cluster", "rehearse"];
 const throughIndex = [...MODULES, "demo", "bench"].map((own) => ({
     files: [`${own}/**/*.ts`],
     rules: {

@@ -6,6 +6,15 @@ import { cordon, drain, DEFAULT_DRAIN_TIMEOUT_SECONDS, DrainError } from "../dra
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
 import { DrainFlags, drainOptionsFrom, dryRunFlag, durationFlag, intFlag, podSelectorFlag, selectorFlag } from "./options";
 import { progressPrinter, stdio, type Printer } from "./output";
+import {
+    addSharedClusterFlags,
+    finishSharedCluster,
+    sharedClusterHelp,
+    sharedClusterOptionsFrom,
+    startSharedCluster,
+    type SharedClusterFlags,
+} from "./shared-cluster";
+import type { SharedClusterSession } from "../shared-cluster";
 import { formatDuration } from "../kube-rules";
 
 /** The kubectl drain flags, shared with the fallback `plan` command. */
@@ -47,7 +56,7 @@ export function addDrainFlags(cmd: Command): Command {
         .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag);
 }
 
-interface Flags extends DrainFlags, GlobalFlags {
+interface Flags extends DrainFlags, GlobalFlags, SharedClusterFlags {
     selector?: string;
     verbose?: boolean;
 }
@@ -72,6 +81,8 @@ function reportFailure(p: Printer, node: string, err: unknown): void {
 
 export interface NodeFailure {
     node: string;
+    /** The node was cordoned (its drain failed): it stays cordoned. */
+    cordoned?: boolean;
     /** Lines for the final summary (kubectl prints an aggregate's errors one per line). */
     lines: string[];
 }
@@ -82,6 +93,8 @@ export async function runDrain(
     flags: Flags,
     p: Printer = stdio,
     signal?: AbortSignal,
+    /** The shared-cluster session (--lock): a lost lock stops before the next node's drain. */
+    session?: { assertHeld(): void },
 ): Promise<NodeFailure[]> {
     const opts = drainOptionsFrom(flags);
     const failed: NodeFailure[] = [];
@@ -101,7 +114,15 @@ export async function runDrain(
         // Unlike kubectl, a node we could not cordon is not drained: its pods could be scheduled straight back.
         if (cordonFailed.has(node)) continue;
         if (signal?.aborted) {
-            failed.push({ node, lines: [`drain of node "${node}" was cancelled`] });
+            failed.push({ node, cordoned: true, lines: [`drain of node "${node}" was cancelled`] });
+            continue;
+        }
+        try {
+            session?.assertHeld();
+        } catch (err) {
+            const msg = `not draining node "${node}": ${errorText(err)}`;
+            p.err(`error: ${msg}`);
+            failed.push({ node, cordoned: true, lines: [msg] });
             continue;
         }
         try {
@@ -110,6 +131,7 @@ export async function runDrain(
             reportFailure(p, node, err);
             failed.push({
                 node,
+                cordoned: true,
                 lines:
                     err instanceof DrainError && err.kind === "blocked"
                         ? err.message.split("\n")
@@ -125,15 +147,26 @@ export function registerDrainCommand(program: Command): void {
         .command("drain [nodes...]")
         .description("Cordon nodes and evict their pods, honouring PodDisruptionBudgets (like kubectl drain)")
         .option("-v, --verbose", "print every retry");
-    addGlobalFlags(addDrainFlags(cmd)).action(async (names: string[], flags: Flags) => {
+    addGlobalFlags(addSharedClusterFlags(addDrainFlags(cmd), "drain")).addHelpText("after", sharedClusterHelp("drain"));
+    cmd.action(async (names: string[], flags: Flags) => {
+        const shared = sharedClusterOptionsFrom(flags, "drain"); // before any request
         const kc = kubeConfigFrom(flags);
         const nodes = await resolveNodes(kc, names, flags.selector, "drain NODE [flags]");
         const abort = new AbortController();
         const onSignal = () => abort.abort();
         process.once("SIGINT", onSignal);
         process.once("SIGTERM", onSignal);
+        let session: SharedClusterSession | undefined;
         try {
-            const failed = await runDrain(kc, nodes, flags, stdio, abort.signal);
+            if (shared) {
+                const dryRun = flags.dryRun !== undefined && flags.dryRun !== false && flags.dryRun !== "none";
+                session = await startSharedCluster(kc, shared, nodes, stdio, { dryRun, signal: abort.signal, verbose: flags.verbose });
+            }
+            const failed = await runDrain(kc, nodes, flags, stdio, abort.signal, session);
+            if (session) {
+                const stayCordoned = failed.filter((f) => f.cordoned).map((f) => f.node);
+                await finishSharedCluster(session, stayCordoned, stdio);
+            }
             if (failed.length > 0) {
                 stdio.err("There are pending nodes to be drained:");
                 for (const f of failed) stdio.err(` ${f.node}`);
@@ -144,6 +177,7 @@ export function registerDrainCommand(program: Command): void {
                 throw new CliError(lines.join("\n"), abort.signal.aborted ? 130 : 1, true);
             }
         } finally {
+            await session?.release().catch(() => undefined); // idempotent: already released unless runDrain threw
             process.off("SIGINT", onSignal);
             process.off("SIGTERM", onSignal);
         }

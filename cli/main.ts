@@ -7,6 +7,7 @@ import { registerCordonCommands } from "./cordon-command";
 import { registerDrainCommand } from "./drain-command";
 import { normaliseBooleanFlags } from "./options";
 import { registerPlanCommand } from "./plan";
+import { registerRehearseCommand } from "./rehearse-command";
 import { registerWaitCommand } from "./wait-command";
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     registerDrainCommand(program);
     registerWaitCommand(program);
     registerPlanCommand(program);
+    registerRehearseCommand(program);
     for (const c of program.commands) c.exitOverride();
     return program;
 }

@@ -86,6 +86,10 @@ export const BOOLEAN_FLAGS = [
     "--disable-eviction",
     "--only-if-cordoned-by-us",
     "--not-ready",
+    "--lock",
+    "--alert-filter-match-only",
+    "--alert-include-pending",
+    "--alert-firing-only",
 ];
 
 export function normaliseBooleanFlags(argv: string[]): string[] {

@@ -1,8 +1,12 @@
 // node-upgrade plan [NODE...]: what a roll would do, node by node, before anything is touched.
 // Reads the cluster (GET/LIST only) or a snapshot file, runs the planner, prints the plan.
 // Exit code: 0 when every node is ok or only waits on budgets, 2 when the roll would stop, 1 on errors.
+// With the shared-cluster flags (--lock, gates, --maintenance-window) it first reports, read only, what a drain
+// would meet now; a held lock, a blocking gate or a closed window also make the exit code 2.
 import type { Command } from "commander";
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
+    formatNodePlan,
     formatPlan,
     planRoll,
     snapshotFromCluster,
@@ -15,8 +19,19 @@ import {
 import { clientFor } from "../drain";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, type GlobalFlags } from "./common";
 import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag } from "./options";
+import {
+    addSharedClusterFlags,
+    formatPlanPreflight,
+    needsCluster,
+    planPreflight,
+    sharedClusterHelp,
+    sharedClusterOptionsFrom,
+    startNowLine,
+    type PlanPreflight,
+    type SharedClusterFlags,
+} from "./shared-cluster";
 
-export interface PlanFlags extends GlobalFlags {
+export interface PlanFlags extends GlobalFlags, SharedClusterFlags {
     all?: boolean;
     selector?: string;
     snapshot?: string;
@@ -76,12 +91,23 @@ async function loadSnapshot(flags: PlanFlags): Promise<ClusterSnapshot> {
     }
 }
 
+/** The plan's text with the shared-cluster report first and a "start now" line under each node. */
+function withPreflight(plan: RollPlan, text: string, pre: PlanPreflight): string {
+    for (const n of pre.nodes) {
+        const node = plan.nodes.find((p) => p.node === n.node)!;
+        const block = formatNodePlan(node);
+        text = text.replace(block, () => `${block}\n      ${startNowLine(n)}`);
+    }
+    return `${formatPlanPreflight(pre)}\n${text}`;
+}
+
 /** Plans and renders; the caller prints. Throws CliError (exit 1) for bad arguments or an unreadable cluster. */
 export async function runPlan(
     names: string[],
     flags: PlanFlags,
     load = loadSnapshot,
-): Promise<{ plan: RollPlan; output: string; exitCode: number }> {
+    clusterFor: (flags: PlanFlags) => KubeConfig | undefined = (f) => (f.snapshot ? undefined : kubeConfigFrom(f)),
+): Promise<{ plan: RollPlan; output: string; exitCode: number; sharedCluster?: PlanPreflight }> {
     const spec = rollSpecFrom(names, flags); // cheap checks first, before any request
     if (!spec.nodes && !spec.selector && !spec.all) throw new CliError("name the nodes to plan, or give -l/--selector, or --all");
     if (flags.targetVersion !== undefined) {
@@ -91,6 +117,9 @@ export async function runPlan(
             throw new CliError((err as Error).message);
         }
     }
+    const shared = sharedClusterOptionsFrom(flags, "plan");
+    if (shared && flags.snapshot && needsCluster(shared).length)
+        throw new CliError(`${needsCluster(shared).join(", ")} read the cluster: drop --snapshot to use them`);
     const snapshot = await load(flags);
     let plan: RollPlan;
     try {
@@ -99,8 +128,18 @@ export async function runPlan(
         if (err instanceof PlanInputError) throw new CliError(err.message);
         throw err;
     }
-    const output = flags.json ? JSON.stringify(plan, null, 2) : formatPlan(plan);
-    return { plan, output, exitCode: plan.stopsAt ? EXIT_ROLL_STOPS : 0 };
+    if (!shared) {
+        const output = flags.json ? JSON.stringify(plan, null, 2) : formatPlan(plan);
+        return { plan, output, exitCode: plan.stopsAt ? EXIT_ROLL_STOPS : 0 };
+    }
+    // Read only, and only the nodes the roll would reach with work to do.
+    const pre = await planPreflight(
+        clusterFor(flags),
+        shared,
+        plan.nodes.filter((n) => n.verdict !== "skip").map((n) => n.node),
+    );
+    const output = flags.json ? JSON.stringify({ ...plan, sharedCluster: pre }, null, 2) : withPreflight(plan, formatPlan(plan), pre);
+    return { plan, output, exitCode: plan.stopsAt || !pre.ok ? EXIT_ROLL_STOPS : 0, sharedCluster: pre };
 }
 
 export function registerPlanCommand(program: Command): void {
@@ -110,7 +149,8 @@ export function registerPlanCommand(program: Command): void {
         .description(
             "Show what rolling the nodes would do, node by node, without changing anything: pods evicted, skipped or " +
                 "blocking, PodDisruptionBudget outcomes simulated across the whole roll, room for replacements, version " +
-                "skew, and the node where the roll would stop. Exit code 0: the roll completes; 2: it would stop; 1: error.",
+                "skew, and the node where the roll would stop. Exit code 0: the roll completes; 2: it would stop (or, with the " +
+                "shared-cluster flags, would not start now); 1: error.",
         )
         .option("--all", "plan every node of the cluster")
         .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag)
@@ -138,9 +178,15 @@ export function registerPlanCommand(program: Command): void {
             intFlag("--skip-wait-for-delete-timeout", 0),
         )
         .option("--json", "print the plan as JSON");
+    addSharedClusterFlags(cmd, "plan").addHelpText("after", sharedClusterHelp("plan"));
     addGlobalFlags(cmd).action(async (names: string[], flags: PlanFlags) => {
         const { output, exitCode, plan } = await runPlan(names, flags);
         process.stdout.write(output + "\n");
-        if (exitCode !== 0) throw new CliError(`the roll would stop at node ${plan.stopsAt}`, exitCode, true);
+        if (exitCode !== 0)
+            throw new CliError(
+                plan.stopsAt ? `the roll would stop at node ${plan.stopsAt}` : "the roll would not start now",
+                exitCode,
+                true,
+            );
     });
 }

@@ -24,7 +24,8 @@ import {
     writeJson,
 } from "./consumer-project";
 
-const SHIPPED_DIRS = ["components", "kube-rules", "drain", "planner", "cli"];
+// The simulated cluster ships because `node-upgrade rehearse` (a documented feature) runs the roll on it.
+const SHIPPED_DIRS = ["components", "kube-rules", "drain", "planner", "cli", "shared-cluster", "rehearse", "sim"];
 const EXAMPLES = fs
     .readdirSync(path.join(REPO_ROOT, "examples"), { withFileTypes: true })
     .filter((d) => d.isDirectory())
@@ -84,11 +85,11 @@ describe("package: npm pack, installed into a user's Pulumi project", function (
         assert.ok(written === expected, "npm rewrites package-lock.json: run `npm install --package-lock-only` and commit the result");
     });
 
-    it("the tarball holds the components, Kubernetes rules, drain engine, planner and CLI, README, deploy/rbac.yaml and Pulumi.yaml, and nothing else", () => {
+    it("the tarball holds the components, Kubernetes rules, drain engine, planner, shared-cluster safety, rehearsal (with the simulated cluster) and CLI, README, LICENSE, deploy/rbac.yaml and Pulumi.yaml, and nothing else", () => {
         const top = new Set(packed.map((f) => (f.startsWith("dist/") ? f.split("/").slice(0, 2).join("/") : f)));
         assert.deepStrictEqual(
             [...top].sort(),
-            ["Pulumi.yaml", "README.md", "deploy/rbac.yaml", ...SHIPPED_DIRS.map((d) => `dist/${d}`), "package.json"].sort(),
+            ["LICENSE", "Pulumi.yaml", "README.md", "deploy/rbac.yaml", ...SHIPPED_DIRS.map((d) => `dist/${d}`), "package.json"].sort(),
         );
         assert.deepStrictEqual(
             packed.filter((f) => f.endsWith(".map")),

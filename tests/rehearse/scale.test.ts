@@ -1,0 +1,47 @@
+// A 100-node, 3,000-pod rehearsal rolls every node and keeps every budget (its real time is measured by
+// `npm run bench:rehearse`, not asserted here: the suite must pass on a busy machine). The snapshot is the simulator's "large"
+// scenario (100 nodes, 30 pods each: a kube-proxy DaemonSet pod and 29 pods of 10-replica Deployments, every
+// 4th Deployment with a maxUnavailable-1 budget, every 10th with an emptyDir) written as kubectl would.
+import assert from "node:assert/strict";
+import { performance } from "node:perf_hooks";
+import { rehearse } from "../../rehearse";
+import { scenarioSnapshot, snapshotDir } from "./snapshots";
+
+const NODES = 100;
+const PODS_PER_NODE = 30;
+
+describe("rehearse: 100 nodes, 3,000 pods", function () {
+    this.timeout(240_000);
+    const files = snapshotDir();
+    after(() => files.cleanup());
+
+    it("every node rolled, every budget kept, the predicted total as the per-node steps add up", async () => {
+        const file = files.file("large.json", await scenarioSnapshot("large", { nodes: NODES, podsPerNode: PODS_PER_NODE }));
+        const start = performance.now();
+        const cpuStart = process.cpuUsage();
+        const r = await rehearse({
+            snapshot: file,
+            targetVersion: "v1.29.0",
+            all: true,
+            drain: { ignoreDaemonSets: true, deleteEmptyDirData: true },
+        });
+        const real = (performance.now() - start) / 1000;
+        const cpu = process.cpuUsage(cpuStart);
+        console.log(
+            `100 nodes / ${r.simulation.pods} pods: rehearsed in ${real.toFixed(1)}s real (${((cpu.user + cpu.system) / 1e6).toFixed(1)}s CPU, ` +
+                `${r.simulation.jumps} clock jumps); predicted roll ${r.totalSeconds.toFixed(0)}s`,
+        );
+        assert.equal(r.simulation.pods, NODES * PODS_PER_NODE);
+        assert.equal(r.completed, true, r.stop?.reason);
+        assert.equal(r.nodes.length, NODES);
+        for (const n of r.nodes) {
+            assert.equal(n.status, "done");
+            assert.ok(n.evicted.length >= PODS_PER_NODE - 1, `${n.node}: ${n.evicted.length} evicted`);
+            // 30 s grace periods; nothing waits longer than a start-up.
+            assert.ok(n.drainSeconds! >= 29 && n.drainSeconds! < 36, `${n.node}: drain ${n.drainSeconds}s`);
+        }
+        // Per node: the drain (~30 s), the upgrade (60 s), the kubelet restart (15 s).
+        assert.ok(Math.abs(r.totalSeconds - NODES * 105) < NODES * 3, `total ${r.totalSeconds}s`);
+        for (const w of r.workloads) if (w.budget) assert.ok(w.minReady >= w.budget.desiredHealthy, `${w.namespace}/${w.name}`);
+    });
+});
