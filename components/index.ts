@@ -5,6 +5,9 @@ export { NodeUpgrade, DEFAULT_REBOOT_COMMAND } from "./node-upgrade";
 export type { NodeUpgradeArgs, NodeUpgradeReport, SshArgs, BeforeDrainHook, BeforeDrainContext } from "./node-upgrade";
 export { RollingNodeUpgrade } from "./rolling-node-upgrade";
 export type { RollingNodeUpgradeArgs, RollingNodeUpgradeReport } from "./rolling-node-upgrade";
+// Safe in a shared cluster: the roll lock, kured's lock, health gates and a maintenance window.
+export type { SharedClusterArgs } from "./shared-cluster-args";
+export type { GateSpec, MaintenanceWindowSpec } from "../shared-cluster";
 // The step resources, and the provider objects Pulumi stores for them (as a require() of this package).
 export { NodeCordon, nodeCordonProvider } from "./node-cordon";
 export type { NodeCordonArgs } from "./node-cordon";
