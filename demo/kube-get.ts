@@ -71,6 +71,21 @@ export class KubeGet {
         );
     }
 
+    /** `kubectl get lease -n NS NAME` */
+    async leaseTable(namespace: string, name: string): Promise<string> {
+        const table = await this.table(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`);
+        const rows = table.rows.filter((r) => r.cells[0] === name);
+        if (rows.length === 0) return `Error from server (NotFound): leases.coordination.k8s.io "${name}" not found`;
+        return renderTable({ ...table, rows }, ["Name", "Holder", "Age"]);
+    }
+
+    /** The Lease, or undefined when there is none. */
+    async lease(namespace: string, name: string): Promise<any | undefined> {
+        return (await this.json(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`)).items?.find(
+            (l: any) => l.metadata?.name === name,
+        );
+    }
+
     async nodes(): Promise<any[]> {
         return (await this.json("/api/v1/nodes")).items ?? [];
     }

@@ -7,6 +7,7 @@
 //   npm run demo                          roll every node to v1.20.0
 //   npm run demo -- --preview             `pulumi preview`: the plan, and proof that nothing was changed
 //   npm run demo -- --scenario pdb        a roll that a PodDisruptionBudget stops (exit code 2, explained)
+//   npm run demo -- --scenario shared     a colleague holds the roll lock: the roll waits for it, then proceeds
 //   npm run demo -- --target-version v1.20.1 --time-scale 20 --no-pdb
 //   npm run demo -- --no-pdb --no-pacing  neither a budget nor pacing: drains take every http-go pod down at once
 //
@@ -25,10 +26,13 @@ import type { DynamicProviderHost, LocalEngine, StepEvent } from "../local-engin
 import type { KubeGet } from "./kube-get";
 import { ProgressPrinter } from "./progress";
 
-type ScenarioName = "seed" | "pdb";
+type ScenarioName = "seed" | "pdb" | "shared";
+const SCENARIO_NAMES: ScenarioName[] = ["seed", "pdb", "shared"];
 
 interface Scenario {
     title: string;
+    /** The simulated cluster it starts (sim's scenario): "shared" is the seed cluster plus a colleague's lock. */
+    cluster: "seed" | "pdb";
     nodes: string[];
     defaultTarget: string;
     defaultDrainTimeout: string;
@@ -39,6 +43,7 @@ interface Scenario {
 const SCENARIOS: Record<ScenarioName, Scenario> = {
     seed: {
         title: "the walkthrough's cluster: master, worker1 and worker2 at v1.19.0, http-go with 10 replicas",
+        cluster: "seed",
         nodes: ["master", "worker1", "worker2"],
         defaultTarget: "v1.20.0",
         defaultDrainTimeout: "2m",
@@ -46,12 +51,37 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
     },
     pdb: {
         title: 'control-plane, worker1 and worker2 at v1.28.5; on worker1 the only replica of "critical", guarded by a PodDisruptionBudget',
+        cluster: "pdb",
         nodes: ["control-plane", "worker1", "worker2"],
         defaultTarget: "v1.28.6",
         defaultDrainTimeout: "15s",
         watch: { namespace: "default", label: "application" },
     },
+    shared: {
+        title: "the walkthrough's cluster (master, worker1 and worker2 at v1.19.0, http-go with 10 replicas), shared with a colleague who holds the roll lock",
+        cluster: "seed",
+        nodes: ["master", "worker1", "worker2"],
+        defaultTarget: "v1.20.0",
+        defaultDrainTimeout: "2m",
+        watch: { namespace: "default", selector: "app=http-go", label: "http-go" },
+    },
 };
+
+/**
+ * The shared scenario's colleague: their `node-upgrade drain --lock worker2` holds the roll lock when the roll
+ * starts, and finishes `finishesAfter` simulated seconds after the roll reports that it waits for them.
+ */
+const COLLEAGUE = {
+    /** The holderIdentity the CLI writes: `cli <user>@<host> pid <pid>` (shared-cluster's holderIdentity()). */
+    holder: "cli bob@ops-laptop pid 48213",
+    who: "bob@ops-laptop",
+    node: "worker2",
+    finishesAfter: 30,
+    leaseDurationSeconds: 3600,
+};
+const LOCK = { namespace: "kube-system", name: "node-upgrade" };
+/** The shared scenario's stack config: wait for another holder this long (real time, like every timeout of the roll). */
+const LOCK_TIMEOUT = "10m";
 
 /** The upgrade "on the host": on a real cluster an apt/kubeadm script run over SSH; here the simulator's command. */
 const UPGRADE_COMMAND = 'node dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
@@ -100,16 +130,16 @@ function parseArgs(argv: string[]): Options {
         .option("--preview", "show the plan (pulumi preview) and change nothing")
         .option(
             "--scenario <name>",
-            "seed (the walkthrough) or pdb (a roll a PodDisruptionBudget stops)",
+            "seed (the walkthrough), pdb (a roll a PodDisruptionBudget stops) or shared (a roll that waits for a colleague's lock)",
             (v) => {
-                if (v !== "seed" && v !== "pdb") throw new InvalidArgumentError('must be "seed" or "pdb"');
+                if (!(SCENARIO_NAMES as string[]).includes(v)) throw new InvalidArgumentError('must be "seed", "pdb" or "shared"');
                 return v;
             },
             "seed",
         )
         .option(
             "--target-version <version>",
-            "kubelet version to upgrade to, a full version like v1.20.0 (default: v1.20.0 for seed, v1.28.6 for pdb)",
+            "kubelet version to upgrade to, a full version like v1.20.0 (default: v1.20.0 for seed and shared, v1.28.6 for pdb)",
             (v) => {
                 // kube-rules' rule, the one the components apply: caught here instead of stopping the roll.
                 const problem = targetVersionProblem(v);
@@ -129,7 +159,7 @@ function parseArgs(argv: string[]): Options {
         )
         .option(
             "--drain-timeout <duration>",
-            "drain timeout per node, real time, as a Go duration like 30s or 2m (default: 2m for seed, 15s for pdb)",
+            "drain timeout per node, real time, as a Go duration like 30s or 2m (default: 2m for seed and shared, 15s for pdb)",
             (v) => {
                 try {
                     if (parseDuration(v) < 0) throw new InvalidArgumentError("must not be negative");
@@ -140,7 +170,7 @@ function parseArgs(argv: string[]): Options {
                 return v;
             },
         )
-        .option("--no-pdb", "seed: do not declare the practice's PodDisruptionBudget for http-go")
+        .option("--no-pdb", "seed and shared: do not declare the practice's PodDisruptionBudget for http-go")
         .option(
             "--no-pacing",
             "turn off per-workload pacing (drainMaxUnavailablePerWorkload 0): pods no budget covers are evicted all at once, as kubectl drain does",
@@ -148,8 +178,8 @@ function parseArgs(argv: string[]): Options {
         .exitOverride();
     program.parse(argv, { from: "user" });
     const o = program.opts();
-    if (o.pdb === false && o.scenario !== "seed")
-        throw new Error(`--no-pdb only applies to --scenario seed (the ${o.scenario} scenario is about its budget)`);
+    if (o.pdb === false && SCENARIOS[o.scenario as ScenarioName].cluster !== "seed")
+        throw new Error(`--no-pdb only applies to --scenario seed or shared (the ${o.scenario} scenario is about its budget)`);
     return {
         preview: !!o.preview,
         scenario: o.scenario,
@@ -168,6 +198,8 @@ const indent = (text: string, by = "  ") =>
         .map((l) => by + l)
         .join("\n");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+/** A Lease's MicroTime ("2024-05-01T10:00:00.123000Z"). */
+const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, "000Z");
 const sameVersion = (a: string, b: string) => a.replace(/^v/i, "") === b.replace(/^v/i, "");
 
 function nodeStatus(node: any): string {
@@ -222,6 +254,11 @@ class Demo {
     private started = 0;
     /** The first step that failed, with the provider's own error (without the SDK's wrapping). */
     private failure?: { event: StepEvent; error: Error };
+    /**
+     * The shared scenario: when the roll reported that it waits for the colleague's lock (simulated and real epoch
+     * ms), when the colleague let go, and when the roll took the lock.
+     */
+    private lockWait?: { node: string; sim: number; real: number; releasedSim?: number; acquiredSim?: number; acquiredReal?: number };
 
     constructor(
         private readonly opts: Options,
@@ -234,9 +271,11 @@ class Demo {
         this.printer = new ProgressPrinter(out, Math.max(...this.scenario.nodes.map((n) => n.length)));
     }
 
-    get onHostLine() {
-        return this.printer.onHostLine;
-    }
+    /** The provider host's lines: printed, and in the shared scenario watched for the roll's lock wait. */
+    readonly onHostLine = (raw: string, stream: "stdout" | "stderr"): void => {
+        this.printer.onHostLine(raw, stream);
+        if (this.opts.scenario === "shared") this.watchLock(raw);
+    };
 
     // ---------------------------------------------------------------- kubectl-like views
 
@@ -270,6 +309,125 @@ class Demo {
         return (await this.api.nodes()).find((n) => n.metadata?.name === name);
     }
 
+    // ---------------------------------------------------------------- the colleague (shared scenario)
+
+    private async showLease(): Promise<void> {
+        out(indent(`$ kubectl get lease -n ${LOCK.namespace} ${LOCK.name}\n${await this.api.leaseTable(LOCK.namespace, LOCK.name)}`));
+    }
+
+    /**
+     * Before the roll: the Lease as the colleague's `node-upgrade drain --lock` left it (renewed just now), written
+     * with the simulator's admin API. Its times are wall-clock time, as the roll reads them; leaseDurationSeconds
+     * 3600 stands for the renewals their process would keep doing (every 20 s) while their drain runs.
+     */
+    colleagueTakesLock(): void {
+        const now = microTime(Date.now());
+        this.sim.apply({
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: LOCK.name, namespace: LOCK.namespace },
+            spec: {
+                holderIdentity: COLLEAGUE.holder,
+                leaseDurationSeconds: COLLEAGUE.leaseDurationSeconds,
+                acquireTime: now,
+                renewTime: now,
+                leaseTransitions: 0,
+            },
+        });
+    }
+
+    /** On the roll's "waiting for lease … is held by <colleague>" line: their drain finishes a little later. */
+    private watchLock(raw: string): void {
+        const waiting = /^node-upgrade: \[NodeCordon (\S+)\] lease: waiting for lease \S+ is held by (.+?) \(expires at /.exec(raw);
+        if (waiting && waiting[2] === COLLEAGUE.holder && !this.lockWait) {
+            this.lockWait = { node: waiting[1], sim: this.sim.clock.now().getTime(), real: Date.now() };
+            this.colleagueFinishes().catch((err) => out(`error: the colleague's release failed: ${err?.stack ?? err}`));
+            return;
+        }
+        if (
+            this.lockWait &&
+            this.lockWait.acquiredSim === undefined &&
+            /^node-upgrade: \[NodeCordon \S+\] lease: acquired lease /.test(raw)
+        ) {
+            this.lockWait.acquiredSim = this.sim.clock.now().getTime();
+            this.lockWait.acquiredReal = Date.now();
+        }
+    }
+
+    /**
+     * The colleague's drain finishes `finishesAfter` simulated seconds after the roll said it waits, and their
+     * `node-upgrade drain` releases the lock as shared-cluster's releaseLease does: holderIdentity cleared,
+     * leaseDurationSeconds 1 (the Lease object stays, for the next holder).
+     */
+    private async colleagueFinishes(): Promise<void> {
+        await this.sim.clock.sleep(COLLEAGUE.finishesAfter);
+        const lease = this.sim.get("Lease", LOCK.namespace, LOCK.name);
+        if (lease?.spec?.holderIdentity !== COLLEAGUE.holder) return;
+        const { holderIdentity: _released, ...spec } = lease.spec;
+        const now = microTime(Date.now());
+        this.sim.apply({ ...lease, spec: { ...spec, leaseDurationSeconds: 1, acquireTime: now, renewTime: now } });
+        this.lockWait!.releasedSim = this.sim.clock.now().getTime();
+        out(
+            `  ${COLLEAGUE.who} released the lock (their drain of ${COLLEAGUE.node} finished, ${COLLEAGUE.finishesAfter} s later in simulated time)`,
+        );
+    }
+
+    private introLock(): void {
+        out(
+            wrap(
+                `The roll lock. A colleague, ${COLLEAGUE.who}, is draining ${COLLEAGUE.node} with \`node-upgrade drain --lock ${COLLEAGUE.node}\`. ` +
+                    `Their drain holds the Lease ${LOCK.namespace}/${LOCK.name}, the lock every node-upgrade roll takes before a cordon, ` +
+                    "so that two of them never have nodes down at once:",
+                "",
+            ),
+        );
+    }
+
+    private async showLockIntro(): Promise<void> {
+        this.introLock();
+        await this.showLease();
+        out(
+            wrap(
+                `(written with the simulator's admin API as their drain left it: holderIdentity "${COLLEAGUE.holder}", renewTime ` +
+                    `just now, leaseDurationSeconds ${COLLEAGUE.leaseDurationSeconds}${this.opts.preview ? "; before the preview starts" : ""}. ` +
+                    `Only the lock is simulated: ${COLLEAGUE.node} itself is not cordoned.)`,
+                "",
+            ),
+        );
+        out(
+            wrap(
+                `The stack sets lockTimeout: ${LOCK_TIMEOUT}, so the roll waits for the lock (up to ${LOCK_TIMEOUT}, real time) instead of ` +
+                    "stopping at once, which is the default." +
+                    (this.opts.preview
+                        ? ""
+                        : ` When the roll reports that it waits for ${COLLEAGUE.who}, the demo lets their drain finish ` +
+                          `${COLLEAGUE.finishesAfter} s later (simulated time): they release the lock, and the roll goes on.`),
+                "",
+            ),
+        );
+    }
+
+    /** After the roll: how long it waited for the colleague's lock, and that the Lease is free again. */
+    private async showLockOutcome(): Promise<void> {
+        const w = this.lockWait;
+        if (w?.acquiredSim !== undefined && w.acquiredReal !== undefined) {
+            const simSeconds = Math.round((w.acquiredSim - w.sim) / 1000);
+            const realSeconds = ((w.acquiredReal - w.real) / 1000).toFixed(1);
+            out(
+                wrap(
+                    `The roll lock: the roll waited ${simSeconds} s (simulated; ${realSeconds} s real) for ${COLLEAGUE.who}'s lock before ` +
+                        `cordoning ${w.node}. They released it after ${COLLEAGUE.finishesAfter} s; the roll checks the Lease every 5 s ` +
+                        "(real time) and took it at its next check. Then each node took the lock before its cordon and gave it back " +
+                        "after its uncordon:",
+                    "",
+                ),
+            );
+        } else {
+            out(`The roll lock: the roll never reported waiting for ${COLLEAGUE.who}'s lock.`);
+        }
+        await this.showLease();
+    }
+
     // ---------------------------------------------------------------- stack configuration
 
     config(): Record<string, unknown> {
@@ -284,6 +442,7 @@ class Demo {
             drainTimeout: this.opts.drainTimeout ?? this.scenario.defaultDrainTimeout,
             readyTimeout: "2m",
             readyPollInterval: "200ms",
+            ...(this.opts.scenario === "shared" ? { lockTimeout: LOCK_TIMEOUT } : {}),
             // Only when turned off, so the default configuration shows what a stack would declare.
             ...(this.opts.pacing ? {} : { drainMaxUnavailablePerWorkload: 0 }),
         };
@@ -298,6 +457,7 @@ class Demo {
             drainDeleteEmptyDirData: "# --delete-emptydir-data (the walkthrough's --delete-local-data)",
             drainTimeout: "# per node; then the roll stops there",
             drainMaxUnavailablePerWorkload: "# --no-pacing: no per-workload pacing (default 1)",
+            lockTimeout: "# wait this long while someone else holds the roll lock (default 0: stop at once)",
         };
         const value = (k: string, v: unknown) => (k === "kubeconfig" ? "[secret]" : typeof v === "string" ? v : JSON.stringify(v));
         const lines = Object.entries(c).map(([k, v]) => `  node-upgrade:${k}: ${value(k, v)}${notes[k] ? `   ${notes[k]}` : ""}`);
@@ -424,7 +584,7 @@ class Demo {
         await this.showCluster();
         out();
         const pods = await this.livePods();
-        if (this.opts.scenario === "seed") {
+        if (this.scenario.cluster === "seed") {
             out(`http-go has ${pods.length} replicas: ${placement(pods)}.`);
             if (this.opts.pdb) {
                 out("The walkthrough's http-go has no PodDisruptionBudget; its practice declares one, and so does this demo:");
@@ -460,6 +620,10 @@ class Demo {
             out("critical-pdb wants 1 healthy pod of a Deployment that has exactly 1: it never allows an eviction.");
         }
         out();
+        if (this.opts.scenario === "shared") {
+            await this.showLockIntro();
+            out();
+        }
         this.showConfig();
         out();
     }
@@ -491,6 +655,17 @@ class Demo {
             .map((m) => (m[1] === "warning" ? `warning: ${m[2]}` : m[2]));
         for (const l of logged.filter((x) => !PLAN.test(x))) out(indent(l));
         out();
+        if (this.opts.scenario === "shared") {
+            out(
+                wrap(
+                    `The roll lock: the preview names its holder, ${COLLEAGUE.holder}. \`pulumi up\` would wait for it before ` +
+                        `${this.scenario.nodes[0]}'s cordon (lockTimeout ${LOCK_TIMEOUT}), and stop there, with nothing cordoned, if it were ` +
+                        "still held after that.",
+                    "",
+                ),
+            );
+            out();
+        }
         out("The plan, node by node (RollingNodeUpgrade logs one block per node during `pulumi preview`; a BLOCKED node's as a warning):");
         out();
         for (const b of blocks) {
@@ -541,10 +716,18 @@ class Demo {
         });
 
         out(`$ pulumi up   (local engine; roll order: ${this.scenario.nodes.join(" → ")}, control plane first, one node at a time)`);
-        if (this.opts.scenario === "seed") {
+        if (this.scenario.cluster === "seed") {
             out("The walkthrough started with worker1. The roll starts with master: control-plane nodes go first, because a");
             out("kubelet must never be newer than the API server, and on a kubeadm cluster each control-plane node brings its own.");
         }
+        if (this.opts.scenario === "shared")
+            out(
+                wrap(
+                    `Before each node's cordon the roll takes the lock. ${COLLEAGUE.who} holds it, so before ${this.scenario.nodes[0]}'s cordon ` +
+                        `the roll waits (lockTimeout ${LOCK_TIMEOUT}), saying whom it waits for.`,
+                    "",
+                ),
+            );
         this.started = Date.now();
         let result;
         try {
@@ -570,7 +753,11 @@ class Demo {
         }
         out("  (real seconds; the simulated cluster's clock runs faster)");
         out();
-        if (this.opts.scenario === "seed") {
+        if (this.opts.scenario === "shared") {
+            await this.showLockOutcome();
+            out();
+        }
+        if (this.scenario.cluster === "seed") {
             out(
                 `http-go: at least ${minReady} of ${total} pods were Ready at every moment of the roll (counted after every change to a pod)` +
                     (this.opts.pdb
@@ -598,11 +785,18 @@ class Demo {
             if (n.spec?.unschedulable) problems.push(`${name}: still cordoned`);
             if (!sameVersion(version, this.target)) problems.push(`${name}: runs ${version}, not ${this.target}`);
         }
+        let lockNote = "";
+        if (this.opts.scenario === "shared") {
+            const holder = (await this.api.lease(LOCK.namespace, LOCK.name))?.spec?.holderIdentity;
+            if (holder) problems.push(`the Lease ${LOCK.namespace}/${LOCK.name} is still held by ${holder}`);
+            if (this.lockWait?.releasedSim === undefined) problems.push(`the roll never waited for ${COLLEAGUE.who}'s lock`);
+            lockNote = ` The Lease ${LOCK.namespace}/${LOCK.name} is free (no holder).`;
+        }
         if (problems.length) {
             out(`error: the roll reported success but the cluster disagrees: ${problems.join("; ")}`);
             return 1;
         }
-        out(`Checked through the API: ${this.scenario.nodes.join(", ")} are Ready, schedulable and run ${this.target}.`);
+        out(`Checked through the API: ${this.scenario.nodes.join(", ")} are Ready, schedulable and run ${this.target}.${lockNote}`);
         return 0;
     }
 
@@ -699,8 +893,8 @@ export async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-        sim = await libs.sim.startCluster({ scenario: opts.scenario, timeScale: opts.timeScale, kubeconfigPath });
-        if (opts.scenario === "seed" && opts.pdb) {
+        sim = await libs.sim.startCluster({ scenario: SCENARIOS[opts.scenario].cluster, timeScale: opts.timeScale, kubeconfigPath });
+        if (SCENARIOS[opts.scenario].cluster === "seed" && opts.pdb) {
             sim.apply({
                 apiVersion: "policy/v1",
                 kind: "PodDisruptionBudget",
@@ -710,6 +904,7 @@ export async function main(argv: string[]): Promise<number> {
             await sim.settle();
         }
         const demo = new Demo(opts, sim, kubeconfigPath);
+        if (opts.scenario === "shared") demo.colleagueTakesLock();
         await demo.intro();
         host = await libs.engine.DynamicProviderHost.start({ onOutput: demo.onHostLine });
         const engine = new libs.engine.LocalEngine(host, { cwd: libs.engine.REPO_ROOT, hooks: demo.hooks });

@@ -1,28 +1,7 @@
 // Issue 13: `npm run demo` rejects bad arguments before anything starts (exit 1, one clear message on stderr)
 // instead of starting a cluster and reporting a stopped roll; --no-pdb and --no-pacing say what they show.
 import * as assert from "assert";
-import { spawn } from "child_process";
-import * as path from "path";
-import { findPackageRoot } from "../../components/package-root";
-
-const ROOT = findPackageRoot(__dirname);
-const DEMO = path.join(ROOT, "dist", "demo", "main.js");
-
-function runDemo(args: string[], timeoutMs = 100_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [DEMO, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-        child.on("error", reject);
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-        });
-    });
-}
+import { runDemo } from "./run-demo";
 
 const HINT = "(npm run demo -- --help lists the options)";
 

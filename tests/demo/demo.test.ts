@@ -3,45 +3,8 @@ import * as fs from "fs";
 // cluster it starts itself (time scale high so the suite stays quick). Checks exit codes and the lines that
 // tell the walkthrough's story.
 import * as assert from "assert";
-import { spawn } from "child_process";
 import * as path from "path";
-import { findPackageRoot } from "../../components/package-root";
-
-const ROOT = findPackageRoot(__dirname);
-const DEMO = path.join(ROOT, "dist", "demo", "main.js");
-
-function runDemo(args: string[], timeoutMs = 100_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [DEMO, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-        child.on("error", reject);
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-        });
-    });
-}
-
-/** Asserts that the patterns appear in this order. */
-function assertInOrder(text: string, patterns: (string | RegExp)[]) {
-    let from = 0;
-    for (const p of patterns) {
-        const rest = text.slice(from);
-        const m =
-            typeof p === "string"
-                ? { index: rest.indexOf(p), length: p.length }
-                : (() => {
-                      const r = p.exec(rest);
-                      return r ? { index: r.index, length: r[0].length } : { index: -1, length: 0 };
-                  })();
-        assert.ok(m.index >= 0, `expected ${p} after offset ${from} in:\n${text}`);
-        from += m.index + m.length;
-    }
-}
+import { assertInOrder, ROOT, runDemo } from "./run-demo";
 
 describe("demo: npm run demo", function () {
     this.timeout(120_000);
@@ -151,6 +114,6 @@ describe("demo: npm run demo", function () {
     it("rejects an unknown scenario with exit code 1", async () => {
         const r = await runDemo(["--scenario", "nope"]);
         assert.strictEqual(r.code, 1);
-        assert.match(r.stderr, /must be "seed" or "pdb"/);
+        assert.match(r.stderr, /must be "seed", "pdb" or "shared"/);
     });
 });
