@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { SimCluster } from "../../sim";
 import { NODE_UPGRADE, nodeUpgrade, simPerTest, type ProcessResult } from "../drain/fixtures";
-import { micro } from "../shared-cluster/helpers";
+import { kuredDaemonSet, kuredLockHeldBy, micro } from "../shared-cluster/helpers";
 import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
 
 type Sim = SimCluster & { kubeconfigPath: string };
@@ -103,33 +103,7 @@ describe("cli: drain and plan in a shared cluster (issue 14)", function () {
 
     it("(b) drain --lock: kured's lock held by node worker2 → refuses naming worker2 and kured; our Lease is released", async () => {
         const { c } = await sim("seed");
-        c.apply({
-            apiVersion: "apps/v1",
-            kind: "DaemonSet",
-            metadata: {
-                name: "kured",
-                namespace: "kube-system",
-                annotations: {
-                    "weave.works/kured-node-lock": JSON.stringify({
-                        nodeID: "worker2",
-                        metadata: { unschedulable: false },
-                        created: new Date().toISOString(),
-                        TTL: 0,
-                    }),
-                },
-            },
-            spec: {
-                selector: { matchLabels: { name: "kured" } },
-                template: {
-                    metadata: { labels: { name: "kured" } },
-                    // no node has this label: the DaemonSet runs no pods, only its annotation matters
-                    spec: {
-                        nodeSelector: { "example.com/kured": "yes" },
-                        containers: [{ name: "kured", image: "ghcr.io/kubereboot/kured:1.17.1" }],
-                    },
-                },
-            },
-        });
+        c.apply(kuredDaemonSet(kuredLockHeldBy("worker2")));
         c.clearRequestLog();
         const r = await nodeUpgrade(c.kubeconfigPath, ["drain", "worker1", "--lock", "--lock-timeout", "5s", ...DRAIN_FLAGS]);
         assert.equal(r.code, 1, r.stderr);

@@ -7,6 +7,7 @@ import { DynamicProviderHost, LocalEngine, REPO_ROOT, stackConfig } from "../../
 import { nodeState, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
 import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
 import { loadComponents, type Components } from "../helpers/components";
+import { kuredDaemonSet, kuredLockHeldBy } from "../shared-cluster/helpers";
 
 let c: Components;
 const NODES = ["master", "worker1", "worker2"];
@@ -135,29 +136,7 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
     });
 
     it("kured rebooting a node (its lock annotation): preview shows it; up stops before cordoning, naming kured's node", async () => {
-        cluster.sim.apply({
-            apiVersion: "apps/v1",
-            kind: "DaemonSet",
-            metadata: {
-                name: "kured",
-                namespace: "kube-system",
-                annotations: {
-                    "weave.works/kured-node-lock": JSON.stringify({
-                        nodeID: "worker2",
-                        metadata: { unschedulable: false },
-                        created: new Date().toISOString(),
-                        TTL: 0,
-                    }),
-                },
-            },
-            spec: {
-                selector: { matchLabels: { name: "kured" } },
-                template: {
-                    metadata: { labels: { name: "kured" } },
-                    spec: { containers: [{ name: "kured", image: "ghcr.io/kubereboot/kured:1.17.1" }] },
-                },
-            },
-        });
+        cluster.sim.apply(kuredDaemonSet(kuredLockHeldBy("worker2")));
         const { logged } = await logsOf(() => engine.run(roll, { config: configFor(cluster), secretKeys: ["kubeconfig"], preview: true }));
         assert.match(logged.join("\n"), /✗ kured.*worker2/);
         cluster.sim.clearRequestLog();

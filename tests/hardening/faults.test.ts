@@ -127,8 +127,13 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
     });
 
     /** A roll that must succeed despite transient faults (the engine retries; nothing fails). */
-    async function survives(seed: number, faults: FaultRule[], setup?: (c: HardeningCluster) => void): Promise<Outcome> {
-        cluster = await startHardeningCluster({ seed });
+    async function survives(
+        seed: number,
+        faults: FaultRule[],
+        setup?: (c: HardeningCluster) => void,
+        clusterOptions: { upgradeDownSeconds?: number } = {},
+    ): Promise<Outcome> {
+        cluster = await startHardeningCluster({ seed, ...clusterOptions });
         for (const f of faults) cluster.sim.faults.add(f);
         setup?.(cluster);
         const first = await runRoll(newEngine(host), rollConfig(cluster));
@@ -137,13 +142,20 @@ describe("hardening: fault suite (full rolls against a misbehaving simulated clu
     }
 
     it("bursts of HTTP 500 on evictions, pod lists, node reads, watches and patches: the roll rides them out", async () => {
-        const o = await survives(101, [
-            { verb: "create", resource: "pods/eviction", status: 500, rate: 0.5, count: 6 },
-            { verb: "list", resource: "pods", status: 500, rate: 0.5, count: 4 },
-            { verb: "get", resource: "nodes", status: 500, rate: 0.3, count: 4 },
-            { verb: "watch", resource: "nodes", status: 500, count: 2 },
-            { verb: "patch", resource: "nodes", status: 500, count: 2 },
-        ]);
+        const o = await survives(
+            101,
+            [
+                { verb: "create", resource: "pods/eviction", status: 500, rate: 0.5, count: 6 },
+                { verb: "list", resource: "pods", status: 500, rate: 0.5, count: 4 },
+                { verb: "get", resource: "nodes", status: 500, rate: 0.3, count: 4 },
+                { verb: "watch", resource: "nodes", status: 500, count: 2 },
+                { verb: "patch", resource: "nodes", status: 500, count: 2 },
+            ],
+            undefined,
+            // Each node stays down 240 simulated seconds (4 real): the Ready step finds it down and watches it, so
+            // the watch fault fires however busy the machine is.
+            { upgradeDownSeconds: 240 },
+        );
         const sim = o.cluster.sim;
         assertRulesFired(sim);
         assert.ok(sim.faults.injected() >= 10, `only ${sim.faults.injected()} faults fired`);

@@ -102,3 +102,35 @@ export function freePort(): Promise<number> {
         });
     });
 }
+
+/** DaemonSet kube-system/kured (no pods: no node has its label), with the given annotations (kured's lock). */
+export function kuredDaemonSet(annotations: Record<string, string> = {}, name = "kured", namespace = "kube-system"): any {
+    return {
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name, namespace, annotations },
+        spec: {
+            selector: { matchLabels: { name: "kured" } },
+            template: {
+                metadata: { labels: { name: "kured" } },
+                // no node carries this label: the DaemonSet runs no pods, only its annotation matters here
+                spec: {
+                    nodeSelector: { "example.com/kured": "yes" },
+                    containers: [{ name: "kured", image: "ghcr.io/kubereboot/kured:1.17.1" }],
+                },
+            },
+        },
+    };
+}
+
+/** kured's lock annotation naming `nodeID` as kured writes it (single-owner format, no TTL). */
+export function kuredLockHeldBy(nodeID: string): Record<string, string> {
+    return {
+        "weave.works/kured-node-lock": JSON.stringify({
+            nodeID,
+            metadata: { unschedulable: false },
+            created: new Date().toISOString(),
+            TTL: 0,
+        }),
+    };
+}

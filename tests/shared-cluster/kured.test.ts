@@ -16,29 +16,10 @@ import {
     type KuredLockState,
 } from "../../shared-cluster";
 import type { SimCluster } from "../../sim";
-import { Events, JumpClock, ManualClock, simPerTest } from "./helpers";
+import { Events, JumpClock, ManualClock, kuredDaemonSet, simPerTest } from "./helpers";
 
 const ME = "cli alice@laptop pid 42";
 const NS_PER_S = 1e9;
-
-function kuredDaemonSet(annotations: Record<string, string> = {}, name = "kured", namespace = "kube-system"): any {
-    return {
-        apiVersion: "apps/v1",
-        kind: "DaemonSet",
-        metadata: { name, namespace, annotations },
-        spec: {
-            selector: { matchLabels: { name: "kured" } },
-            template: {
-                metadata: { labels: { name: "kured" } },
-                // no node carries this label: the DaemonSet runs no pods, only its annotation matters here
-                spec: {
-                    nodeSelector: { "example.com/kured": "yes" },
-                    containers: [{ name: "kured", image: "ghcr.io/kubereboot/kured:1.17.1" }],
-                },
-            },
-        },
-    };
-}
 
 const annotationOf = (c: SimCluster, name = "kured") =>
     c.get("DaemonSet", "kube-system", name)?.metadata?.annotations?.[DEFAULT_KURED_ANNOTATION];
