@@ -336,9 +336,9 @@ class Demo {
         });
     }
 
-    /** On the roll's "waiting for lease … is held by <colleague>" line: their drain finishes a little later. */
+    /** On the roll's "waiting: lease … is held by <colleague>" line: their drain finishes a little later. */
     private watchLock(raw: string): void {
-        const waiting = /^node-upgrade: \[NodeCordon (\S+)\] lease: waiting for lease \S+ is held by (.+?) \(expires at /.exec(raw);
+        const waiting = /^node-upgrade: \[NodeCordon (\S+)\] lease: waiting: lease \S+ is held by (.+?) \(expires at /.exec(raw);
         if (waiting && waiting[2] === COLLEAGUE.holder && !this.lockWait) {
             this.lockWait = { node: waiting[1], sim: this.sim.clock.now().getTime(), real: Date.now() };
             this.colleagueFinishes().catch((err) => out(`error: the colleague's release failed: ${err?.stack ?? err}`));

@@ -83,7 +83,7 @@ export interface WaitOptions {
 
 /**
  * A gate stayed blocked for the whole timeout ("gave up after 5m waiting for G: R"), or blocked when waiting was
- * not allowed (timeout 0) or could not help (a final verdict): "G blocks: R".
+ * not allowed (timeout 0) or could not help (a final verdict): "blocked by G: R".
  */
 export class GateBlockedError extends Error {
     constructor(
@@ -92,7 +92,7 @@ export class GateBlockedError extends Error {
         readonly waitedMs: number,
         readonly timedOut: boolean,
     ) {
-        super(timedOut ? `gave up after ${formatMs(waitedMs)} waiting for ${gate}: ${reason}` : `${gate} blocks: ${reason}`);
+        super(timedOut ? `gave up after ${formatMs(waitedMs)} waiting for ${gate}: ${reason}` : `blocked by ${gate}: ${reason}`);
         this.name = "GateBlockedError";
     }
 }

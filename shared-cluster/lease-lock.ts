@@ -349,7 +349,7 @@ export async function acquireLease(kc: KubeConfig, opts: LeaseLockOptions, o: Ac
     await waitUntil(
         attempt,
         o.timeoutMs ?? 0,
-        (p) => o.onProgress?.({ item: "lease", phase: "waiting", message: `waiting for ${p.reason} (${formatMs(p.remainingMs)} left)` }),
+        (p) => o.onProgress?.({ item: "lease", phase: "waiting", message: `waiting: ${p.reason} (${formatMs(p.remainingMs)} left)` }),
         { clock: o.clock, signal: o.signal, pollMs: o.pollMs },
     );
     const ttl = opts.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;

@@ -91,7 +91,7 @@ describe("cli: drain and plan in a shared cluster (issue 14)", function () {
         const r = await nodeUpgrade(c.kubeconfigPath, ["drain", "worker1", "--lock", "--lock-timeout", "5s", ...DRAIN_FLAGS]);
         assert.equal(r.code, 1, r.stderr);
         assert.equal(r.stdout, "", "nothing was cordoned or evicted");
-        assert.match(r.stderr, /^waiting for lease kube-system\/node-upgrade is held by alice@laptop .*\(5s left\)$/m);
+        assert.match(r.stderr, /^waiting: lease kube-system\/node-upgrade is held by alice@laptop .*\(5s left\)$/m);
         assert.match(
             r.stderr,
             /^error: not starting: gave up after 5s waiting for lease kube-system\/node-upgrade: .*held by alice@laptop .*; nothing was cordoned$/m,
@@ -148,7 +148,7 @@ describe("cli: drain and plan in a shared cluster (issue 14)", function () {
             assert.equal(r.stdout, "");
             assert.match(
                 r.stderr,
-                /^error: not starting: health gates for worker1 blocks: Prometheus alerts at http:\/\/127\.0\.0\.1:\d+: alert firing: AlwaysFiring\{severity="critical"\} \(firing since \S+\); nothing was cordoned$/m,
+                /^error: not starting: blocked by health gates for worker1: Prometheus alerts at http:\/\/127\.0\.0\.1:\d+: alert firing: AlwaysFiring\{severity="critical"\} \(firing since \S+\); nothing was cordoned$/m,
             );
             assert.equal(unschedulable(c, "worker1"), false);
             assert.deepEqual(writes(c), []);
@@ -173,7 +173,7 @@ describe("cli: drain and plan in a shared cluster (issue 14)", function () {
         const { c } = await sim("seed");
         holdLease(c);
         const run = startNodeUpgrade(c.kubeconfigPath, ["drain", "worker1", "--lock", "--lock-timeout", "2m", ...DRAIN_FLAGS]);
-        await run.stderrMatch(/^waiting for lease kube-system\/node-upgrade is held by alice@laptop .*$/m);
+        await run.stderrMatch(/^waiting: lease kube-system\/node-upgrade is held by alice@laptop .*$/m);
         assert.equal(unschedulable(c, "worker1"), false, "not cordoned while waiting");
         // alice releases as client-go does: the holder cleared, the object kept
         const l = lease(c);

@@ -119,7 +119,7 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
         // Let go as soon as the roll says it waits on the holder (on that line, not after a fixed time).
         const waited = new Promise<string>((resolve) => {
             onLine = (line) => {
-                if (!/lease: waiting for lease kube-system\/node-upgrade is held by alice@laptop/.test(line)) return;
+                if (!/lease: waiting: lease kube-system\/node-upgrade is held by alice@laptop/.test(line)) return;
                 onLine = undefined;
                 const l = lease(cluster);
                 cluster.sim.apply({ ...l, spec: { ...l.spec, holderIdentity: null } });
@@ -130,7 +130,7 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
         assert.ok(result.ok, result.error?.message);
         assert.match(
             await waited,
-            /\[NodeCordon master\] lease: waiting for lease kube-system\/node-upgrade is held by alice@laptop .*\(2m left\)/,
+            /\[NodeCordon master\] lease: waiting: lease kube-system\/node-upgrade is held by alice@laptop .*\(2m left\)/,
         );
         for (const n of NODES) assert.strictEqual(nodeState(cluster.sim, n).kubeletVersion, "v1.20.0");
     });

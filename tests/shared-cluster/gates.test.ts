@@ -85,7 +85,10 @@ describe("shared-cluster: health gates", function () {
             assert.equal(clock.now(), 90_000, "the last check is at the deadline");
         });
         it("a final verdict fails at once; a throwing check counts as blocked (fail closed); abort stops the wait", async () => {
-            await assert.rejects(waitUntil(scripted("cfg", [blocked("bad config", { final: true })]), 60_000), /cfg blocks: bad config/);
+            await assert.rejects(
+                waitUntil(scripted("cfg", [blocked("bad config", { final: true })]), 60_000),
+                /blocked by cfg: bad config/,
+            );
             const clock = new JumpClock(0);
             const throwing: Gate = {
                 name: "flaky",

@@ -157,7 +157,7 @@ describe("shared-cluster: lease lock", function () {
         const w = await ev.next((e) => e.phase === "waiting");
         assert.match(
             w.message,
-            /^waiting for lease kube-system\/node-upgrade is held by pulumi:infra\/prod alice@build-01 pid 4242 \(expires at .*\) \(\d+s left\)$/,
+            /^waiting: lease kube-system\/node-upgrade is held by pulumi:infra\/prod alice@build-01 pid 4242 \(expires at .*\) \(\d+s left\)$/,
         );
         await first.release();
         const second = await waiting;

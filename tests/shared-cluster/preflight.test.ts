@@ -186,7 +186,7 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
             assert.equal(e.item, "gates");
             assert.match(
                 e.message,
-                /^not starting: health gates for worker2 blocks: blocking pods maintenance\/blocker=true: pod matching .* default\/backup-2/,
+                /^not starting: blocked by health gates for worker2: blocking pods maintenance\/blocker=true: pod matching .* default\/backup-2/,
             );
             return true;
         });
@@ -212,7 +212,7 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
                 assert.equal(e.item, "window");
                 assert.equal(
                     e.message,
-                    "not starting: maintenance window blocks: outside the window (mon-fri 22:00–04:00 Europe/Berlin); it opens at 2026-12-02T22:00:00+01:00; run `pulumi up` again then",
+                    "not starting: blocked by maintenance window: outside the window (mon-fri 22:00–04:00 Europe/Berlin); it opens at 2026-12-02T22:00:00+01:00; run `pulumi up` again then",
                 );
                 return true;
             },
@@ -235,7 +235,7 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
                 assert.equal(e.item, "gates");
                 assert.match(
                     e.message,
-                    /^not starting: health gates for worker1 blocks: blocking pods maintenance\/blocker=true: pod matching maintenance\/blocker=true on worker1: default\/backup-1 /,
+                    /^not starting: blocked by health gates for worker1: blocking pods maintenance\/blocker=true: pod matching maintenance\/blocker=true on worker1: default\/backup-1 /,
                 );
                 return true;
             },
@@ -255,7 +255,7 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
             assert.equal(e.item, "lease");
             assert.match(
                 e.message,
-                /^not starting: lease kube-system\/node-upgrade blocks: lease kube-system\/node-upgrade is held by cli bob@laptop pid 77 \(expires at /,
+                /^not starting: blocked by lease kube-system\/node-upgrade: lease kube-system\/node-upgrade is held by cli bob@laptop pid 77 \(expires at /,
             );
             return true;
         });

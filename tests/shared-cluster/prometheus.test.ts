@@ -50,7 +50,7 @@ describe("shared-cluster: Prometheus gates against a real Prometheus", function 
     it("waitUntil fails with an error naming the alert", async () => {
         await assert.rejects(waitUntil(prometheusAlertsGate({ url }), 0), (e: any) => {
             assert.ok(e instanceof GateBlockedError);
-            assert.match(e.message, /^Prometheus alerts at http:\/\/127\.0\.0\.1:\d+ blocks: alert firing: AlwaysFiring/);
+            assert.match(e.message, /^blocked by Prometheus alerts at http:\/\/127\.0\.0\.1:\d+: alert firing: AlwaysFiring/);
             return true;
         });
     });

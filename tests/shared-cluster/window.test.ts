@@ -191,7 +191,7 @@ describe("shared-cluster: maintenance window", () => {
             await assert.rejects(waitUntil(windowGate(w, { clock }), 3 * 3600_000, undefined, { clock }), (e: any) => {
                 assert.equal(
                     e.message,
-                    "maintenance window blocks: outside the window (mon-fri 22:00–04:00 Europe/Berlin); it opens at 2026-12-02T22:00:00+01:00; run `pulumi up` again then",
+                    "blocked by maintenance window: outside the window (mon-fri 22:00–04:00 Europe/Berlin); it opens at 2026-12-02T22:00:00+01:00; run `pulumi up` again then",
                 );
                 return true;
             });
