@@ -416,7 +416,7 @@ class Demo {
             out(
                 wrap(
                     `The roll lock: the roll waited ${simSeconds} s (simulated; ${realSeconds} s real) for ${COLLEAGUE.who}'s lock before ` +
-                        `cordoning ${w.node}. They released it after ${COLLEAGUE.finishesAfter} s; the roll checks the Lease every 5 s ` +
+                        `cordoning ${w.node}. They released it after ${COLLEAGUE.finishesAfter} s; the roll checks the Lease every second ` +
                         "(real time) and took it at its next check. Then each node took the lock before its cordon and gave it back " +
                         "after its uncordon:",
                     "",

@@ -72,6 +72,14 @@ export interface WaitProgress {
     remainingMs: number;
 }
 
+/**
+ * Pause between checks while waiting for a lock (the roll Lease, kured's lock): 1 s, so a released lock is taken
+ * at most ~1 s later instead of up to 5 s. Each check is one GET of a single object. We poll rather than watch:
+ * deploy/rbac.yaml grants only create/get/update on our Lease and get/list on DaemonSets, so a watch would be
+ * refused (403) in a least-privilege setup and fall back to polling anyway; polling keeps the RBAC unchanged.
+ */
+export const DEFAULT_LOCK_POLL_MS = 1000;
+
 export interface WaitOptions {
     /** Pause between two checks. Default 5 s. */
     pollMs?: number;

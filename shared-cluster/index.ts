@@ -16,6 +16,7 @@ export {
     allGates,
     formatMs,
     systemClock,
+    DEFAULT_LOCK_POLL_MS,
     GateBlockedError,
     type Gate,
     type GateResult,

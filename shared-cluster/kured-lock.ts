@@ -22,7 +22,7 @@
 //
 // If the DaemonSet does not exist, kured is not installed: interop is a no-op and the status says so.
 import { PatchStrategy, type KubeConfig, type V1DaemonSet } from "@kubernetes/client-node";
-import { blocked, formatMs, pass, systemClock, waitUntil, type Clock, type Gate, type GateResult } from "./gate";
+import { blocked, DEFAULT_LOCK_POLL_MS, formatMs, pass, systemClock, waitUntil, type Clock, type Gate, type GateResult } from "./gate";
 import type { SharedClusterProgress } from "./events";
 import { apiErrorText, call, clients, isConflict, isNotFound } from "./kube";
 
@@ -391,7 +391,7 @@ export async function releaseKuredLock(
 export interface AcquireKuredOptions extends KuredContext {
     /** How long to wait while a node holds kured's lock. 0: one attempt. Default 0. */
     timeoutMs?: number;
-    /** Pause between attempts. Default 5 s. */
+    /** Pause between attempts. Default DEFAULT_LOCK_POLL_MS (1 s; polled, not watched: see gate.ts). */
     pollMs?: number;
     /** Called once if our entry disappears or is replaced while we hold it. */
     onLost?: (err: Error) => void;
@@ -422,7 +422,7 @@ export async function acquireKuredLock(
         },
         o.timeoutMs ?? 0,
         (p) => o.onProgress?.({ item: "kured", phase: "waiting", message: `waiting: ${p.reason} (${formatMs(p.remainingMs)} left)` }),
-        { clock: o.clock, signal: o.signal, pollMs: o.pollMs },
+        { clock: o.clock, signal: o.signal, pollMs: o.pollMs ?? DEFAULT_LOCK_POLL_MS },
     );
     o.onProgress?.({
         item: "kured",

@@ -19,8 +19,12 @@
 // Expiry compares the holder's renewTime with our clock: with clocks more than a few seconds apart the takeover
 // happens that much earlier or later. client-go avoids this by timing how long the record stays unchanged; we
 // keep the rule stated in the issue (and give tests an injectable clock).
+//
+// Waiting for a holder: we re-check every DEFAULT_LOCK_POLL_MS (1 s; option pollMs), so a release is noticed within
+// about a second. A watch on the Lease would be quicker still, but our Role (deploy/rbac.yaml) grants no watch on
+// leases; one GET of one small object per second costs the API server next to nothing.
 import { V1MicroTime, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
-import { blocked, formatMs, pass, systemClock, waitUntil, type Clock, type GateResult, type Gate } from "./gate";
+import { blocked, DEFAULT_LOCK_POLL_MS, formatMs, pass, systemClock, waitUntil, type Clock, type GateResult, type Gate } from "./gate";
 import type { SharedClusterProgress } from "./events";
 import { apiErrorText, call, clients, isConflict, isNotFound, toDate } from "./kube";
 
@@ -315,7 +319,7 @@ export async function releaseLease(
 export interface AcquireLeaseOptions extends LeaseContext {
     /** How long to wait for a holder to release or expire. 0: one attempt. Default 0. */
     timeoutMs?: number;
-    /** Pause between attempts while held by someone else. Default 5 s. */
+    /** Pause between attempts while held by someone else. Default DEFAULT_LOCK_POLL_MS (1 s). */
     pollMs?: number;
     /** Called once when a held Lease is lost (taken by someone else, deleted, or not renewable before it expired). */
     onLost?: (err: LeaseLostError) => void;
@@ -350,7 +354,7 @@ export async function acquireLease(kc: KubeConfig, opts: LeaseLockOptions, o: Ac
         attempt,
         o.timeoutMs ?? 0,
         (p) => o.onProgress?.({ item: "lease", phase: "waiting", message: `waiting: ${p.reason} (${formatMs(p.remainingMs)} left)` }),
-        { clock: o.clock, signal: o.signal, pollMs: o.pollMs },
+        { clock: o.clock, signal: o.signal, pollMs: o.pollMs ?? DEFAULT_LOCK_POLL_MS },
     );
     const ttl = opts.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS;
     o.onProgress?.({

@@ -4,7 +4,17 @@
 // for the window, the Lease, kured's lock and the health gates, takes the locks, and fails with an error naming
 // the holder / alert / pod / window when its time is up — releasing whatever it took. Nothing is cordoned here.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { allGates, checkGate, formatMs, GateBlockedError, systemClock, waitUntil, type Clock, type Gate } from "./gate";
+import {
+    allGates,
+    checkGate,
+    DEFAULT_LOCK_POLL_MS,
+    formatMs,
+    GateBlockedError,
+    systemClock,
+    waitUntil,
+    type Clock,
+    type Gate,
+} from "./gate";
 import type { SharedClusterEvent, SharedClusterItem, SharedClusterProgress } from "./events";
 import { holderIdentity as makeHolderIdentity } from "./holder";
 import {
@@ -56,6 +66,8 @@ export interface LockSettings extends LeaseRef {
     renewIntervalMs?: number;
     /** How long to wait for another holder. Default 0: fail at once, naming the holder. */
     timeoutMs?: number;
+    /** Pause between checks while another holder has it. Default: the top-level pollMs if set, else 1 s. */
+    pollMs?: number;
 }
 
 export interface KuredSettings extends KuredLockOptions {
@@ -63,6 +75,8 @@ export interface KuredSettings extends KuredLockOptions {
     take?: boolean;
     /** How long to wait while a node holds kured's lock. Default 0. */
     timeoutMs?: number;
+    /** Pause between checks while a node holds it. Default: the top-level pollMs if set, else 1 s. */
+    pollMs?: number;
 }
 
 export interface SharedClusterOptions {
@@ -80,7 +94,10 @@ export interface SharedClusterOptions {
     windowWaitMs?: number;
     /** Appended to the "outside the window" message. Default "run `pulumi up` again then". */
     windowHint?: string;
-    /** Pause between checks while waiting. Default 5 s. */
+    /**
+     * Pause between checks while waiting. Default 5 s for the window and the gates, 1 s for the locks (a release
+     * is noticed within a second); lock.pollMs / kuredLock.pollMs override it for one lock.
+     */
     pollMs?: number;
 }
 
@@ -101,6 +118,13 @@ export function validateSharedClusterOptions(o: SharedClusterOptions): string[] 
     const lock = lockSettings(o);
     if (lock?.leaseDurationSeconds !== undefined && !(Number.isInteger(lock.leaseDurationSeconds) && lock.leaseDurationSeconds >= 1))
         problems.push(`lock: leaseDurationSeconds must be a whole number ≥ 1, not ${lock.leaseDurationSeconds}`);
+    const positive = (what: string, v: number | undefined) => {
+        if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v > 0))
+            problems.push(`${what} must be a number > 0, not ${v}`);
+    };
+    positive("pollMs", o.pollMs);
+    positive("lock: pollMs", lock?.pollMs);
+    positive("kuredLock: pollMs", kuredSettings(o)?.pollMs);
     (o.gates ?? []).forEach((g, i) => tryIt(`gates[${i}] (${(g as any)?.type})`, () => makeGate(undefined as any, g, "validation-node")));
     return problems;
 }
@@ -384,7 +408,7 @@ export async function acquireAndCheck(
                         onProgress: progress,
                         onLost: ctx.onLost,
                         timeoutMs: lock.timeoutMs ?? 0,
-                        pollMs: o.pollMs,
+                        pollMs: lock.pollMs ?? o.pollMs ?? DEFAULT_LOCK_POLL_MS,
                     },
                 );
             } catch (err) {
@@ -405,7 +429,7 @@ export async function acquireAndCheck(
                                 phase: "waiting",
                                 message: `waiting: ${p.reason} (${formatMs(p.remainingMs)} left)`,
                             }),
-                        { clock, signal: ctx.signal, pollMs: o.pollMs },
+                        { clock, signal: ctx.signal, pollMs: ks.pollMs ?? o.pollMs ?? DEFAULT_LOCK_POLL_MS },
                     );
                 } else {
                     kured = await acquireKuredLock(
@@ -417,7 +441,7 @@ export async function acquireAndCheck(
                             onProgress: progress,
                             onLost: ctx.onLost,
                             timeoutMs: ks.timeoutMs ?? 0,
-                            pollMs: o.pollMs,
+                            pollMs: ks.pollMs ?? o.pollMs ?? DEFAULT_LOCK_POLL_MS,
                         },
                     );
                 }

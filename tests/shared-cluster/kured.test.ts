@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
     acquireKuredLock,
     DEFAULT_KURED_ANNOTATION,
+    DEFAULT_LOCK_POLL_MS,
     evaluateKuredLock,
     formatKuredLockValue,
     GateBlockedError,
@@ -161,6 +162,28 @@ describe("shared-cluster: kured lock", function () {
             assert.equal(await h.release(), true);
             assert.equal(annotationOf(c), undefined, "released the way kured does: annotation deleted");
             assert.deepEqual(ev.messages("released"), ["released the kured lock on DaemonSet kube-system/kured"]);
+        });
+
+        it("notices kured's release within 1 s (DEFAULT_LOCK_POLL_MS): the wait re-checks every second", async () => {
+            const { c, kc } = await sim();
+            c.apply(kuredDaemonSet({ [DEFAULT_KURED_ANNOTATION]: held("worker2", new Date().toISOString()) }));
+            const clock = new ManualClock();
+            const ev = new Events();
+            const taking = acquireKuredLock(kc, { holderIdentity: ME }, { onProgress: ev.push, timeoutMs: 10 * 60_000, clock });
+            await ev.next((e) => e.phase === "waiting");
+            assert.equal(clock.sleeping, 1);
+            const ds = c.get("DaemonSet", "kube-system", "kured");
+            delete ds.metadata.annotations[DEFAULT_KURED_ANNOTATION];
+            c.apply(ds);
+            const releasedAt = clock.now();
+            clock.advance(DEFAULT_LOCK_POLL_MS - 1);
+            assert.equal(clock.sleeping, 1, "no re-check before the poll interval is up");
+            clock.advance(1);
+            const h = await taking;
+            assert.equal(clock.now() - releasedAt, 1000, "taken at the first re-check after the release");
+            assert.equal(h.noop, false);
+            assert.equal(JSON.parse(annotationOf(c)).nodeID, "node-upgrade:cli alice@laptop pid 42");
+            assert.equal(await h.release(), true);
         });
 
         it("gives up after the timeout naming the node; an expired lock (created + TTL passed) is taken over", async () => {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
     acquireLease,
+    DEFAULT_LOCK_POLL_MS,
     evaluateLease,
     GateBlockedError,
     holderIdentity,
@@ -160,6 +161,43 @@ describe("shared-cluster: lease lock", function () {
             /^waiting: lease kube-system\/node-upgrade is held by pulumi:infra\/prod alice@build-01 pid 4242 \(expires at .*\) \(\d+s left\)$/,
         );
         await first.release();
+        const second = await waiting;
+        assert.equal(lease(c).spec.holderIdentity, B);
+        await second.release();
+    });
+
+    it("notices a release within 1 s (DEFAULT_LOCK_POLL_MS), not 5 s: the wait re-checks every second", async () => {
+        const { c, kc } = await sim();
+        assert.equal(DEFAULT_LOCK_POLL_MS, 1000);
+        const first = await acquireLease(kc, { holderIdentity: A });
+        const clock = new ManualClock(); // B's time moves only when we say so
+        const ev = new Events();
+        const waiting = acquireLease(kc, { holderIdentity: B }, { onProgress: ev.push, timeoutMs: 10 * 60_000, clock });
+        await ev.next((e) => e.phase === "waiting"); // reported right before the wait loop sleeps
+        assert.equal(clock.sleeping, 1);
+        await first.release();
+        const releasedAt = clock.now();
+        clock.advance(DEFAULT_LOCK_POLL_MS - 1);
+        assert.equal(clock.sleeping, 1, "no re-check before the poll interval is up");
+        clock.advance(1);
+        const second = await waiting;
+        assert.equal(clock.now() - releasedAt, DEFAULT_LOCK_POLL_MS, "taken at the first re-check after the release");
+        assert.equal(lease(c).spec.holderIdentity, B);
+        assert.match(ev.messages("acquired")[0], /^acquired lease kube-system\/node-upgrade as cli bob@laptop pid 77 \(was free/);
+        await second.release();
+    });
+
+    it("pollMs sets the re-check interval while waiting", async () => {
+        const { c, kc } = await sim();
+        const first = await acquireLease(kc, { holderIdentity: A });
+        const clock = new ManualClock();
+        const ev = new Events();
+        const waiting = acquireLease(kc, { holderIdentity: B }, { onProgress: ev.push, timeoutMs: 60_000, pollMs: 250, clock });
+        await ev.next((e) => e.phase === "waiting");
+        await first.release();
+        clock.advance(249);
+        assert.equal(clock.sleeping, 1, "no re-check before pollMs");
+        clock.advance(1);
         const second = await waiting;
         assert.equal(lease(c).spec.holderIdentity, B);
         await second.release();

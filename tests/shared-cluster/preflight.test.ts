@@ -15,7 +15,7 @@ import {
     validateSharedClusterOptions,
     type SharedClusterOptions,
 } from "../../shared-cluster";
-import { Events, lease, simPerTest } from "./helpers";
+import { Events, lease, ManualClock, simPerTest } from "./helpers";
 
 const ME = "pulumi:infra/prod alice@build-01 pid 4242";
 const OTHER = "cli bob@laptop pid 77";
@@ -276,6 +276,31 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
             return true;
         });
         assert.equal(lease(c).spec.holderIdentity, undefined);
+    });
+
+    it("waits on the Lease every 1 s by default; lock.pollMs overrides it (and is validated)", async () => {
+        const { c, kc } = await sim();
+        for (const [lock, expected] of [
+            [{ timeoutMs: 60_000 }, 1000],
+            [{ timeoutMs: 60_000, pollMs: 3000 }, 3000],
+        ] as const) {
+            const other = await acquireLease(kc, { holderIdentity: OTHER });
+            const clock = new ManualClock();
+            const ev = new Events();
+            const pending = acquireAndCheck(kc, { holderIdentity: ME, lock }, "worker1", { onProgress: ev.push, clock });
+            await ev.next((e) => e.item === "lease" && e.phase === "waiting");
+            await other.release();
+            clock.advance(expected - 1);
+            assert.equal(clock.sleeping, 1, `no re-check before ${expected} ms`);
+            clock.advance(1);
+            const session = await pending;
+            assert.equal(lease(c).spec.holderIdentity, ME);
+            await session.release();
+        }
+        assert.deepEqual(validateSharedClusterOptions({ lock: { pollMs: 0 }, kuredLock: { pollMs: -1 } }), [
+            "lock: pollMs must be a number > 0, not 0",
+            "kuredLock: pollMs must be a number > 0, not -1",
+        ]);
     });
 
     describe("permissions (deploy/rbac.yaml, enforced by the simulator)", () => {
