@@ -42,6 +42,8 @@ export interface PodRun {
     budgetCause?: string;
     /** A budget refused this pod at least once (so later transient errors do not hide that). */
     budgetRefused?: boolean;
+    /** Its place in line for its budget: the order of its first budget refusal. */
+    budgetLine?: number;
     lastError?: string;
     failure?: string;
     evictedAt?: string;
@@ -92,6 +94,7 @@ export class EvictionExecutor {
     private readonly pacer?: WorkloadPacer;
     private stopDeleting = false;
     private remainingCount: number;
+    private budgetLineCounter = 0;
 
     constructor(
         private readonly o: ExecutorOptions,
@@ -346,6 +349,7 @@ export class EvictionExecutor {
                     transient.reset();
                     r.phase = "budget";
                     r.budgetRefused = true;
+                    r.budgetLine ??= this.budgetLineCounter++;
                     r.budgetCause = outcome.failure.causes.find((c) => c.reason === "DisruptionBudget")?.message;
                     const ns = r.pod.metadata?.namespace ?? "";
                     const tracked = await this.budgets.track(ns).then(
@@ -372,7 +376,7 @@ export class EvictionExecutor {
                     if (!tracked) {
                         // Cannot watch budgets (RBAC, API trouble): fall back to timed retries.
                         await sleep(Math.min(budgetRetry.next(retryAfter), deadline.remainingMs()), deadline.signal);
-                    } else if (matches.some(budgetAllowsDisruption)) {
+                    } else if (matches.some((b) => this.mayRetryOn(r, b))) {
                         // Our copy already allows a disruption, the server's check did not: another eviction won the
                         // race or the watch lags. Retry after a short, growing pause.
                         await sleep(Math.min(budgetRetry.next(), deadline.remainingMs()), deadline.signal);
@@ -406,9 +410,34 @@ export class EvictionExecutor {
             this.o.deadline.throwIfOver();
             const matches = this.budgets.matching(r.pod);
             if (matches.length > 0) r.budget = matches[0];
-            if (matches.some(budgetAllowsDisruption)) return;
+            if (matches.some((b) => this.mayRetryOn(r, b))) return;
             if (matches.length === 0 && this.budgets.isTracked(ns)) return; // the budget went away
         }
+    }
+
+    /**
+     * The budget allows a disruption and the pod is among the first N in line for it (N = disruptionsAllowed).
+     * Without the line, every waiting pod retried when the budget opened and all but N were refused (429);
+     * the others keep waiting for the next opening. FIFO by first refusal, so no pod starves. Only pods in phase
+     * "budget" (waiting, or retrying after an opening) hold a place: not those evicted, failed or backing off
+     * from a transient error. waitForBudget's safety timer still bounds every wait.
+     */
+    private mayRetryOn(r: PodRun, b: V1PodDisruptionBudget): boolean {
+        if (!budgetAllowsDisruption(b)) return false;
+        if (r.budgetLine === undefined) return true;
+        const key = budgetKey(b);
+        let ahead = 0;
+        for (const o of this.runs) {
+            if (
+                o.phase === "budget" &&
+                o.budgetLine !== undefined &&
+                o.budgetLine < r.budgetLine &&
+                o.budget &&
+                budgetKey(o.budget) === key
+            )
+                ahead++;
+        }
+        return ahead < (b.status?.disruptionsAllowed ?? 0);
     }
 
     /** Adds the names of the budgets to a multiple-PDB refusal. */
