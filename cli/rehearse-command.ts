@@ -4,28 +4,19 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { RehearsalOptions, RehearsalReport, TimingOverrides } from "../rehearse";
 import { CliError, errorText } from "./common";
-import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag } from "./options";
+import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag, type DrainFlags } from "./options";
 
 /** As `node-upgrade plan`: the roll would stop. */
 const EXIT_ROLL_STOPS = 2;
 
-interface RehearseFlags {
+/** The drain flags are `drain`'s (minus the ones a rehearsal has no use for), plus the rehearsal's own. */
+interface RehearseFlags extends Omit<DrainFlags, "dryRun" | "concurrency"> {
     snapshot?: string;
     targetVersion?: string;
     all?: boolean;
     selector?: string;
     batchSize?: number;
     controlPlaneFirst?: boolean;
-    force?: boolean;
-    ignoreDaemonsets?: boolean;
-    deleteEmptydirData?: boolean;
-    gracePeriod?: number;
-    timeout?: number;
-    podSelector?: string;
-    disableEviction?: boolean;
-    skipWaitForDeleteTimeout?: number;
-    chunkSize?: number;
-    maxUnavailablePerWorkload?: number;
     upgradeSeconds?: number;
     restartSeconds?: number;
     readyTimeout?: number;

@@ -2,23 +2,15 @@
 // prints as JSON as-is (`node-upgrade rehearse --json`). Every time in it is in simulated seconds, which are the
 // predicted real seconds of the roll.
 import type { ClusterSnapshot } from "../planner";
+import type { DrainOptions } from "../drain";
 
-/** Drain options of the rehearsed roll: the component's `drain` options, with the component's defaults. */
-export interface RehearsalDrainOptions {
-    force?: boolean;
-    ignoreDaemonSets?: boolean;
-    deleteEmptyDirData?: boolean;
-    /** -1 (default): each pod's own terminationGracePeriodSeconds. */
-    gracePeriodSeconds?: number;
-    /** Drain time limit per node, in predicted (simulated) seconds. Default 600 (the components' 10m); 0 = none. */
-    timeoutSeconds?: number;
-    podSelector?: string;
-    disableEviction?: boolean;
-    skipWaitForDeleteTimeoutSeconds?: number;
-    chunkSize?: number;
-    /** Default 1, as `pulumi up` (the components) drains; the `drain` CLI's default is 0. */
-    maxUnavailablePerWorkload?: number;
-}
+/**
+ * Drain options of the rehearsed roll: the drain engine's own (the component's `drain` options), with the
+ * component's defaults: maxUnavailablePerWorkload 1 (the `drain` CLI's default is 0), and timeoutSeconds 600 (the
+ * components' 10m; 0 = none), a limit in predicted (simulated) seconds. gracePeriodSeconds -1 (the default) is
+ * each pod's own terminationGracePeriodSeconds. A rehearsal always evicts for real, so there is no dry run.
+ */
+export type RehearsalDrainOptions = Omit<DrainOptions, "dryRun" | "concurrency" | "safetyRecheckSeconds">;
 
 /**
  * Pod start-up and shut-down times, per workload ("namespace/name" of a Deployment, StatefulSet or ReplicaSet)
