@@ -103,17 +103,21 @@ function markBudgetRaces(plans: NodePlan[]): void {
     }
     for (const [key, sharing] of users) {
         if (sharing.length < 2) continue;
-        const short = sharing.some((p) => p.blocked.some((b) => b.budget?.key === key) || p.waits.some((w) => w.budget?.key === key));
-        if (!short) continue;
-        const worst = sharing.reduce<NodePlan["verdict"]>((w, p) => (SEVERITY[p.verdict] > SEVERITY[w] ? p.verdict : w), "ok");
+        const blockedBy = (p: NodePlan) => p.blocked.some((b) => b.budget?.key === key);
+        const waitsOn = (p: NodePlan) => p.waits.some((w) => w.budget?.key === key);
+        if (!sharing.some((p) => blockedBy(p) || waitsOn(p))) continue;
+        // The race is for this budget only: its worst outcome is what this budget does, not another cause.
+        const worst: NodePlan["verdict"] = sharing.some(blockedBy) ? "blocked" : "waits";
         for (const p of sharing) {
+            const raised = SEVERITY[worst] > SEVERITY[p.verdict];
+            if (!raised && !blockedBy(p) && !waitsOn(p)) continue;
+            if (raised) p.verdict = worst;
             const others = sharing
                 .filter((o) => o !== p)
                 .map((o) => o.node)
                 .join(", ");
-            if (SEVERITY[worst] > SEVERITY[p.verdict]) p.verdict = worst;
             p.reasons.push(
-                `${worst === "blocked" ? "blocked" : "waits"} (batch race): shares PodDisruptionBudget ${key} with ${others} in the same batch; ` +
+                `${worst} (batch race): shares PodDisruptionBudget ${key} with ${others} in the same batch; ` +
                     `they drain at once and which of them the budget serves first is a race`,
             );
         }

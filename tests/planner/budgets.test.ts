@@ -166,6 +166,30 @@ describe("planner: PodDisruptionBudget outcomes", () => {
         assert.equal(plan.stopsAt, "worker1");
     });
 
+    it("a batch race is about the shared budget only: another budget blocking one node does not block the other", () => {
+        const c = new ClusterBuilder();
+        c.node("worker1");
+        c.node("worker2");
+        c.node("worker3");
+        const web = c.deployment("default", "web", 3);
+        web.pod("worker1");
+        web.pod("worker2");
+        web.pod("worker3");
+        c.pdb("default", "web-pdb", web.labels, { maxUnavailable: 1 });
+        const db = c.deployment("default", "db", 1);
+        db.pod("worker1");
+        c.pdb("default", "db-pdb", db.labels, { minAvailable: 1 });
+        const plan = planRoll(c.snapshot, { nodes: ["worker1", "worker2"], batchSize: 2, drain: DRAIN });
+        assert.equal(nodePlan(plan, "worker1").verdict, "blocked", "db-pdb blocks worker1");
+        // worker2 only shares web-pdb, which waits: the race makes it wait, db-pdb does not block it.
+        assert.equal(nodePlan(plan, "worker2").verdict, "waits");
+        assert.match(
+            nodePlan(plan, "worker2").reasons.join("\n"),
+            /waits \(batch race\): shares PodDisruptionBudget default\/web-pdb with worker1/,
+        );
+        assert.ok(!nodePlan(plan, "worker2").reasons.some((r) => r.startsWith("blocked (batch race)")));
+    });
+
     it("a budget spent on one node comes back for the next batch once its replacement runs", () => {
         const c = threeWorkers();
         const web = c.deployment("default", "web", 2);
