@@ -425,19 +425,16 @@ export class EvictionExecutor {
     private mayRetryOn(r: PodRun, b: V1PodDisruptionBudget): boolean {
         if (!budgetAllowsDisruption(b)) return false;
         if (r.budgetLine === undefined) return true;
-        const key = budgetKey(b);
+        // Every waiting pod asks on every change of the budget: compare names, not built keys, and stop as soon
+        // as the pods ahead use up what the budget allows.
+        const allowed = b.status?.disruptionsAllowed ?? 0;
+        const { namespace, name } = b.metadata ?? {};
         let ahead = 0;
         for (const o of this.runs) {
-            if (
-                o.phase === "budget" &&
-                o.budgetLine !== undefined &&
-                o.budgetLine < r.budgetLine &&
-                o.budget &&
-                budgetKey(o.budget) === key
-            )
-                ahead++;
+            if (o.phase !== "budget" || o.budgetLine === undefined || o.budgetLine >= r.budgetLine) continue;
+            if (o.budget?.metadata?.name === name && o.budget?.metadata?.namespace === namespace && ++ahead >= allowed) return false;
         }
-        return ahead < (b.status?.disruptionsAllowed ?? 0);
+        return true;
     }
 
     /** Adds the names of the budgets to a multiple-PDB refusal. */
