@@ -396,7 +396,8 @@ export async function planPreflight(kc: KubeConfig | undefined, o: SharedCluster
     const kube = kc ?? new KubeConfig();
     const report = await preflight(kube, o, undefined);
     const global = report.items.filter((i) => !i.ok && !i.skipped).map((i) => i.name);
-    const perNode = (o.gates ?? []).filter((g) => g.type === "pods");
+    // Only node-scoped pod gates differ per node; cluster-wide ones are in the report above already.
+    const perNode = (o.gates ?? []).filter((g) => g.type === "pods" && (g.scope ?? "node") === "node");
     const result: PlanPreflight = { ok: report.ok, report, nodes: [] };
     for (const node of nodes) {
         const items: PreflightItem[] = perNode.length ? (await preflight(kube, { gates: perNode }, node)).items : [];

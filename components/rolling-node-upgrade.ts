@@ -222,7 +222,7 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
 
         if (pulumi.runtime.isDryRun() && args.logPlan !== false) {
             await this.logPlan(reader, args, chains, upgrades, maxUnavailable, skipAtTarget !== false);
-            await this.logPreflight(reader, args, batches);
+            await logPreflightOf(this, reader, args, batches);
         }
 
         const report = pulumi.output({
@@ -234,10 +234,6 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
     }
 
     /** Preview only: the planner's read-only verdict per node, logged on that node's component in roll order. */
-    private logPreflight(reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][]) {
-        return logPreflightOf(this, reader, args, batches);
-    }
-
     private async logPlan(
         reader: ClusterReader,
         args: RollingNodeUpgradeArgs,

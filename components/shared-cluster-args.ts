@@ -8,6 +8,7 @@
 // while `pulumi up` runs and, since nobody renews it after that, for one TTL (60 s) more.
 import type { GateSpec, MaintenanceWindowSpec, SharedClusterOptions } from "../shared-cluster";
 import { parseDuration } from "../kube-rules";
+import { durationSeconds } from "./validate";
 
 export interface SharedClusterArgs {
     /**
@@ -35,16 +36,12 @@ export interface SharedClusterArgs {
     maintenanceWindow?: string | MaintenanceWindowSpec;
 }
 
+/** A duration argument, through the same rule as every other duration of the components. */
 const seconds = (what: string, v: string | number | undefined, problems: string[]): number | undefined => {
     if (v === undefined || v === "") return undefined;
-    try {
-        const s = typeof v === "number" ? v : parseDuration(v);
-        if (!(s >= 0)) throw new Error("must not be negative");
-        return s;
-    } catch (err) {
-        problems.push(`${what}: ${(err as Error).message} (use a duration such as "90s" or "10m", or seconds)`);
-        return undefined;
-    }
+    const r = durationSeconds(what, v, parseDuration);
+    if (r.problem) problems.push(r.problem);
+    return r.seconds;
 };
 
 /**
@@ -87,6 +84,7 @@ export function sharedClusterOptions(args: SharedClusterArgs | undefined): { opt
 }
 
 /** Whether the options ask for anything at all (a roll with everything off sends no extra request). */
-export function sharedClusterEnabled(o: SharedClusterOptions): boolean {
+export function sharedClusterEnabled(o: SharedClusterOptions | undefined): o is SharedClusterOptions {
+    if (!o) return false;
     return !!(o.lock || o.kuredLock || o.gates?.length || o.window !== undefined);
 }

@@ -17,3 +17,4 @@ export { readNode, listNodes, type NodeInfo } from "./node-info";
 export { formatProgress } from "./progress-format";
 export { isPaced, decideEviction, describeWorkloadWait, pacedWorkloadOf, readyReplicas as workloadReadyReplicas } from "./workload-pacing";
 export { errorMessage, isObjectNotFound } from "./api-errors";
+export { sleep } from "./retry";

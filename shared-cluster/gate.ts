@@ -5,6 +5,8 @@
 // fetches that state. A `Gate` glues the two together; `waitUntil` polls a gate until it passes, reporting what
 // blocks whenever that changes, and fails with an error that names the blocker when its time is up.
 
+import { errorMessage, sleep } from "../drain";
+
 /** The verdict of one gate. `reason` (when blocked) and `detail` (when ok) are complete sentences for people. */
 export type GateResult = GateOk | GateBlocked;
 
@@ -42,25 +44,7 @@ export interface Clock {
     sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const systemClock: Clock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) =>
-        new Promise<void>((resolve, reject) => {
-            if (signal?.aborted) return reject(signal.reason);
-            const onAbort = () => {
-                clearTimeout(timer);
-                reject(signal!.reason);
-            };
-            const timer = setTimeout(
-                () => {
-                    signal?.removeEventListener("abort", onAbort);
-                    resolve();
-                },
-                Math.max(0, ms),
-            );
-            signal?.addEventListener("abort", onAbort, { once: true });
-        }),
-};
+export const systemClock: Clock = { now: () => Date.now(), sleep };
 
 /** One "still blocked" report of `waitUntil`. */
 export interface WaitProgress {
@@ -121,7 +105,7 @@ export async function checkGate(gate: Gate, signal?: AbortSignal): Promise<GateR
         return await gate.check(signal);
     } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        return blocked(`the check failed: ${errorText(err)}`);
+        return blocked(`the check failed: ${errorMessage(err)}`);
     }
 }
 
@@ -187,9 +171,4 @@ export function allGates(name: string, gates: Gate[]): Gate {
             });
         },
     };
-}
-
-export function errorText(err: unknown): string {
-    if (err instanceof Error) return err.message;
-    return String(err);
 }

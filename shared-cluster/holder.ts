@@ -10,7 +10,8 @@ export interface HolderIdentityOptions {
     /** Defaults: the OS user (or $USER), the host name, this process's id. */
     user?: string;
     host?: string;
-    pid?: number;
+    /** null: no process id (an identity that a rerun of the same stack shares). */
+    pid?: number | null;
 }
 
 function osUser(): string {
@@ -33,6 +34,6 @@ export function holderIdentity(o: HolderIdentityOptions): string {
     if (tool === "pulumi" || o.project || o.stack) who = `${tool}:${o.project ?? "?"}/${o.stack ?? "?"}`;
     const user = o.user ?? osUser();
     const host = o.host ?? os.hostname();
-    const pid = o.pid ?? process.pid;
-    return `${who} ${user}@${host} pid ${pid}`.replace(/\s+/g, " ").trim();
+    const pid = o.pid === null ? "" : ` pid ${o.pid ?? process.pid}`;
+    return `${who} ${user}@${host}${pid}`.replace(/\s+/g, " ").trim();
 }

@@ -101,6 +101,9 @@ export interface SharedClusterOptions {
     pollMs?: number;
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 const lockSettings = (o: SharedClusterOptions): LockSettings | undefined => (o.lock === true ? {} : o.lock || undefined);
 const kuredSettings = (o: SharedClusterOptions): KuredSettings | undefined => (o.kuredLock === true ? {} : o.kuredLock || undefined);
 
@@ -116,6 +119,10 @@ export function validateSharedClusterOptions(o: SharedClusterOptions): string[] 
     };
     if (o.window !== undefined) tryIt("window", () => parseMaintenanceWindow(o.window!));
     const lock = lockSettings(o);
+    if (lock?.namespace !== undefined && !DNS_LABEL.test(lock.namespace))
+        problems.push(`lock: namespace "${lock.namespace}" is not a valid namespace name (lower-case letters, digits and "-")`);
+    if (lock?.name !== undefined && (!DNS_SUBDOMAIN.test(lock.name) || lock.name.length > 253))
+        problems.push(`lock: "${lock.name}" is not a valid Lease name (lower-case letters, digits, "-" and ".")`);
     if (lock?.leaseDurationSeconds !== undefined && !(Number.isInteger(lock.leaseDurationSeconds) && lock.leaseDurationSeconds >= 1))
         problems.push(`lock: leaseDurationSeconds must be a whole number ≥ 1, not ${lock.leaseDurationSeconds}`);
     const positive = (what: string, v: number | undefined) => {

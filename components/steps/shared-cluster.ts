@@ -7,7 +7,6 @@
 // fails leaves its node in the session, so the lock stays held (renewed) while this `pulumi up` runs; when it
 // ends nobody renews it, and the Lease expires one TTL later.
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type * as SharedCluster from "../../shared-cluster";
@@ -29,14 +28,9 @@ export function sharedClusterModule(): Module {
  * so a rerun after a failed roll finds the lock its own (it is the same roll, resumed) instead of waiting a
  * TTL for it; another stack, user or machine waits. (The CLI's identity names its process instead.)
  */
-function stackHolder(stack: string | undefined): string {
-    let user = process.env.USER ?? "";
-    try {
-        user = os.userInfo().username || user;
-    } catch {
-        // no passwd entry (some containers): the environment's USER, or nothing
-    }
-    return `pulumi:${stack || "?/?"} ${user || "?"}@${os.hostname()}`;
+function stackHolder(sc: Module, stack: string | undefined): string {
+    const [project, name] = (stack ?? "").split("/");
+    return sc.holderIdentity({ tool: "pulumi", project: project || undefined, stack: name || undefined, pid: null });
 }
 
 interface Open {
@@ -49,9 +43,7 @@ const sessions = new Map<string, Promise<Open>>();
 
 const lockKey = (o: Options) => JSON.stringify([o.lock ?? null, o.kuredLock ?? null]);
 
-export function enabled(o: Options | undefined): o is Options {
-    return !!o && !!(o.lock || o.kuredLock || o.gates?.length || o.window !== undefined);
-}
+export { sharedClusterEnabled as enabled } from "../shared-cluster-args";
 
 /**
  * Waits for the window, the locks and the gates before `node` is cordoned. Throws (naming the holder, the
@@ -66,7 +58,7 @@ export async function enterMaintenance(
 ): Promise<void> {
     const sc = sharedClusterModule();
     const key = lockKey(o);
-    const options: Options = { ...o, holderIdentity: stackHolder(stack) };
+    const options: Options = { ...o, holderIdentity: stackHolder(sc, stack) };
     const onProgress = (e: SharedCluster.SharedClusterEvent) => log(`${e.item}: ${e.message}`);
     const pending = sessions.get(key);
     if (pending) {

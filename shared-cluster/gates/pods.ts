@@ -4,6 +4,7 @@
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import { blocked, pass, type Gate, type GateResult } from "../gate";
 import { apiErrorText, call, clients } from "../kube";
+import { parseLabelSelector } from "../../kube-rules";
 
 export interface BlockingPodsOptions {
     /** Label selector in kubectl's syntax, e.g. "app=backup" or "maintenance-blocker in (true,yes)". */
@@ -88,6 +89,11 @@ export async function listMatchingPods(
 export function blockingPodsGate(kc: KubeConfig, o: BlockingPodsOptions, node?: string): Gate {
     const scope = o.scope ?? "node";
     if (!o.selector || !o.selector.trim()) throw new Error("blocking pods: the label selector is empty (it would match every pod)");
+    try {
+        parseLabelSelector(o.selector);
+    } catch (err) {
+        throw new Error(`blocking pods: ${o.selector} is not a valid label selector (${(err as Error).message})`);
+    }
     if (scope !== "node" && scope !== "cluster")
         throw new Error(`blocking pods: scope must be "node" or "cluster", not ${JSON.stringify(scope)}`);
     if (scope === "node" && !node) throw new Error(`blocking pods ${o.selector}: node scope needs a node`);
