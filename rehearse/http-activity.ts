@@ -28,7 +28,10 @@ export class HttpActivity {
 
     private onStart(request: ClientRequest): void {
         this.onActivity();
-        if (/[?&]watch=(true|1)(&|$)/.test(request.path ?? "")) return;
+        // A watch stays open by design, so it never counts as in flight. kube-apiserver reads any value of the
+        // watch parameter except "0" and "false" as true (as the simulated server does).
+        const watch = new URL(request.path ?? "/", "http://x").searchParams.get("watch");
+        if (watch !== null && !/^(0|false)$/i.test(watch)) return;
         this.inFlight++;
         let done = false;
         const finish = () => {

@@ -1,10 +1,9 @@
 // Public entry point of the roll rehearsal: the roll `pulumi up` would run, on a simulated copy of a cluster
 // snapshot, timed node by node. See rehearse.ts.
-export { rehearse, DEFAULTS as REHEARSAL_DEFAULTS } from "./rehearse";
-export { formatReport, formatSeconds } from "./format";
+export { rehearse } from "./rehearse";
+export { formatReport } from "./format";
 export { readTimingsFile, mergeTimings } from "./timing-overrides";
 export { snapshotListOf } from "./snapshot-dump";
-export { CONTAINER_START_SECONDS, DEFAULT_GRACE_SECONDS } from "./scenario";
 export { RehearsalInputError } from "./types";
 export type {
     RehearsalOptions,

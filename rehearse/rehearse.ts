@@ -14,7 +14,17 @@
 import { performance } from "node:perf_hooks";
 import type { V1Node } from "@kubernetes/client-node";
 import { startCluster, type SimCluster } from "../sim";
-import { cordon, drain, DrainError, loadKubeConfig, NodeWaitError, uncordon, waitForNode, type ProgressEvent } from "../drain";
+import {
+    cordon,
+    DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    drain,
+    DrainError,
+    loadKubeConfig,
+    NodeWaitError,
+    uncordon,
+    waitForNode,
+    type ProgressEvent,
+} from "../drain";
 import { planRoll, snapshotFromFile, PlanInputError, type ClusterSnapshot, type RollPlan } from "../planner";
 import {
     compileSelectorText,
@@ -51,11 +61,11 @@ import {
     type WorkloadReport,
 } from "./types";
 
-export const DEFAULTS = {
+const DEFAULTS = {
     batchSize: 1,
     upgradeSeconds: 60,
     restartSeconds: 15,
-    drainTimeoutSeconds: 600,
+    drainTimeoutSeconds: DEFAULT_DRAIN_TIMEOUT_SECONDS, // the components' 10m
     readyTimeoutSeconds: 900,
     soakSeconds: 0,
     maxUnavailablePerWorkload: 1,

@@ -102,10 +102,6 @@ export class WorkloadIndex {
     named(key: string): string[] {
         return this.byName.get(key) ?? [];
     }
-
-    template(id: string): any {
-        return this.workloads.get(id)?.obj?.spec?.template;
-    }
 }
 
 /**

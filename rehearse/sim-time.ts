@@ -44,7 +44,6 @@ export class SimTime {
     private seq = 0;
     jumps = 0;
     /** Simulated seconds jumped over in total. */
-    jumpedSeconds = 0;
 
     constructor(
         private readonly cluster: SimCluster,
@@ -157,7 +156,6 @@ export class SimTime {
             if (seconds > 0) {
                 this.cluster.clock.advance(seconds);
                 this.jumps++;
-                this.jumpedSeconds += seconds;
             }
             // Whatever the jump set off needs its turn before the next decision.
             this.activity();

@@ -16,7 +16,7 @@ describe(`rehearse: ${NODES} nodes, ${NODES * 30} pods`, function () {
     const files = snapshotDir();
     after(() => files.cleanup());
 
-    it("every node rolled, every budget kept, the predicted total as the per-node steps add up", async () => {
+    it("every node rolled, no workload more than one replica down, the predicted total as the per-node steps add up", async () => {
         const file = files.file("large.json", await scenarioSnapshot("large", { nodes: NODES, podsPerNode: PODS_PER_NODE }));
         const start = performance.now();
         const cpuStart = process.cpuUsage();
@@ -43,6 +43,8 @@ describe(`rehearse: ${NODES} nodes, ${NODES * 30} pods`, function () {
         }
         // Per node: the drain (~30 s), the upgrade (60 s), the kubelet restart (15 s).
         assert.ok(Math.abs(r.totalSeconds - NODES * 105) < NODES * 3, `total ${r.totalSeconds}s`);
-        for (const w of r.workloads) if (w.budget) assert.ok(w.minReady >= w.budget.desiredHealthy, `${w.namespace}/${w.name}`);
+        // The components' pacing (maxUnavailablePerWorkload 1), and the maxUnavailable-1 budgets: one replica down at most.
+        for (const w of r.workloads)
+            assert.ok(w.minReady >= w.replicas - 1, `${w.namespace}/${w.name}: ${w.minReady} of ${w.replicas} Ready`);
     });
 });
