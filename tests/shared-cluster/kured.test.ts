@@ -262,7 +262,9 @@ describe("shared-cluster: kured lock", function () {
             const h = await acquireKuredLock(kc, opts, { clock, onProgress: ev.push });
             const first = JSON.parse(c.get("DaemonSet", "default", "reboots").metadata.annotations["example.com/lock"]);
             assert.equal(first.TTL, 300 * NS_PER_S);
-            clock.advance(100_000);
+            clock.advance(99_999);
+            assert.equal(clock.sleeping, 1, "no refresh before TTL/3 (100 s)");
+            clock.advance(1);
             await ev.next((e) => e.phase === "renewed");
             const second = JSON.parse(c.get("DaemonSet", "default", "reboots").metadata.annotations["example.com/lock"]);
             assert.equal(Date.parse(second.created) - Date.parse(first.created), 100_000);

@@ -15,7 +15,7 @@ import {
     validateSharedClusterOptions,
     type SharedClusterOptions,
 } from "../../shared-cluster";
-import { Events, lease, ManualClock, simPerTest } from "./helpers";
+import { Events, lease, ManualClock, micro, simPerTest } from "./helpers";
 
 const ME = "pulumi:infra/prod alice@build-01 pid 4242";
 const OTHER = "cli bob@laptop pid 77";
@@ -83,7 +83,14 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
 
     it("preflight reports who holds what and which gates block, without writing anything", async () => {
         const { c, kc } = await sim();
-        const other = await acquireLease(kc, { holderIdentity: OTHER });
+        // Held by OTHER, renewed at the preview's clock time (12:00Z), for an hour: held at that moment.
+        const at = Date.parse("2026-12-02T12:00:00Z");
+        c.apply({
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: "node-upgrade", namespace: "kube-system" },
+            spec: { holderIdentity: OTHER, leaseDurationSeconds: 3600, acquireTime: micro(at), renewTime: micro(at) },
+        });
         c.apply(kuredDaemonSet({ [DEFAULT_KURED_ANNOTATION]: kuredHeldBy("worker2") }));
         c.apply(blockerPod("backup-1", "worker1"));
         c.clearRequestLog();
@@ -110,9 +117,8 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
             lines[0],
             "✗ maintenance window: outside the window (mon-fri 22:00–04:00 Europe/Berlin); it opens at 2026-12-02T22:00:00+01:00; run `pulumi up` again then",
         );
-        // the preview's clock is far from the Lease's renewTime here: the holder is named either way
         assert.equal(r.items[1].holder, OTHER);
-        assert.match(lines[1], /^[✗✓] lease kube-system\/node-upgrade: .*cli bob@laptop pid 77/);
+        assert.match(lines[1], /^✗ lease kube-system\/node-upgrade: .*cli bob@laptop pid 77/);
         assert.match(
             lines[2],
             /^✗ kured lock kube-system\/kured: kured lock \(weave\.works\/kured-node-lock on DaemonSet kube-system\/kured\) is held by node worker2 since /,
@@ -129,7 +135,12 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
         );
         assert.match(lines[5], /^✗ check command .* exited with 1; output:\nreplica lag 40s$/);
         assert.deepEqual(writes(c), [], "preflight only reads");
-        // with the real clock the lease is simply held
+        // with the real clock: expired an hour after 12:00Z; renewed just now, held
+        const expired = await preflight(kc, { holderIdentity: ME, lock: true }, undefined);
+        if (Date.now() > at + 3600_000)
+            assert.match(formatPreflight(expired)[0], /^✓ lease .* was held by cli bob@laptop pid 77, expired at /);
+        const renewed = c.get("Lease", "kube-system", "node-upgrade");
+        c.apply({ ...renewed, spec: { ...renewed.spec, renewTime: micro(Date.now()) } });
         const now = await preflight(kc, { holderIdentity: ME, lock: true }, undefined);
         assert.match(
             formatPreflight(now)[0],
@@ -147,7 +158,6 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
             /^✗ blocking pods maintenance\/blocker=true \(cluster-wide\): pod matching .* default\/backup-1 \(\w+ on worker1\)$/,
         );
         assert.match(before[2], /^- check command .*: not run in this preview$/);
-        await other.release();
     });
 
     it("acquireAndCheck takes the Lease and kured's lock when everything passes; release gives both back", async () => {
