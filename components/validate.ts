@@ -48,7 +48,7 @@ export function percentProblem(what: string, value: unknown): string | undefined
 
 /**
  * A duration given as seconds (number) or Go-style text ("90s", "5m", "1h30m"), as seconds.
- * `parse` is the drain engine's parseDuration. Returns {seconds} or {problem}.
+ * `parse` is kube-rules' parseDuration. Returns {seconds} or {problem}.
  */
 export function durationSeconds(
     what: string,

@@ -1,10 +1,7 @@
-// The planner's label selectors are the drain engine's (one parser and matcher for the whole package);
+// The planner's label selectors are kube-rules' (one parser and matcher for the whole package);
 // this file only turns a parse error into a PlanInputError that names the flag.
 import { PlanInputError } from "./types";
-import { compileSelector, compileSelectorText, type CompiledSelector } from "../kube-rules";
-
-export { compileSelector, type CompiledSelector };
-export type Labels = Record<string, string> | undefined;
+import { compileSelectorText, type CompiledSelector } from "../kube-rules";
 
 /** Parses selector text; throws PlanInputError naming `what` (e.g. "--pod-selector") when it does not parse. */
 export function parseSelectorText(text: string, what = "selector"): CompiledSelector {
