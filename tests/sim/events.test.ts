@@ -16,6 +16,9 @@ function ageSeconds(age: string): number {
     return ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60 + Number(m[4] ?? 0);
 }
 
+/** The pod's Ready condition is True (the test's own reading of the status the simulator writes). */
+const ready = (p: any): boolean => (p.status?.conditions ?? []).some((x: any) => x.type === "Ready" && x.status === "True");
+
 /** The Events table of `kubectl describe`: [type, reason, age, from, message]. */
 function describedEvents(out: string): string[][] {
     const at = out.indexOf("\nEvents:\n");
@@ -69,6 +72,9 @@ describe("sim: events real controllers record (issue 13.6)", function () {
             [[`Scaled up replica set ${rs.metadata.name} from 2 to 3`, "deployment-controller"]],
         );
         assert.match(events("SuccessfulCreate", rs.metadata.name)[0].message, new RegExp(`^Created pod: ${rs.metadata.name}-\\w{5}$`));
+        // The kubelet records Killing only for containers it started: scaling down before the new pod runs
+        // would delete that pending pod (the ReplicaSet removes not-ready pods first) and record no Killing.
+        await whenStore(c, () => c.list("pods", "default").filter((p) => ready(p) && !p.metadata.deletionTimestamp).length === 3);
         assert.equal((await kubectl(c, ["scale", "deployment", "web", "--replicas=2"])).code, 0);
         await whenStore(c, () => events("Killing").length === 1);
         const killing = events("Killing")[0];
