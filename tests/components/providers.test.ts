@@ -8,7 +8,6 @@ import { nodeUncordonProvider } from "../../components/node-uncordon";
 import { nodeState, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
 
 describe("components: step providers against the simulated cluster", function () {
-    this.timeout(60_000);
     let cluster: TestCluster;
     let base: Record<string, any>;
     const quiet = silenceConsole();

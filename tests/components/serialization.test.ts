@@ -30,7 +30,6 @@ const BAD_KUBECONFIG = "apiVersion: v1\nclusters: [ {{ not yaml\ntoken: SECRET-T
 const base = { nodeName: "worker1", targetVersion: "v1.20.0", commandHash: "abc123", revision: "" };
 
 describe("components: providers through serialization and the real dynamic-provider host", function () {
-    this.timeout(60_000);
     let host: DynamicProviderHost;
     const texts: Record<string, string> = {};
 

@@ -67,7 +67,6 @@ describe("cli: flag helpers", () => {
 });
 
 describe("cli: process exit codes and messages", function () {
-    this.timeout(20_000);
     it("--help exits 0 and lists the commands", () => {
         const r = run("--help");
         assert.equal(r.code, 0);

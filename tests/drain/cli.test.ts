@@ -6,7 +6,6 @@ import { asList, cluster, deployment, nodeUpgrade, pdb, podsOnNode, startSim } f
 type Sim = Awaited<ReturnType<typeof startSim>>;
 
 describe("cli: node-upgrade against the simulator", function () {
-    this.timeout(60_000);
     const sims: Sim[] = [];
     afterEach(async () => {
         for (const c of sims.splice(0)) await c.stop();

@@ -21,7 +21,6 @@ const evictionPosts = (c: Sim) => c.requestLog().filter((r) => r.method === "POS
 const accepted = (c: Sim) => evictionPosts(c).filter((r) => r.status >= 200 && r.status < 300);
 
 describe("drain engine against the simulator", function () {
-    this.timeout(60_000);
     const sim = simPerTest();
 
     describe("nodes", () => {

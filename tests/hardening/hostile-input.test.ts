@@ -124,7 +124,6 @@ function parseEnvCommand(line: string): { vars: [string, string][]; script: stri
 }
 
 describe("hardening: hostile and malformed input", function () {
-    this.timeout(60_000);
 
     before(async () => {
         c = await loadComponents();

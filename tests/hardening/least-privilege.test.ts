@@ -413,7 +413,6 @@ describe("hardening: least privilege (the shipped ClusterRole, enforced by the s
 });
 
 describe("hardening: the simulated RBAC authorizer", function () {
-    this.timeout(60_000);
     const attrs = (verb: string, resource: string, o: Partial<RequestAttributes> = {}): RequestAttributes => ({
         resourceRequest: true,
         verb,

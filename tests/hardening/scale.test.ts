@@ -23,7 +23,6 @@ class R extends pulumi.CustomResource {
 }
 
 describe("hardening: scale optimizations keep the components' behaviour", function () {
-    this.timeout(60_000);
 
     before(async () => {
         c = await loadComponents();

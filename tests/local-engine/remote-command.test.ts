@@ -69,7 +69,6 @@ const SETENV_HINT =
     "\tprefix the command itself with the variables in the form 'VAR=value command'";
 
 describe("local-engine: remote.Command model", function () {
-    this.timeout(60_000);
 
     describe("diffCommand (infer's default diff + the SDK's replaceOnChanges)", () => {
         const base: CommandInputs = {

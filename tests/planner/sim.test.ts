@@ -32,7 +32,6 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe("node-upgrade plan on the simulated cluster", function () {
-    this.timeout(60000);
     let sim: Sim | undefined;
     let dir: string;
 

@@ -28,7 +28,6 @@ const held = (node: string, created: string, ttlNs = 0) =>
     JSON.stringify({ nodeID: node, metadata: { unschedulable: false }, created, TTL: ttlNs });
 
 describe("shared-cluster: kured lock", function () {
-    this.timeout(60_000);
 
     describe("the annotation format (pure)", () => {
         it("parses kured's single format, Go nanosecond times and Duration TTLs", () => {

@@ -18,7 +18,6 @@ const A = "pulumi:infra/prod alice@build-01 pid 4242";
 const B = "cli bob@laptop pid 77";
 
 describe("shared-cluster: lease lock", function () {
-    this.timeout(60_000);
     const sim = simPerTest();
 
     it("holderIdentity names program, stack, user, host and pid", () => {

@@ -56,7 +56,6 @@ const ok = [process.execPath, "-e", "process.exit(0)"];
 const alwaysOpen = { days: "*", start: "00:00", end: "24:00", timeZone: "Europe/Berlin" };
 
 describe("shared-cluster: preflight and acquireAndCheck", function () {
-    this.timeout(60_000);
     const sim = simPerTest();
 
     it("validateSharedClusterOptions lists every configuration problem", () => {

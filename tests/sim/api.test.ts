@@ -8,7 +8,6 @@ import { whenStore } from "../helpers/sim-events";
 import { addBarePod, addDeployment, baseCluster, list } from "./fixtures";
 
 describe("sim: API server", function () {
-    this.timeout(30_000);
     let c: SimCluster;
 
     before(async () => {

@@ -22,7 +22,6 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe("sim: CLI", function () {
-    this.timeout(30_000);
     let server: ChildProcess;
     let out = "";
     let kc: string;

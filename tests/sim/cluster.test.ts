@@ -11,7 +11,6 @@ import { nextStoreEvent, whenStore } from "../helpers/sim-events";
 import { addBarePod, addDeployment, baseCluster, list } from "./fixtures";
 
 describe("sim: cluster features", function () {
-    this.timeout(40_000);
     const clusters: SimCluster[] = [];
     async function cluster(o: Parameters<typeof startCluster>[0]): Promise<SimCluster> {
         const c = await startCluster(o);

@@ -9,7 +9,6 @@ import { whenStore } from "../helpers/sim-events";
 import { baseCluster, list } from "./fixtures";
 
 describe("sim: DaemonSet pods under kubectl taint (issue 13.5)", function () {
-    this.timeout(60_000);
     let c: SimCluster;
     const proxyOn = (node: string) =>
         c.list("pods", "kube-system").filter((p) => p.spec.nodeName === node && p.metadata.labels?.["k8s-app"] === "kube-proxy");

@@ -16,7 +16,6 @@ function evict(c: SimCluster, ns: string, name: string, deleteOptions: any = {})
 }
 
 describe("sim: drain-spec §9.3 scenarios", function () {
-    this.timeout(40_000);
     const clusters: SimCluster[] = [];
     async function cluster(items: any, o: { timeScale?: number } = {}): Promise<SimCluster> {
         const c = await startCluster({ scenario: items, timeScale: o.timeScale ?? 20 });

@@ -32,7 +32,6 @@ function describedEvents(out: string): string[][] {
 }
 
 describe("sim: events real controllers record (issue 13.6)", function () {
-    this.timeout(60_000);
     let c: SimCluster;
     const events = (reason: string, name?: string) =>
         c.list("events").filter((e) => e.reason === reason && (name === undefined || e.involvedObject.name === name));

@@ -9,7 +9,6 @@ import { whenStore } from "../helpers/sim-events";
 import { baseCluster, list } from "./fixtures";
 
 describe("sim: kubectl create with protobuf bodies (issue 13.1)", function () {
-    this.timeout(60_000);
     let c: SimCluster;
 
     before(async function () {

@@ -13,7 +13,6 @@ const pod = (name: string, spec: any = {}) => ({
 });
 
 describe("sim: pod defaults and list resourceVersions (issue 13.7)", function () {
-    this.timeout(60_000);
     let c: SimCluster;
 
     before(async () => {

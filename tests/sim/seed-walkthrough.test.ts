@@ -14,7 +14,6 @@ function rows(out: string): string[][] {
 }
 
 describe("sim: seed walkthrough with real kubectl", function () {
-    this.timeout(60_000);
     let c: SimCluster;
 
     before(async function () {
