@@ -52,7 +52,6 @@ const BASE = {
 };
 
 describe("components: root program and stack configuration", function () {
-
     before(async () => {
         await pulumi.runtime.setMocks(recordingMocks().mocks, PROJECT, "test");
         c = await import("../../components");

@@ -43,7 +43,6 @@ const stepOf = (r: RegisteredResource) => r.name.split("-").pop()!;
 const nodeOf = (r: RegisteredResource) => r.inputs.nodeName ?? r.name.split("-").slice(1, -1).join("-");
 
 describe("components: resource graph (mocks)", function () {
-
     before(async () => {
         await pulumi.runtime.setMocks(recordingMocks().mocks, "node-upgrade", "test");
         c = await import("../../components");

@@ -401,7 +401,7 @@ describe("components: lifecycle against the simulated cluster (real provider hos
 });
 
 /** Waits for what the provider host prints: its output arrives on a pipe, after the operation's answer. */
-async function waitFor(pred: () => boolean, ms = 5000) {
+async function waitFor(pred: () => boolean, ms = 60_000) {
     const until = Date.now() + ms;
     while (!pred()) {
         if (Date.now() > until) throw new Error("condition not met in time");

@@ -12,7 +12,7 @@ import {
     waitForNode,
     type ProgressEvent,
 } from "../../drain";
-import { asList, cluster, deployment, namespace, pdb, podsOnNode, simPerTest, sleepMs, startSim } from "./fixtures";
+import { asList, cluster, deployment, namespace, pdb, podsOnNode, simPerTest, startSim } from "./fixtures";
 import { CORDONED_BY_ANNOTATION } from "../../kube-rules";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
@@ -495,5 +495,3 @@ describe("drain engine against the simulator", function () {
         });
     });
 });
-
-void sleepMs;

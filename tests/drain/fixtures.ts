@@ -221,10 +221,6 @@ export function podsOnNode(c: SimCluster, node: string): string[] {
         .sort();
 }
 
-export function sleepMs(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
-}
-
 /**
  * Inside a describe(): a function that starts a simulator (with a KubeConfig for it) that is stopped after the
  * current test.

@@ -124,7 +124,6 @@ function parseEnvCommand(line: string): { vars: [string, string][]; script: stri
 }
 
 describe("hardening: hostile and malformed input", function () {
-
     before(async () => {
         c = await loadComponents();
     });

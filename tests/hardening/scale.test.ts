@@ -23,7 +23,6 @@ class R extends pulumi.CustomResource {
 }
 
 describe("hardening: scale optimizations keep the components' behaviour", function () {
-
     before(async () => {
         c = await loadComponents();
         k = await import("../../components/construction");

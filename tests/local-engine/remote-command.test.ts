@@ -69,7 +69,6 @@ const SETENV_HINT =
     "\tprefix the command itself with the variables in the form 'VAR=value command'";
 
 describe("local-engine: remote.Command model", function () {
-
     describe("diffCommand (infer's default diff + the SDK's replaceOnChanges)", () => {
         const base: CommandInputs = {
             connection: { host: "10.0.0.1", port: 22, user: "root", dialErrorLimit: 10, perDialTimeout: 15 },
@@ -451,7 +450,7 @@ describe("local-engine: remote.Command model", function () {
                     );
                     // If a dial did connect, its handshake would wait forever (as in Go): fail instead of hanging.
                     const guard = new Promise<Error>((resolve) =>
-                        setTimeout(() => resolve(new Error("the dial connected")), 15_000).unref(),
+                        setTimeout(() => resolve(new Error("the dial connected")), 60_000).unref(),
                     );
                     const err = await Promise.race([dial, guard]);
                     assert.strictEqual(err.message, `after 1 failed attempts: dial tcp 127.0.0.1:${port}: i/o timeout`);

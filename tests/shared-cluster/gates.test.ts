@@ -48,7 +48,6 @@ function scripted(name: string, verdicts: GateResult[]): Gate & { checks: number
 }
 
 describe("shared-cluster: health gates", function () {
-
     describe("waitUntil", () => {
         it("returns at once when the gate passes", async () => {
             const g = scripted("g", [pass("fine")]);

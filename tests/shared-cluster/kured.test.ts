@@ -28,7 +28,6 @@ const held = (node: string, created: string, ttlNs = 0) =>
     JSON.stringify({ nodeID: node, metadata: { unschedulable: false }, created, TTL: ttlNs });
 
 describe("shared-cluster: kured lock", function () {
-
     describe("the annotation format (pure)", () => {
         it("parses kured's single format, Go nanosecond times and Duration TTLs", () => {
             const v = parseKuredLockValue(

@@ -16,7 +16,6 @@ const RBAC_FILE = path.join(__dirname, "..", "..", "..", "deploy", "rbac.yaml");
 const SA_USER = "system:serviceaccount:kube-system:node-upgrade";
 
 describe("sim: kubectl apply of RBAC objects, auth can-i, create token (issue 13.2/13.3)", function () {
-
     describe("RBAC mode on, the restricted user without rules of its own", () => {
         let c: SimCluster;
         let restricted: string;
