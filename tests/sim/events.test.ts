@@ -73,7 +73,8 @@ describe("sim: events real controllers record (issue 13.6)", function () {
         assert.match(events("SuccessfulCreate", rs.metadata.name)[0].message, new RegExp(`^Created pod: ${rs.metadata.name}-\\w{5}$`));
         // The kubelet records Killing only for containers it started: scaling down before the new pod runs
         // would delete that pending pod (the ReplicaSet removes not-ready pods first) and record no Killing.
-        await whenStore(c, () => c.list("pods", "default").filter((p) => ready(p) && !p.metadata.deletionTimestamp).length === 3);
+        const ownPods = () => c.list("pods", "default").filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid);
+        await whenStore(c, () => ownPods().filter((p) => ready(p) && !p.metadata.deletionTimestamp).length === 3);
         assert.equal((await kubectl(c, ["scale", "deployment", "web", "--replicas=2"])).code, 0);
         await whenStore(c, () => events("Killing").length === 1);
         const killing = events("Killing")[0];
