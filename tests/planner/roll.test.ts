@@ -177,6 +177,31 @@ describe("planner: roll order and batches", () => {
     });
 });
 
+describe("planner: a pod's controller", () => {
+    it("is its first controller reference, as everywhere else (metav1.GetControllerOf), also for keeping its name", () => {
+        // The API server accepts one controller reference per object; a hand-merged snapshot file can hold two.
+        // The planner counted this pod as web's (the first) yet recreated it under its own name, as a StatefulSet
+        // would (any controller reference): two answers to "which controller owns it" in one plan.
+        const c = new ClusterBuilder();
+        c.node("w1");
+        c.node("w2");
+        const web = c.deployment("default", "web", 1);
+        const pod = web.pod("w1");
+        pod.metadata!.ownerReferences!.push({
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            name: "stray",
+            uid: "uid-stray",
+            controller: true,
+        });
+        const plan = planRoll(c.snapshot, { all: true, drain: DRAIN });
+        assert.deepEqual(
+            nodePlan(plan, "w2").evict.map((e) => [e.pod, e.owner]),
+            [["a new default/web pod (replacing default/web-5d9c7-1)", "Deployment default/web"]],
+        );
+    });
+});
+
 describe("planner: kubectl filters", () => {
     it("an unmanaged pod blocks without --force and is evicted (not replaced) with it", () => {
         const c = new ClusterBuilder();
