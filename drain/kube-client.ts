@@ -12,6 +12,7 @@ import {
     KubeConfig,
     Observable,
     PolicyV1Api,
+    VersionApi,
     type ConfigurationOptions,
     type ObservableMiddleware,
 } from "@kubernetes/client-node";
@@ -232,6 +233,7 @@ export class KubeClient {
     readonly core: CoreV1Api;
     readonly apps: AppsV1Api;
     readonly policy: PolicyV1Api;
+    readonly version: VersionApi;
     private readonly requestTimeoutMs: number;
     /** The API server has answered at least one request of this client (any HTTP status). */
     private reached = false;
@@ -243,6 +245,7 @@ export class KubeClient {
         this.core = kc.makeApiClient(CoreV1Api);
         this.apps = kc.makeApiClient(AppsV1Api);
         this.policy = kc.makeApiClient(PolicyV1Api);
+        this.version = kc.makeApiClient(VersionApi);
         this.requestTimeoutMs = clientOptions.requestTimeoutMs ?? 30_000;
     }
 
