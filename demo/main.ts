@@ -20,7 +20,7 @@ import * as path from "path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import type * as pulumi from "@pulumi/pulumi";
 import type { SimCluster } from "../sim";
-import { DurationError, parseDuration, targetVersionProblem } from "../kube-rules";
+import { DurationError, formatDuration, parseDuration, targetVersionProblem } from "../kube-rules";
 import type { RollingNodeUpgradeReport } from "../components";
 import type { DynamicProviderHost, LocalEngine, StepEvent } from "../local-engine";
 import type { KubeGet } from "./kube-get";
@@ -198,6 +198,8 @@ const indent = (text: string, by = "  ") =>
         .map((l) => by + l)
         .join("\n");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+/** "41.3s", "1m5.2s": kube-rules' Go-style durations, to a tenth of a second. */
+const seconds = (s: number) => formatDuration(Math.round(s * 10) / 10);
 /** A Lease's MicroTime ("2024-05-01T10:00:00.123000Z"). */
 const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, "000Z");
 const sameVersion = (a: string, b: string) => a.replace(/^v/i, "") === b.replace(/^v/i, "");
@@ -411,11 +413,11 @@ class Demo {
     private async showLockOutcome(): Promise<void> {
         const w = this.lockWait;
         if (w?.acquiredSim !== undefined && w.acquiredReal !== undefined) {
-            const simSeconds = Math.round((w.acquiredSim - w.sim) / 1000);
-            const realSeconds = ((w.acquiredReal - w.real) / 1000).toFixed(1);
+            const simWait = formatDuration(Math.round((w.acquiredSim - w.sim) / 1000));
+            const realWait = seconds((w.acquiredReal - w.real) / 1000);
             out(
                 wrap(
-                    `The roll lock: the roll waited ${simSeconds} s (simulated; ${realSeconds} s real) for ${COLLEAGUE.who}'s lock before ` +
+                    `The roll lock: the roll waited ${simWait} (simulated; ${realWait} real) for ${COLLEAGUE.who}'s lock before ` +
                         `cordoning ${w.node}. They released it after ${COLLEAGUE.finishesAfter} s; the roll checks the Lease every second ` +
                         "(real time) and took it at its next check. Then each node took the lock before its cordon and gave it back " +
                         "after its uncordon:",
@@ -735,9 +737,9 @@ class Demo {
         } finally {
             stopCounting();
         }
-        const seconds = ((Date.now() - this.started) / 1000).toFixed(1);
+        const took = seconds((Date.now() - this.started) / 1000);
         out();
-        out(`━━ ${result.ok ? "The roll finished" : "The roll stopped"} after ${seconds}s ━━`);
+        out(`━━ ${result.ok ? "The roll finished" : "The roll stopped"} after ${took} ━━`);
         out();
         await this.showCluster();
         out();
@@ -748,7 +750,7 @@ class Demo {
         out("What the stack exports (nodeUpgradeReport), in short:");
         for (const n of report.nodes) {
             out(
-                `  ${n.node.padEnd(14)} ${n.versionBefore} → ${n.versionAfter}   ${plural(n.evictedCount, "pod").padEnd(8)} evicted   drain ${n.drainSeconds}s   back Ready after ${n.readyWaitSeconds}s   ${n.totalSeconds}s in all`,
+                `  ${n.node.padEnd(14)} ${n.versionBefore} → ${n.versionAfter}   ${plural(n.evictedCount, "pod").padEnd(8)} evicted   drain ${seconds(n.drainSeconds)}   back Ready after ${seconds(n.readyWaitSeconds)}   ${seconds(n.totalSeconds)} in all`,
             );
         }
         out("  (real seconds; the simulated cluster's clock runs faster)");
@@ -911,7 +913,7 @@ export async function main(argv: string[]): Promise<number> {
         const roll = () => components.rollFromConfig().report;
         const code = opts.preview ? await demo.preview(engine, roll) : await demo.up(engine, roll);
         out();
-        out(`Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)}s (exit code ${code}).`);
+        out(`Demo finished in ${seconds((Date.now() - t0) / 1000)} (exit code ${code}).`);
         return code;
     } catch (err: any) {
         out(`error: the demo failed: ${err?.stack ?? err}`);

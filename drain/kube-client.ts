@@ -16,6 +16,7 @@ import {
     type ConfigurationOptions,
     type ObservableMiddleware,
 } from "@kubernetes/client-node";
+import { formatDuration } from "../kube-rules";
 import { type ApiFailure, KubeApiError, describeFailure, redactUrl, toApiFailure } from "./api-errors";
 import { type RetryListener, reportRetriesTo } from "./retry";
 
@@ -173,7 +174,7 @@ export function loadKubeConfig(src: KubeConfigSource = {}): KubeConfig {
 /** Raised when a single request takes longer than its time limit. Treated as transient. */
 export class RequestTimeoutError extends Error {
     constructor(ms: number) {
-        super(`request timed out after ${Math.round(ms / 1000)}s`);
+        super(`request timed out after ${formatDuration(ms / 1000)}`);
         this.name = "RequestTimeoutError";
     }
 }

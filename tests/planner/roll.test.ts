@@ -490,7 +490,7 @@ describe("planner: text", () => {
         assert.equal(lines[3], "[2/3] worker1 v1.19.0 -> v1.20.0: BLOCKED");
         assert.equal(
             lines[4],
-            "      pod default/db-0: PodDisruptionBudget default/db-pdb needs 1 healthy pods and would have 0 (0 disruptions allowed, minAvailable 1 of 1 replicas): it can never allow a disruption (minAvailable 1: needs 1 healthy of 1 pod); the drain would wait until its timeout (600s)",
+            "      pod default/db-0: PodDisruptionBudget default/db-pdb needs 1 healthy pods and would have 0 (0 disruptions allowed, minAvailable 1 of 1 replicas): it can never allow a disruption (minAvailable 1: needs 1 healthy of 1 pod); the drain would wait until its timeout (10m0s)",
         );
         assert.match(text, /evict 1 pod: default\/web-5d9c7-1\n/);
         assert.equal(lines[lines.length - 2], "Roll stops at worker1. Not reached: worker2.");
