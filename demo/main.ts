@@ -20,7 +20,8 @@ import * as path from "path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import type * as pulumi from "@pulumi/pulumi";
 import type { SimCluster } from "../sim";
-import { DurationError, formatDuration, parseDuration, targetVersionProblem } from "../kube-rules";
+import { formatDuration } from "../kube-rules";
+import { durationFlag, targetVersionFlag } from "../cli";
 import type { RollingNodeUpgradeReport } from "../components";
 import type { DynamicProviderHost, LocalEngine, StepEvent } from "../local-engine";
 import type { KubeGet } from "./kube-get";
@@ -140,12 +141,8 @@ function parseArgs(argv: string[]): Options {
         .option(
             "--target-version <version>",
             "kubelet version to upgrade to, a full version like v1.20.0 (default: v1.20.0 for seed and shared, v1.28.6 for pdb)",
-            (v) => {
-                // kube-rules' rule, the one the components apply: caught here instead of stopping the roll.
-                const problem = targetVersionProblem(v);
-                if (problem) throw new InvalidArgumentError(`${problem}; pass a full version, e.g. --target-version v1.20.0`);
-                return v;
-            },
+            // The CLI's check of kube-rules' rule, the one the components apply: caught here instead of stopping the roll.
+            targetVersionFlag("--target-version"),
         )
         .option(
             "--time-scale <n>",
@@ -161,12 +158,7 @@ function parseArgs(argv: string[]): Options {
             "--drain-timeout <duration>",
             "drain timeout per node, real time, as a Go duration like 30s or 2m (default: 2m for seed and shared, 15s for pdb)",
             (v) => {
-                try {
-                    if (parseDuration(v) < 0) throw new InvalidArgumentError("must not be negative");
-                } catch (err) {
-                    if (err instanceof InvalidArgumentError || !(err instanceof DurationError)) throw err;
-                    throw new InvalidArgumentError("must be a Go duration such as 30s, 2m or 1m30s; 0 means no limit");
-                }
+                durationFlag("--drain-timeout")(v); // the CLI's --timeout check; the stack config takes the text
                 return v;
             },
         )
