@@ -19,9 +19,12 @@ import * as os from "os";
 import * as path from "path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import type * as pulumi from "@pulumi/pulumi";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { SimCluster } from "../sim";
-import { DurationError, parseDuration, targetVersionProblem } from "../kube-rules";
+import { formatDuration } from "../kube-rules";
+import { durationFlag, targetVersionFlag } from "../cli";
 import type { RollingNodeUpgradeReport } from "../components";
+import type { LeaseLockOptions } from "../shared-cluster";
 import type { DynamicProviderHost, LocalEngine, StepEvent } from "../local-engine";
 import type { KubeGet } from "./kube-get";
 import { ProgressPrinter } from "./progress";
@@ -72,8 +75,8 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
  * starts, and finishes `finishesAfter` simulated seconds after the roll reports that it waits for them.
  */
 const COLLEAGUE = {
-    /** The holderIdentity the CLI writes: `cli <user>@<host> pid <pid>` (shared-cluster's holderIdentity()). */
-    holder: "cli bob@ops-laptop pid 48213",
+    /** Who they are, as the CLI's holderIdentity names them: `cli bob@ops-laptop pid 48213`. */
+    identity: { tool: "cli", user: "bob", host: "ops-laptop", pid: 48213 },
     who: "bob@ops-laptop",
     node: "worker2",
     finishesAfter: 30,
@@ -97,17 +100,24 @@ let libs: {
     sim: typeof import("../sim");
     engine: typeof import("../local-engine");
     kubeGet: typeof import("./kube-get");
+    drain: typeof import("../drain");
+    sharedCluster: typeof import("../shared-cluster");
 };
 
 async function loadLibs(): Promise<void> {
-    const [pulumiLib, sim, engine, kubeGet] = await Promise.all([
+    const [pulumiLib, sim, engine, kubeGet, drain, sharedCluster] = await Promise.all([
         import("@pulumi/pulumi"),
         import("../sim"),
         import("../local-engine"),
         import("./kube-get"),
+        import("../drain"),
+        import("../shared-cluster"),
     ]);
-    libs = { pulumi: pulumiLib, sim, engine, kubeGet };
+    libs = { pulumi: pulumiLib, sim, engine, kubeGet, drain, sharedCluster };
 }
+
+/** The colleague's holderIdentity, as their `node-upgrade drain --lock` writes it. */
+const colleagueHolder = (): string => libs.sharedCluster.holderIdentity(COLLEAGUE.identity);
 
 const isReady = (obj: any): boolean => libs.kubeGet.isReady(obj);
 
@@ -140,12 +150,8 @@ function parseArgs(argv: string[]): Options {
         .option(
             "--target-version <version>",
             "kubelet version to upgrade to, a full version like v1.20.0 (default: v1.20.0 for seed and shared, v1.28.6 for pdb)",
-            (v) => {
-                // kube-rules' rule, the one the components apply: caught here instead of stopping the roll.
-                const problem = targetVersionProblem(v);
-                if (problem) throw new InvalidArgumentError(`${problem}; pass a full version, e.g. --target-version v1.20.0`);
-                return v;
-            },
+            // The CLI's check of kube-rules' rule, the one the components apply: caught here instead of stopping the roll.
+            targetVersionFlag("--target-version"),
         )
         .option(
             "--time-scale <n>",
@@ -161,12 +167,7 @@ function parseArgs(argv: string[]): Options {
             "--drain-timeout <duration>",
             "drain timeout per node, real time, as a Go duration like 30s or 2m (default: 2m for seed and shared, 15s for pdb)",
             (v) => {
-                try {
-                    if (parseDuration(v) < 0) throw new InvalidArgumentError("must not be negative");
-                } catch (err) {
-                    if (err instanceof InvalidArgumentError || !(err instanceof DurationError)) throw err;
-                    throw new InvalidArgumentError("must be a Go duration such as 30s, 2m or 1m30s; 0 means no limit");
-                }
+                durationFlag("--drain-timeout")(v); // the CLI's --timeout check; the stack config takes the text
                 return v;
             },
         )
@@ -198,8 +199,8 @@ const indent = (text: string, by = "  ") =>
         .map((l) => by + l)
         .join("\n");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-/** A Lease's MicroTime ("2024-05-01T10:00:00.123000Z"). */
-const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, "000Z");
+/** "41.3s", "1m5.2s": kube-rules' Go-style durations, to a tenth of a second. */
+const seconds = (s: number) => formatDuration(Math.round(s * 10) / 10);
 const sameVersion = (a: string, b: string) => a.replace(/^v/i, "") === b.replace(/^v/i, "");
 
 function nodeStatus(node: any): string {
@@ -315,31 +316,31 @@ class Demo {
         out(indent(`$ kubectl get lease -n ${LOCK.namespace} ${LOCK.name}\n${await this.api.leaseTable(LOCK.namespace, LOCK.name)}`));
     }
 
+    private colleague?: { kc: KubeConfig; lock: LeaseLockOptions };
+
+    /** What the colleague's `node-upgrade drain --lock` gives shared-cluster's lock API: their cluster access and lock. */
+    private colleagueLock(): NonNullable<Demo["colleague"]> {
+        return (this.colleague ??= {
+            kc: libs.drain.loadKubeConfig({ kubeconfig: this.sim.kubeconfig }),
+            lock: { ...LOCK, holderIdentity: colleagueHolder(), leaseDurationSeconds: COLLEAGUE.leaseDurationSeconds },
+        });
+    }
+
     /**
-     * Before the roll: the Lease as the colleague's `node-upgrade drain --lock` left it (renewed just now), written
-     * with the simulator's admin API. Its times are wall-clock time, as the roll reads them; leaseDurationSeconds
+     * Before the roll: the colleague's drain takes the Lease with shared-cluster's tryAcquireLease, as their
+     * `node-upgrade drain --lock` does. Its times are wall-clock time, as the roll reads them; leaseDurationSeconds
      * 3600 stands for the renewals their process would keep doing (every 20 s) while their drain runs.
      */
-    colleagueTakesLock(): void {
-        const now = microTime(Date.now());
-        this.sim.apply({
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
-            metadata: { name: LOCK.name, namespace: LOCK.namespace },
-            spec: {
-                holderIdentity: COLLEAGUE.holder,
-                leaseDurationSeconds: COLLEAGUE.leaseDurationSeconds,
-                acquireTime: now,
-                renewTime: now,
-                leaseTransitions: 0,
-            },
-        });
+    async colleagueTakesLock(): Promise<void> {
+        const { kc, lock } = this.colleagueLock();
+        const taken = await libs.sharedCluster.tryAcquireLease(kc, lock);
+        if (!taken.acquired) throw new Error(`the colleague could not take the lock: ${taken.reason}`);
     }
 
     /** On the roll's "waiting: lease … is held by <colleague>" line: their drain finishes a little later. */
     private watchLock(raw: string): void {
         const waiting = /^node-upgrade: \[NodeCordon (\S+)\] lease: waiting: lease \S+ is held by (.+?) \(expires at /.exec(raw);
-        if (waiting && waiting[2] === COLLEAGUE.holder && !this.lockWait) {
+        if (waiting && waiting[2] === colleagueHolder() && !this.lockWait) {
             this.lockWait = { node: waiting[1], sim: this.sim.clock.now().getTime(), real: Date.now() };
             this.colleagueFinishes().catch((err) => out(`error: the colleague's release failed: ${err?.stack ?? err}`));
             return;
@@ -356,16 +357,13 @@ class Demo {
 
     /**
      * The colleague's drain finishes `finishesAfter` simulated seconds after the roll said it waits, and their
-     * `node-upgrade drain` releases the lock as shared-cluster's releaseLease does: holderIdentity cleared,
-     * leaseDurationSeconds 1 (the Lease object stays, for the next holder).
+     * `node-upgrade drain` releases the lock with shared-cluster's releaseLease (holderIdentity cleared; the Lease
+     * object stays, for the next holder).
      */
     private async colleagueFinishes(): Promise<void> {
         await this.sim.clock.sleep(COLLEAGUE.finishesAfter);
-        const lease = this.sim.get("Lease", LOCK.namespace, LOCK.name);
-        if (lease?.spec?.holderIdentity !== COLLEAGUE.holder) return;
-        const { holderIdentity: _released, ...spec } = lease.spec;
-        const now = microTime(Date.now());
-        this.sim.apply({ ...lease, spec: { ...spec, leaseDurationSeconds: 1, acquireTime: now, renewTime: now } });
+        const { kc, lock } = this.colleagueLock();
+        if (!(await libs.sharedCluster.releaseLease(kc, lock))) return; // no longer theirs
         this.lockWait!.releasedSim = this.sim.clock.now().getTime();
         out(
             `  ${COLLEAGUE.who} released the lock (their drain of ${COLLEAGUE.node} finished, ${COLLEAGUE.finishesAfter} s later in simulated time)`,
@@ -388,7 +386,7 @@ class Demo {
         await this.showLease();
         out(
             wrap(
-                `(written with the simulator's admin API as their drain left it: holderIdentity "${COLLEAGUE.holder}", renewTime ` +
+                `(taken as their drain takes it, with shared-cluster's lock API: holderIdentity "${colleagueHolder()}", renewTime ` +
                     `just now, leaseDurationSeconds ${COLLEAGUE.leaseDurationSeconds}${this.opts.preview ? "; before the preview starts" : ""}. ` +
                     `Only the lock is simulated: ${COLLEAGUE.node} itself is not cordoned.)`,
                 "",
@@ -411,11 +409,11 @@ class Demo {
     private async showLockOutcome(): Promise<void> {
         const w = this.lockWait;
         if (w?.acquiredSim !== undefined && w.acquiredReal !== undefined) {
-            const simSeconds = Math.round((w.acquiredSim - w.sim) / 1000);
-            const realSeconds = ((w.acquiredReal - w.real) / 1000).toFixed(1);
+            const simWait = formatDuration(Math.round((w.acquiredSim - w.sim) / 1000));
+            const realWait = seconds((w.acquiredReal - w.real) / 1000);
             out(
                 wrap(
-                    `The roll lock: the roll waited ${simSeconds} s (simulated; ${realSeconds} s real) for ${COLLEAGUE.who}'s lock before ` +
+                    `The roll lock: the roll waited ${simWait} (simulated; ${realWait} real) for ${COLLEAGUE.who}'s lock before ` +
                         `cordoning ${w.node}. They released it after ${COLLEAGUE.finishesAfter} s; the roll checks the Lease every second ` +
                         "(real time) and took it at its next check. Then each node took the lock before its cordon and gave it back " +
                         "after its uncordon:",
@@ -658,7 +656,7 @@ class Demo {
         if (this.opts.scenario === "shared") {
             out(
                 wrap(
-                    `The roll lock: the preview names its holder, ${COLLEAGUE.holder}. \`pulumi up\` would wait for it before ` +
+                    `The roll lock: the preview names its holder, ${colleagueHolder()}. \`pulumi up\` would wait for it before ` +
                         `${this.scenario.nodes[0]}'s cordon (lockTimeout ${LOCK_TIMEOUT}), and stop there, with nothing cordoned, if it were ` +
                         "still held after that.",
                     "",
@@ -735,9 +733,9 @@ class Demo {
         } finally {
             stopCounting();
         }
-        const seconds = ((Date.now() - this.started) / 1000).toFixed(1);
+        const took = seconds((Date.now() - this.started) / 1000);
         out();
-        out(`━━ ${result.ok ? "The roll finished" : "The roll stopped"} after ${seconds}s ━━`);
+        out(`━━ ${result.ok ? "The roll finished" : "The roll stopped"} after ${took} ━━`);
         out();
         await this.showCluster();
         out();
@@ -748,7 +746,7 @@ class Demo {
         out("What the stack exports (nodeUpgradeReport), in short:");
         for (const n of report.nodes) {
             out(
-                `  ${n.node.padEnd(14)} ${n.versionBefore} → ${n.versionAfter}   ${plural(n.evictedCount, "pod").padEnd(8)} evicted   drain ${n.drainSeconds}s   back Ready after ${n.readyWaitSeconds}s   ${n.totalSeconds}s in all`,
+                `  ${n.node.padEnd(14)} ${n.versionBefore} → ${n.versionAfter}   ${plural(n.evictedCount, "pod").padEnd(8)} evicted   drain ${seconds(n.drainSeconds)}   back Ready after ${seconds(n.readyWaitSeconds)}   ${seconds(n.totalSeconds)} in all`,
             );
         }
         out("  (real seconds; the simulated cluster's clock runs faster)");
@@ -904,14 +902,14 @@ export async function main(argv: string[]): Promise<number> {
             await sim.settle();
         }
         const demo = new Demo(opts, sim, kubeconfigPath);
-        if (opts.scenario === "shared") demo.colleagueTakesLock();
+        if (opts.scenario === "shared") await demo.colleagueTakesLock();
         await demo.intro();
         host = await libs.engine.DynamicProviderHost.start({ onOutput: demo.onHostLine });
         const engine = new libs.engine.LocalEngine(host, { cwd: libs.engine.REPO_ROOT, hooks: demo.hooks });
         const roll = () => components.rollFromConfig().report;
         const code = opts.preview ? await demo.preview(engine, roll) : await demo.up(engine, roll);
         out();
-        out(`Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)}s (exit code ${code}).`);
+        out(`Demo finished in ${seconds((Date.now() - t0) / 1000)} (exit code ${code}).`);
         return code;
     } catch (err: any) {
         out(`error: the demo failed: ${err?.stack ?? err}`);

@@ -2,7 +2,7 @@
 // watch so that a refused eviction is retried the moment the budget allows a disruption again, instead of
 // kubectl's blind 5 s sleep. Budgets are only watched in namespaces where an eviction was refused.
 import type { KubeConfig, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
-import { budgetMatchesPod } from "../kube-rules";
+import { budgetMatchesPod, formatDuration } from "../kube-rules";
 import { describeFailure, isTransient, toApiFailure } from "./api-errors";
 import { clientFor } from "./kube-client";
 import { listAllPages } from "./list-pods";
@@ -77,7 +77,7 @@ export class BudgetTracker {
                 },
                 onProblem: this.o.onProblem,
                 pollMs,
-                fallback: `listing them every ${pollMs / 1000}s instead, so a refused eviction may be retried up to ${pollMs / 1000}s late`,
+                fallback: `listing them every ${formatDuration(pollMs / 1000)} instead, so a refused eviction may be retried up to ${formatDuration(pollMs / 1000)} late`,
                 onWatchRefused: (message) => this.o.onWarning?.(message),
             });
             const created: NamespaceBudgets = { byName, loop, ready: loop.start() };

@@ -101,7 +101,7 @@ export async function drain(kc: KubeConfig, node: string, opts: DrainCallOptions
         emit({
             type: "retrying",
             node,
-            message: `${describeFailure(f)}; retrying in ${(delayMs / 1000).toFixed(1)}s`,
+            message: `${describeFailure(f)}; retrying in ${formatDuration(delayMs / 1000)}`,
             delaySeconds: delayMs / 1000,
         });
     let step = "cordoning the node";

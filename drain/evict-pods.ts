@@ -24,6 +24,7 @@ import {
     budgetNumbers,
     describeBudgetBlock,
     describeBudgetWait,
+    formatDuration,
     podKey,
     type BudgetNumbers,
 } from "../kube-rules";
@@ -294,7 +295,7 @@ export class EvictionExecutor {
             type: "retrying",
             node: this.o.node,
             pod: r.key,
-            message: `error when ${this.useDelete ? "deleting" : "evicting"} pod ${r.key} (will retry after ${(delay / 1000).toFixed(1)}s): ${r.lastError}`,
+            message: `error when ${this.useDelete ? "deleting" : "evicting"} pod ${r.key} (will retry after ${formatDuration(delay / 1000)}): ${r.lastError}`,
             delaySeconds: delay / 1000,
         });
         return sleep(delay, this.o.deadline.signal);

@@ -4,7 +4,7 @@ export { classifyPod, classifyPods, MESSAGES } from "./filters";
 export { loadKubeConfig, clientFor, KubeConfigError, type KubeConfigSource } from "./kube-client";
 export { cordon, uncordon, CORDONED_BY_ANNOTATION, type CordonOptions, type UncordonOptions, type DryRun } from "./cordon";
 export { drain, DEFAULT_CONCURRENCY, type DrainCallOptions } from "./drain";
-export { listPodsOnNode } from "./list-pods";
+export { listPodsOnNode, listEvery, type PageCall } from "./list-pods";
 export { planDrain } from "./plan-drain";
 export {
     waitForNode,
@@ -13,7 +13,7 @@ export {
     DEFAULT_NODE_WAIT_TIMEOUT_SECONDS,
     type WaitForNodeOptions,
 } from "./wait-for-node";
-export { readNode, listNodes, type NodeInfo } from "./node-info";
+export { readNode, listNodes, readServerVersion, type NodeInfo } from "./node-info";
 export { formatProgress } from "./progress-format";
 export { isPaced, decideEviction, describeWorkloadWait, pacedWorkloadOf, readyReplicas as workloadReadyReplicas } from "./workload-pacing";
 export { errorMessage, isObjectNotFound } from "./api-errors";

@@ -12,9 +12,11 @@ import {
     KubeConfig,
     Observable,
     PolicyV1Api,
+    VersionApi,
     type ConfigurationOptions,
     type ObservableMiddleware,
 } from "@kubernetes/client-node";
+import { formatDuration } from "../kube-rules";
 import { type ApiFailure, KubeApiError, describeFailure, redactUrl, toApiFailure } from "./api-errors";
 import { type RetryListener, reportRetriesTo } from "./retry";
 
@@ -172,7 +174,7 @@ export function loadKubeConfig(src: KubeConfigSource = {}): KubeConfig {
 /** Raised when a single request takes longer than its time limit. Treated as transient. */
 export class RequestTimeoutError extends Error {
     constructor(ms: number) {
-        super(`request timed out after ${Math.round(ms / 1000)}s`);
+        super(`request timed out after ${formatDuration(ms / 1000)}`);
         this.name = "RequestTimeoutError";
     }
 }
@@ -232,6 +234,7 @@ export class KubeClient {
     readonly core: CoreV1Api;
     readonly apps: AppsV1Api;
     readonly policy: PolicyV1Api;
+    readonly version: VersionApi;
     private readonly requestTimeoutMs: number;
     /** The API server has answered at least one request of this client (any HTTP status). */
     private reached = false;
@@ -243,6 +246,7 @@ export class KubeClient {
         this.core = kc.makeApiClient(CoreV1Api);
         this.apps = kc.makeApiClient(AppsV1Api);
         this.policy = kc.makeApiClient(PolicyV1Api);
+        this.version = kc.makeApiClient(VersionApi);
         this.requestTimeoutMs = clientOptions.requestTimeoutMs ?? 30_000;
     }
 

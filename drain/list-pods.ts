@@ -1,9 +1,9 @@
 // Listing the pods of a node like kubectl's GetPodsForDeletion: all namespaces, fieldSelector
 // spec.nodeName=<node>, the --pod-selector, pages of --chunk-size (limit/continue). An expired continue
 // token (410) restarts the listing from the beginning, as client-go's pager does.
-import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
+import type { ConfigurationOptions, KubeConfig, ObservableMiddleware, V1Pod } from "@kubernetes/client-node";
 import { KubeApiError, isGone, toApiFailure } from "./api-errors";
-import { clientFor } from "./kube-client";
+import { clientFor, type KubeClient } from "./kube-client";
 import { RetryOptions, withRetry } from "./retry";
 
 export interface Page<T> {
@@ -41,6 +41,34 @@ export async function listAllPages<T>(
             throw err;
         }
     }
+}
+
+/** One page of a LIST made with one of the client's APIs, e.g. `(c, page, o) => c.apps.listDaemonSetForAllNamespaces(page, o)`. */
+export type PageCall<T> = (
+    client: KubeClient,
+    page: { limit?: number; _continue?: string },
+    options: ConfigurationOptions<ObservableMiddleware>,
+) => Promise<Page<T>>;
+
+/**
+ * Every object a LIST returns, read as the engine reads: through the KubeConfig's client (a time limit per
+ * request, and the fail-fast and retry reports its owner set, e.g. the CLI), transient errors retried, pages of
+ * `chunkSize` (default 500), an expired continue token restarting the list. For readers outside the engine
+ * (the planner's snapshot), so that they meet a flaky API server as a drain does.
+ */
+export async function listEvery<T>(
+    kc: KubeConfig,
+    what: string,
+    call: PageCall<T>,
+    opts: { signal?: AbortSignal; chunkSize?: number } = {},
+): Promise<T[]> {
+    const client = clientFor(kc);
+    const limit = opts.chunkSize ?? 500;
+    const page = (token: string | undefined) => ({ limit: limit > 0 ? limit : undefined, _continue: token });
+    const { items } = await listAllPages<T>(what, (token) => client.call((o) => call(client, page(token), o), { signal: opts.signal }), {
+        signal: opts.signal,
+    });
+    return items;
 }
 
 export interface ListPodsOptions {

@@ -47,6 +47,15 @@ export async function readNode(kc: KubeConfig, node: string): Promise<NodeInfo> 
     return summarizeNode(await getNode(kc, node));
 }
 
+/** The API server's version (GET /version, which every authenticated user may read), retried like every read. */
+export async function readServerVersion(kc: KubeConfig, signal?: AbortSignal): Promise<string | undefined> {
+    const client = clientFor(kc);
+    const info = await withRetry("get the API server version", () => client.call((o) => client.version.getCode({}, o), { signal }), {
+        signal,
+    });
+    return info.gitVersion || undefined;
+}
+
 /** Lists nodes (optionally by label selector), chunked at 500 like kubectl. */
 export async function listNodes(kc: KubeConfig, labelSelector?: string): Promise<NodeInfo[]> {
     const client = clientFor(kc);

@@ -8,7 +8,7 @@ import { clientFor } from "./kube-client";
 import { listPodsOnNodeWithVersion } from "./list-pods";
 import { timeMillis } from "./objects";
 import { WatchLoop } from "./watch-loop";
-import { podKey } from "../kube-rules";
+import { formatDuration, podKey } from "../kube-rules";
 
 export type GoneHow = "gone" | "replaced" | "skipped";
 
@@ -62,7 +62,7 @@ export class DeletionWaiter {
             onReset: (items) => this.reconcile(items),
             onEvent: (type, pod) => this.observe(type, pod),
             onProblem: this.o.onProblem,
-            fallback: `listing the node's pods every ${(this.o.recheckMs ?? 5000) / 1000}s instead`,
+            fallback: `listing the node's pods every ${formatDuration((this.o.recheckMs ?? 5000) / 1000)} instead`,
             onWatchRefused: this.o.onWarning,
         });
         void this.loop.start().catch(() => undefined);

@@ -127,7 +127,7 @@ export async function waitForNode(
             },
             onEvent: (type, n) => see(type === "DELETED" ? undefined : n),
             // The safety GET below stands in for a refused watch; say once what the role lacks.
-            fallback: `reading the node every ${recheckSeconds}s instead`,
+            fallback: `reading the node every ${formatDuration(recheckSeconds)} instead`,
             onWatchRefused: (message) => emit({ type: "warning", node, message }),
         });
         const safety = async () => {
@@ -182,7 +182,7 @@ export async function waitForNode(
                     emit({
                         type: "warning",
                         node,
-                        message: `cannot list node "${node}": ${lastError}; reading it every ${recheckSeconds}s instead`,
+                        message: `cannot list node "${node}": ${lastError}; reading it every ${formatDuration(recheckSeconds)} instead`,
                     });
                 void safety();
             },

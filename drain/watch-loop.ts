@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { ApiException, type KubeConfig } from "@kubernetes/client-node";
 import { type ApiFailure, describeFailure, isGone, isTransient, toApiFailure } from "./api-errors";
 import type { Listing } from "./list-pods";
+import { formatDuration } from "../kube-rules";
 import { Backoff, sleep } from "./retry";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -118,7 +119,8 @@ export class WatchLoop<T extends { metadata?: { resourceVersion?: string } }> {
     /** The watch was refused for good: say so once, then poll by LIST if asked to, until stopped. */
     private async withoutWatch(failure: ApiFailure): Promise<void> {
         const fallback =
-            this.o.fallback ?? (this.o.pollMs ? `listing them every ${this.o.pollMs / 1000}s instead` : "continuing without it");
+            this.o.fallback ??
+            (this.o.pollMs ? `listing them every ${formatDuration(this.o.pollMs / 1000)} instead` : "continuing without it");
         const message = `cannot watch ${this.o.what}: ${describeFailure(failure)}; ${fallback}`;
         if (this.o.onWatchRefused) this.o.onWatchRefused(message, failure);
         else this.o.onProblem?.(message);

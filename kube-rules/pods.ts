@@ -1,14 +1,17 @@
 // Facts about one pod that every part of the product reads the same way (drain filters, pacing, planner).
-import type { V1OwnerReference, V1Pod } from "@kubernetes/client-node";
+import type { V1ObjectMeta, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 
 /** "Healthy" in the eviction/disruption sense: a Ready=True condition. */
 export function isPodReady(pod: V1Pod): boolean {
     return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
-/** The owner reference with controller=true (a pod has at most one), as kubectl's filters read it. */
-export function controllerOf(pod: V1Pod): V1OwnerReference | undefined {
-    return (pod.metadata?.ownerReferences ?? []).find((ref) => ref.controller === true);
+/**
+ * The owner reference with controller=true (the API server allows at most one), as kubectl's filters read it
+ * (metav1.GetControllerOf: the first). Any object: the planner also reads a ReplicaSet's Deployment this way.
+ */
+export function controllerOf(obj: { metadata?: V1ObjectMeta }): V1OwnerReference | undefined {
+    return (obj.metadata?.ownerReferences ?? []).find((ref) => ref.controller === true);
 }
 
 /** Succeeded or Failed: the server deletes such pods at once and no budget applies. */

@@ -18,7 +18,7 @@ import {
 import type { Budget } from "./budgets";
 import type { ControllerState, Recovery, RollState, SimPod } from "./roll-state";
 import type { BlockedPod, BudgetReport, CapacityReport, NodePlan, PlannedEviction, SkippedPod, WaitingPod } from "./types";
-import { type CompiledSelector, formatCpu, formatMemory } from "../kube-rules";
+import { type CompiledSelector, formatCpu, formatDuration, formatMemory } from "../kube-rules";
 
 export type NodeDrainPlan = Pick<
     NodePlan,
@@ -57,7 +57,7 @@ const EVICT: Outcome = Object.freeze({ kind: "evict" });
 
 function timeoutPhrase(drain: DrainOptions): string {
     const t = drain.timeoutSeconds ?? DEFAULT_DRAIN_TIMEOUT_SECONDS;
-    return t === 0 ? "the drain would wait forever (timeout 0)" : `the drain would wait until its timeout (${t}s)`;
+    return t === 0 ? "the drain would wait forever (timeout 0)" : `the drain would wait until its timeout (${formatDuration(t)})`;
 }
 
 function budgetFigures(b: BudgetReport, would: number | undefined): string {

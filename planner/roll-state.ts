@@ -10,6 +10,7 @@ import { classifyPod, type DrainOptions, type PodVerdict } from "../drain";
 import { Workloads, type Workload } from "./workloads";
 import type { ClusterSnapshot } from "./types";
 import {
+    controllerOf,
     countsAsHealthy,
     podKey,
     isFinished,
@@ -159,7 +160,7 @@ function becomeReady(sim: SimPod): void {
 
 /** A StatefulSet recreates an evicted pod under its name; other controllers give it a new one. */
 function keepsName(pod: V1Pod): boolean {
-    return !!pod.metadata?.ownerReferences?.some((r) => r.controller === true && r.kind === "StatefulSet");
+    return controllerOf(pod)?.kind === "StatefulSet";
 }
 
 /**
@@ -211,7 +212,7 @@ const DISRUPTED_POD_TIMEOUT_MS = 2 * 60 * 1000;
 function bypassReason(pod: V1Pod): string | undefined {
     const phase = pod.status?.phase;
     if (phase === "Pending") return "Pending: budgets do not apply";
-    if (phase === "Succeeded" || phase === "Failed") return `${phase}: budgets do not apply`;
+    if (isFinished(pod)) return `${phase}: budgets do not apply`;
     if (pod.metadata?.deletionTimestamp) return "already terminating: budgets do not apply";
     return undefined;
 }

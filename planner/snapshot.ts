@@ -1,69 +1,38 @@
 // Getting a ClusterSnapshot: from a live cluster (LIST requests and GET /version, never a write) or from a
 // file holding what `kubectl get nodes,pods,deploy,rs,ds,sts,pdb -A -o json` (or `-o yaml`) prints.
+import { setMaxListeners } from "node:events";
 import { readFileSync, statSync } from "node:fs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { listEvery, readServerVersion, type PageCall } from "../drain";
 import type { ClusterSnapshot } from "./types";
 
-/** Page size of every LIST, as kubectl's --chunk-size default. */
-const PAGE_SIZE = 500;
-
-interface Page<T> {
-    items: T[];
-    metadata?: { _continue?: string };
-}
-
-/** Follows `continue` tokens until the list is complete; starts over once if a token expires (410). */
-async function listAll<T>(fetchPage: (cont: string | undefined) => Promise<Page<T>>): Promise<T[]> {
-    for (let attempt = 0; ; attempt++) {
-        const items: T[] = [];
-        let cont: string | undefined;
-        try {
-            do {
-                const page = await fetchPage(cont);
-                items.push(...page.items);
-                cont = page.metadata?._continue || undefined;
-            } while (cont);
-            return items;
-        } catch (err) {
-            const code = (err as { code?: number }).code;
-            if (code === 410 && attempt === 0) continue;
-            throw err;
-        }
-    }
-}
-
 /**
- * The API server's version (GET /version, which every authenticated user may read). Undefined when it cannot
- * be read: the planner then falls back to the kube-apiserver pods and says so.
+ * Lists everything the planner needs, in all namespaces, and the API server's version. Read-only: GET requests
+ * only. It reads through the drain engine's client, so `node-upgrade plan` and `pulumi preview` meet a flaky API
+ * server as a drain does: 429/503 retried (the CLI says so on stderr), a refused first contact failing at once, a
+ * 401 in one line naming the kubeconfig.
  */
-async function serverVersion(kc: KubeConfig, k8s: typeof import("@kubernetes/client-node")): Promise<string | undefined> {
-    try {
-        const info = await kc.makeApiClient(k8s.VersionApi).getCode();
-        return info.gitVersion || undefined;
-    } catch {
-        return undefined;
-    }
-}
-
-/** Lists everything the planner needs, in all namespaces, and the API server's version. Read-only: GET requests only. */
 export async function snapshotFromCluster(kc: KubeConfig): Promise<ClusterSnapshot> {
-    // Loaded here so that planning from a file or in tests does not load the client.
-    const k8s = await import("@kubernetes/client-node");
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const apps = kc.makeApiClient(k8s.AppsV1Api);
-    const policy = kc.makeApiClient(k8s.PolicyV1Api);
-    const paged = { limit: PAGE_SIZE };
+    // The first list that fails fails the snapshot; the others stop rather than retry on unseen.
+    const stop = new AbortController();
+    setMaxListeners(0, stop.signal); // every request and retry sleep of the eight reads listens on it
+    const list = <T>(what: string, call: PageCall<T>): Promise<T[]> =>
+        listEvery(kc, what, call, { signal: stop.signal }).catch((err) => {
+            stop.abort(err);
+            throw err;
+        });
     const takenAt = new Date();
     const [version, nodes, pods, podDisruptionBudgets, replicaSets, deployments, statefulSets, daemonSets] = await Promise.all([
-        serverVersion(kc, k8s),
-        listAll((_continue) => core.listNode({ ...paged, _continue })),
-        listAll((_continue) => core.listPodForAllNamespaces({ ...paged, _continue })),
-        listAll((_continue) => policy.listPodDisruptionBudgetForAllNamespaces({ ...paged, _continue })),
-        listAll((_continue) => apps.listReplicaSetForAllNamespaces({ ...paged, _continue })),
-        listAll((_continue) => apps.listDeploymentForAllNamespaces({ ...paged, _continue })),
-        listAll((_continue) => apps.listStatefulSetForAllNamespaces({ ...paged, _continue })),
-        listAll((_continue) => apps.listDaemonSetForAllNamespaces({ ...paged, _continue })),
+        // Without it the planner falls back to the kube-apiserver pods and says so.
+        readServerVersion(kc, stop.signal).catch(() => undefined),
+        list("list nodes", (c, page, o) => c.core.listNode(page, o)),
+        list("list pods", (c, page, o) => c.core.listPodForAllNamespaces(page, o)),
+        list("list PodDisruptionBudgets", (c, page, o) => c.policy.listPodDisruptionBudgetForAllNamespaces(page, o)),
+        list("list ReplicaSets", (c, page, o) => c.apps.listReplicaSetForAllNamespaces(page, o)),
+        list("list Deployments", (c, page, o) => c.apps.listDeploymentForAllNamespaces(page, o)),
+        list("list StatefulSets", (c, page, o) => c.apps.listStatefulSetForAllNamespaces(page, o)),
+        list("list DaemonSets", (c, page, o) => c.apps.listDaemonSetForAllNamespaces(page, o)),
     ]);
     const snapshot: ClusterSnapshot = { nodes, pods, podDisruptionBudgets, replicaSets, deployments, statefulSets, daemonSets, takenAt };
     if (version) snapshot.serverVersion = version;

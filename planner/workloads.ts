@@ -3,7 +3,7 @@
 // evicted pod comes back (a controller recreates it) or is gone for good.
 import type { V1DaemonSet, V1ObjectMeta, V1OwnerReference, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import type { ClusterSnapshot } from "./types";
-import { isFinished } from "../kube-rules";
+import { controllerOf, isFinished } from "../kube-rules";
 
 /** The workload that decides how many copies of a pod exist: a Deployment for ReplicaSet pods. */
 export interface Workload {
@@ -19,13 +19,6 @@ export interface Workload {
 }
 
 type Meta = { metadata?: V1ObjectMeta };
-
-/** The owner reference with controller: true (as drain/filters' controllerOf; a loop, for 450,000 pods). */
-function controllerOf(obj: Meta): V1OwnerReference | undefined {
-    const refs = obj.metadata?.ownerReferences;
-    if (refs) for (let i = 0; i < refs.length; i++) if (refs[i].controller === true) return refs[i];
-    return undefined;
-}
 
 function byNamespacedName<T extends Meta>(items: T[]): Map<string, T> {
     const map = new Map<string, T>();

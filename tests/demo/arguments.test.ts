@@ -12,14 +12,16 @@ describe("demo: bad arguments are rejected before anything starts (issue 13)", f
         // Before: a cluster started, the roll ran and "stopped" with exit code 2 (drain.timeout: invalid duration "abc").
         [
             ["--drain-timeout", "abc"],
-            /^error: option '--drain-timeout <duration>' argument 'abc' is invalid\. must be a Go duration such as 30s, 2m/,
+            /^error: option '--drain-timeout <duration>' argument 'abc' is invalid\. --drain-timeout takes a Go duration such as 30s, 5m or 1h2m; 0 means no limit \(unexpected "abc"\)/,
         ],
-        [["--drain-timeout", "-5s"], /argument '-5s' is invalid\. must not be negative/],
+        [["--drain-timeout", "-5s"], /argument '-5s' is invalid\. --drain-timeout must not be negative/],
         // Before: the roll stopped with 'target version "1.20" is not a semantic version', exit code 2.
         [
             ["--target-version", "1.20"],
-            /^error: option '--target-version <version>' argument '1\.20' is invalid\. target version "1\.20" is not a semantic version like v1\.29\.3 \(major\.minor\.patch\); pass a full version, e\.g\. --target-version v1\.20\.0/,
+            /^error: option '--target-version <version>' argument '1\.20' is invalid\. target version "1\.20" is not a semantic version like v1\.29\.3 \(major\.minor\.patch\); pass one, e\.g\. --target-version v1\.29\.3/,
         ],
+        // The CLI's flag check, shared: a letter O typed for a zero gets a suggestion.
+        [["--target-version", "v1.2O.0"], /argument 'v1\.2O\.0' is invalid\. .*; did you mean --target-version v1\.20\.0\?/],
         [["--bogus"], /^error: unknown option '--bogus'/],
         [["--time-scale", "fast"], /^error: option '--time-scale <n>' argument 'fast' is invalid\. must be a number above 0/],
         [["--time-scale", "0"], /argument '0' is invalid\. must be a number above 0/],

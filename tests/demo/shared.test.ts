@@ -3,6 +3,7 @@
 // the roll starts; the stack sets lockTimeout, so the roll waits, naming them; when the roll says so, the demo lets
 // their drain finish (simulated seconds later) and release the lock; the roll then takes it and rolls every node.
 import * as assert from "assert";
+import { parseDuration } from "../../kube-rules";
 import { assertInOrder, runDemo } from "./run-demo";
 
 const HOLDER = "cli bob@ops-laptop pid 48213";
@@ -37,7 +38,7 @@ describe("demo: npm run demo -- --scenario shared (a colleague holds the roll lo
             ]),
             "━━ The roll finished",
             ...NODES.map((n) => new RegExp(`${n} +Ready +\\S+ +127d +v1\\.20\\.0`)),
-            /The roll lock: the roll waited \d+ s \(simulated;\s+[\d.]+ s\s+real\)\s+for\s+bob@ops-laptop's\s+lock/,
+            /The roll lock: the roll waited [\dms]+ \(simulated;\s+[\d.ms]+\s+real\)\s+for\s+bob@ops-laptop's\s+lock/,
             "$ kubectl get lease -n kube-system node-upgrade",
             /^ +node-upgrade +[0-9hmds]+$/m, // no holder
             "Checked through the API: master, worker1, worker2 are Ready, schedulable and run v1.20.0. The Lease kube-system/node-upgrade is free (no holder).",
@@ -47,7 +48,7 @@ describe("demo: npm run demo -- --scenario shared (a colleague holds the roll lo
         assert.ok(r.stdout.indexOf("node/master cordoned") > r.stdout.indexOf(released), r.stdout);
         assert.strictEqual(r.stdout.split(released).length, 2, r.stdout);
         // The wait lasted at least bob's 30 simulated seconds.
-        const waited = Number(/the roll waited (\d+) s \(simulated/.exec(r.stdout)![1]);
+        const waited = parseDuration(/the roll waited (\S+) \(simulated/.exec(r.stdout)![1]);
         assert.ok(waited >= 30, `waited ${waited} s`);
         assert.strictEqual(r.stderr, "", "nothing on stderr");
     });

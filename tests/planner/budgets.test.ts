@@ -410,7 +410,7 @@ describe("planner: workload pacing (maxUnavailablePerWorkload, as the drain engi
         assert.equal(w1.blocked[0].cause, "workload");
         assert.match(
             w1.blocked[0].reason,
-            /waiting for default\/web to have 3 Ready replicas \(has 2; maxUnavailablePerWorkload 1\): 1 of its 3 replicas is not Ready and no replacement is on its way; the drain would wait until its timeout \(600s\)/,
+            /waiting for default\/web to have 3 Ready replicas \(has 2; maxUnavailablePerWorkload 1\): 1 of its 3 replicas is not Ready and no replacement is on its way; the drain would wait until its timeout \(10m0s\)/,
         );
         // A PodDisruptionBudget covers it: pacing steps aside, the budget decides (maxUnavailable 2 allows it).
         c.pdb("default", "web-pdb", web.labels, { maxUnavailable: 2 });

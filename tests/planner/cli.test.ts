@@ -5,6 +5,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RollPlan } from "../../planner/types";
+import type { SimCluster } from "../../sim";
+import { runProcess, startSim } from "../drain/fixtures";
 import { ClusterBuilder } from "./fixtures";
 
 const MAIN = join(__dirname, "../../cli/main.js");
@@ -111,5 +113,52 @@ describe("node-upgrade plan (CLI)", function () {
             assert.equal(r.code, 1, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
             assert.match(r.stderr, message, args.join(" "));
         }
+    });
+});
+
+describe("node-upgrade plan against a flaky API server", function () {
+    this.timeout(120_000);
+    let c: SimCluster & { kubeconfigPath: string };
+
+    before(async function () {
+        if (!existsSync(MAIN)) this.skip();
+        c = await startSim("seed", { timeScale: 10 });
+    });
+    after(async () => {
+        await c?.stop();
+    });
+
+    const plan = () =>
+        runProcess(process.execPath, [
+            MAIN,
+            "plan",
+            "--all",
+            "--ignore-daemonsets",
+            "--delete-emptydir-data",
+            "--target-version",
+            "v1.20.0",
+            "--kubeconfig",
+            c.kubeconfigPath,
+        ]);
+
+    it("rides out 503 bursts and a 429 on its lists as a drain does, and says each retry on stderr", async () => {
+        const calm = await plan();
+        assert.equal(calm.code, 0, calm.stderr);
+        // Before: the planner listed with clients of its own that retried nothing, so the first 503 ended the plan
+        // ("cannot list the cluster's nodes, pods, …", exit code 1).
+        c.faults.add({ verb: "list", resource: "pods", status: 503, count: 2 });
+        c.faults.add({ verb: "list", resource: "poddisruptionbudgets", status: 429, retryAfterSeconds: 1, count: 1 });
+        const flaky = await plan();
+        assert.equal(flaky.code, 0, flaky.stderr);
+        for (const rule of c.faults.list()) assert.equal(rule.injected, rule.count, JSON.stringify(rule));
+        assert.equal(flaky.stdout, calm.stdout);
+        const retries = flaky.stderr.split("\n").filter(Boolean);
+        assert.deepEqual(
+            retries
+                .map((l) => /^retrying in [\d.]+s: (list \S+): .*\(HTTP (\d+) \w+\), attempt (\d+) of 10$/.exec(l)?.slice(1).join(" "))
+                .sort(),
+            ["list PodDisruptionBudgets 429 2", "list pods 503 2", "list pods 503 3"],
+            flaky.stderr,
+        );
     });
 });

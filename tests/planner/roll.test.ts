@@ -177,6 +177,31 @@ describe("planner: roll order and batches", () => {
     });
 });
 
+describe("planner: a pod's controller", () => {
+    it("is its first controller reference, as everywhere else (metav1.GetControllerOf), also for keeping its name", () => {
+        // The API server accepts one controller reference per object; a hand-merged snapshot file can hold two.
+        // The planner counted this pod as web's (the first) yet recreated it under its own name, as a StatefulSet
+        // would (any controller reference): two answers to "which controller owns it" in one plan.
+        const c = new ClusterBuilder();
+        c.node("w1");
+        c.node("w2");
+        const web = c.deployment("default", "web", 1);
+        const pod = web.pod("w1");
+        pod.metadata!.ownerReferences!.push({
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            name: "stray",
+            uid: "uid-stray",
+            controller: true,
+        });
+        const plan = planRoll(c.snapshot, { all: true, drain: DRAIN });
+        assert.deepEqual(
+            nodePlan(plan, "w2").evict.map((e) => [e.pod, e.owner]),
+            [["a new default/web pod (replacing default/web-5d9c7-1)", "Deployment default/web"]],
+        );
+    });
+});
+
 describe("planner: kubectl filters", () => {
     it("an unmanaged pod blocks without --force and is evicted (not replaced) with it", () => {
         const c = new ClusterBuilder();
@@ -465,7 +490,7 @@ describe("planner: text", () => {
         assert.equal(lines[3], "[2/3] worker1 v1.19.0 -> v1.20.0: BLOCKED");
         assert.equal(
             lines[4],
-            "      pod default/db-0: PodDisruptionBudget default/db-pdb needs 1 healthy pods and would have 0 (0 disruptions allowed, minAvailable 1 of 1 replicas): it can never allow a disruption (minAvailable 1: needs 1 healthy of 1 pod); the drain would wait until its timeout (600s)",
+            "      pod default/db-0: PodDisruptionBudget default/db-pdb needs 1 healthy pods and would have 0 (0 disruptions allowed, minAvailable 1 of 1 replicas): it can never allow a disruption (minAvailable 1: needs 1 healthy of 1 pod); the drain would wait until its timeout (10m0s)",
         );
         assert.match(text, /evict 1 pod: default\/web-5d9c7-1\n/);
         assert.equal(lines[lines.length - 2], "Roll stops at worker1. Not reached: worker2.");
