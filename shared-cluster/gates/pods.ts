@@ -3,7 +3,8 @@
 // forever (kured#227).
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import { blocked, pass, type Gate, type GateResult } from "../gate";
-import { apiErrorText, call, clients } from "../kube";
+import { clientFor } from "../../drain";
+import { apiFailed } from "../api";
 import { parseLabelSelector } from "../../kube-rules";
 
 export interface BlockingPodsOptions {
@@ -71,17 +72,18 @@ export async function listMatchingPods(
 ): Promise<PodFacts[]> {
     const fieldSelector = (o.scope ?? "node") === "node" ? `spec.nodeName=${node}` : undefined;
     const req = { signal, timeoutMs: o.requestTimeoutMs };
+    const client = clientFor(kc);
     try {
         const list = o.namespace
-            ? await call(
-                  (c) => clients(kc).core.listNamespacedPod({ namespace: o.namespace!, labelSelector: o.selector, fieldSelector }, c),
+            ? await client.call(
+                  (c) => client.core.listNamespacedPod({ namespace: o.namespace!, labelSelector: o.selector, fieldSelector }, c),
                   req,
               )
-            : await call((c) => clients(kc).core.listPodForAllNamespaces({ labelSelector: o.selector, fieldSelector }, c), req);
+            : await client.call((c) => client.core.listPodForAllNamespaces({ labelSelector: o.selector, fieldSelector }, c), req);
         return (list.items ?? []).map(podFacts);
     } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        throw new Error(`cannot list pods matching ${o.selector}: ${apiErrorText(err)}`);
+        throw apiFailed(`cannot list pods matching ${o.selector}`, err);
     }
 }
 
