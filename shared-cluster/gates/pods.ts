@@ -5,7 +5,7 @@ import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import { blocked, pass, type Gate, type GateResult } from "../gate";
 import { clientFor } from "../../drain";
 import { apiFailed } from "../api";
-import { parseLabelSelector } from "../../kube-rules";
+import { labelSelectorProblem } from "../rules";
 
 export interface BlockingPodsOptions {
     /** Label selector in kubectl's syntax, e.g. "app=backup" or "maintenance-blocker in (true,yes)". */
@@ -90,12 +90,8 @@ export async function listMatchingPods(
 /** The gate. Node scope needs the node's name. */
 export function blockingPodsGate(kc: KubeConfig, o: BlockingPodsOptions, node?: string): Gate {
     const scope = o.scope ?? "node";
-    if (!o.selector || !o.selector.trim()) throw new Error("blocking pods: the label selector is empty (it would match every pod)");
-    try {
-        parseLabelSelector(o.selector);
-    } catch (err) {
-        throw new Error(`blocking pods: ${o.selector} is not a valid label selector (${(err as Error).message})`);
-    }
+    const selectorProblem = labelSelectorProblem(o.selector);
+    if (selectorProblem) throw new Error(`blocking pods: ${selectorProblem}`);
     if (scope !== "node" && scope !== "cluster")
         throw new Error(`blocking pods: scope must be "node" or "cluster", not ${JSON.stringify(scope)}`);
     if (scope === "node" && !node) throw new Error(`blocking pods ${o.selector}: node scope needs a node`);

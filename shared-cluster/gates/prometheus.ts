@@ -10,6 +10,7 @@
 // Prometheus or a 5xx is waited out (a restart); a 4xx (a query it rejects, refused credentials) ends the wait
 // at once: asking again gets the same answer.
 import { blocked, CheckError, pass, type Gate, type GateResult } from "../gate";
+import { prometheusUrlProblem, promQueryProblem, regexpProblem } from "../rules";
 
 export interface PrometheusOptions {
     /** Base URL, e.g. http://prometheus.monitoring:9090 (a path prefix is kept). */
@@ -66,11 +67,9 @@ export function parseLabelMatcher(text: string): LabelMatcher {
 }
 
 function compileRegex(source: string, what: string): RegExp {
-    try {
-        return new RegExp(source);
-    } catch (err) {
-        throw new Error(`invalid regexp in ${what}: ${(err as Error).message}`);
-    }
+    const problem = regexpProblem(source);
+    if (problem) throw new Error(`invalid regexp in ${what}: ${problem}`);
+    return new RegExp(source);
 }
 
 export function matcherHolds(m: LabelMatcher, labels: Record<string, string>): boolean {
@@ -138,14 +137,9 @@ function alertFilterText(o: Omit<PrometheusAlertsOptions, "url">): string {
 }
 
 function endpoint(base: string, path: string, params?: Record<string, string>): string {
-    let u: URL;
-    try {
-        u = new URL(base);
-    } catch {
-        throw new Error(`invalid Prometheus URL ${JSON.stringify(base)}`);
-    }
-    if (u.protocol !== "http:" && u.protocol !== "https:")
-        throw new Error(`invalid Prometheus URL ${JSON.stringify(base)}: use http:// or https://`);
+    const problem = prometheusUrlProblem(base);
+    if (problem) throw new Error(problem);
+    const u = new URL(base);
     u.pathname = `${u.pathname.replace(/\/+$/, "")}${path}`;
     for (const [k, v] of Object.entries(params ?? {})) u.searchParams.set(k, v);
     return u.toString();
@@ -284,7 +278,8 @@ export async function runQuery(o: PrometheusOptions & { query: string }, signal?
 
 export function prometheusQueryGate(o: PrometheusQueryOptions): Gate {
     endpoint(o.url, "/");
-    if (!o.query || !o.query.trim()) throw new Error("Prometheus query gate: the query is empty");
+    const problem = promQueryProblem(o.query);
+    if (problem) throw new Error(`Prometheus query gate: ${problem}`);
     return {
         name: `Prometheus query at ${o.url}`,
         check: async (signal) => evaluateQueryResult(await runQuery(o, signal), o),
