@@ -13,8 +13,14 @@ import {
     acquireAndCheck,
     formatPreflight,
     holderIdentity,
+    labelSelectorProblem,
+    namespaceProblem,
+    objectNameProblem,
     parseMaintenanceWindow,
     preflight,
+    prometheusUrlProblem,
+    promQueryProblem,
+    regexpProblem,
     validateSharedClusterOptions,
     SharedClusterBlockedError,
     DEFAULT_LEASE_NAME,
@@ -26,7 +32,7 @@ import {
     type SharedClusterOptions,
     type SharedClusterSession,
 } from "../shared-cluster";
-import { DurationError, parseDuration, parseLabelSelector } from "../kube-rules";
+import { DurationError, parseDuration } from "../kube-rules";
 import { CliError, errorText } from "./common";
 import type { Printer } from "./output";
 
@@ -66,16 +72,14 @@ function waitFlag(flag: string) {
     };
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** --lock-name NAMESPACE/NAME (or NAME, in kube-system). */
+/** --lock-name NAMESPACE/NAME (or NAME, in kube-system); the name rules are shared-cluster's. */
 function lockNameFlag(value: string): { namespace: string; name: string } {
     const parts = value.split("/");
     const [namespace, name] = parts.length === 2 ? parts : [DEFAULT_LEASE_NAMESPACE, parts[0]];
-    if (parts.length > 2 || !DNS_LABEL.test(namespace) || namespace.length > 63 || !DNS_SUBDOMAIN.test(name) || name.length > 253)
+    const problem = parts.length > 2 ? "more than one /" : (namespaceProblem(namespace) ?? objectNameProblem("Lease", name));
+    if (problem)
         throw new InvalidArgumentError(
-            `--lock-name takes NAMESPACE/NAME of a Lease in lower case, e.g. ${DEFAULT_LEASE_NAMESPACE}/${DEFAULT_LEASE_NAME}`,
+            `--lock-name takes NAMESPACE/NAME of a Lease in lower case, e.g. ${DEFAULT_LEASE_NAMESPACE}/${DEFAULT_LEASE_NAME} (${problem})`,
         );
     return { namespace, name };
 }
@@ -89,41 +93,30 @@ function collect<T>(parse: (v: string) => T) {
     return (value: string, previous: T[] = []): T[] => [...previous, parse(value)];
 }
 
+// The value rules (and their wording) are shared-cluster's; the flag name is said here.
 function blockingPodSelectorFlag(value: string): string {
-    if (!value.trim()) throw new InvalidArgumentError("--blocking-pod-selector must not be empty (it would match every pod)");
-    try {
-        parseLabelSelector(value);
-    } catch (err) {
-        throw new InvalidArgumentError(`--blocking-pod-selector=${value} must be a valid label selector (${(err as Error).message})`);
-    }
+    const problem = labelSelectorProblem(value);
+    if (problem) throw new InvalidArgumentError(`--blocking-pod-selector: ${problem}`);
     return value;
 }
 
 function prometheusUrlFlag(value: string): string {
-    let u: URL;
-    try {
-        u = new URL(value);
-    } catch {
-        throw new InvalidArgumentError(`--prometheus-url takes a URL such as http://prometheus.monitoring:9090`);
-    }
-    if (u.protocol !== "http:" && u.protocol !== "https:")
-        throw new InvalidArgumentError(`--prometheus-url must start with http:// or https://`);
+    const problem = prometheusUrlProblem(value);
+    if (problem) throw new InvalidArgumentError(`--prometheus-url: ${problem}`);
     return value;
 }
 
 function regexpFlag(flag: string) {
     return (value: string): string => {
-        try {
-            new RegExp(value);
-        } catch (err) {
-            throw new InvalidArgumentError(`${flag} is not a valid regular expression (${(err as Error).message})`);
-        }
+        const problem = regexpProblem(value);
+        if (problem) throw new InvalidArgumentError(`${flag} is not a valid regular expression (${problem})`);
         return value;
     };
 }
 
 function queryFlag(value: string): string {
-    if (!value.trim()) throw new InvalidArgumentError("--prometheus-query must not be empty");
+    const problem = promQueryProblem(value);
+    if (problem) throw new InvalidArgumentError(`--prometheus-query: ${problem}`);
     return value;
 }
 

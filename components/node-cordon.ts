@@ -5,6 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import nodeCordonProviderModule = require("./providers/cordon");
 import type { SharedClusterOptions } from "../shared-cluster";
 import { DYNAMIC_MODULE, NodeStepArgs, resourceProps, stepOptions, stepProps } from "./node-step";
+import { sharedClusterProblems } from "./shared-cluster-args";
+import { throwIfProblems } from "./validate";
 
 /** The one NodeCordon provider object (serialized into state). */
 export const nodeCordonProvider: pulumi.dynamic.ResourceProvider = nodeCordonProviderModule;
@@ -34,6 +36,9 @@ export class NodeCordon extends pulumi.dynamic.Resource {
     declare public readonly runId: pulumi.Output<string>;
 
     constructor(name: string, args: NodeCordonArgs, opts?: pulumi.CustomResourceOptions) {
+        // Where the options enter for a NodeCordon built directly (NodeUpgrade reports them earlier, with its other
+        // problems): a bad window or selector fails the program before any node, not at this node's cordon.
+        throwIfProblems(`NodeCordon ${name}`, sharedClusterProblems(args.sharedCluster));
         const props = resourceProps(["versionBefore", "alreadyAtTarget", "cordoned", "startedAt", "message", "runId"], {
             ...stepProps(args),
             skipIfAtTarget: args.skipIfAtTarget,

@@ -6,8 +6,10 @@
 // is down, it is held until the last of them is uncordoned). Between two nodes of our roll it is free, so kured
 // or another roll can take a turn instead of waiting for our whole roll; a node whose chain fails keeps it
 // while `pulumi up` runs and, since nobody renews it after that, for one TTL (60 s) more.
+import type * as SharedCluster from "../shared-cluster";
 import type { GateSpec, MaintenanceWindowSpec, SharedClusterOptions } from "../shared-cluster";
 import { parseDuration } from "../kube-rules";
+import { loadCompiled } from "./package-root";
 import { durationSeconds } from "./validate";
 
 export interface SharedClusterArgs {
@@ -80,7 +82,20 @@ export function sharedClusterOptions(args: SharedClusterArgs | undefined): { opt
     const gatesTimeout = seconds("sharedCluster.gatesTimeout", a.gatesTimeout, problems);
     if (gatesTimeout) options.gatesTimeoutMs = gatesTimeout * 1000;
     if (a.maintenanceWindow !== undefined && a.maintenanceWindow !== "") options.window = a.maintenanceWindow;
+    problems.push(...sharedClusterProblems(options));
     return { options, problems };
+}
+
+/**
+ * shared-cluster's one validation of the options (window, names, selectors, URLs, regexps, commands), as
+ * "sharedCluster window: …" lines; [] when fine or when nothing is enabled. Run where the options enter: at the
+ * construction of NodeUpgrade (and so of every roll) and of a NodeCordon given them directly, so preview fails
+ * on them before any node.
+ */
+export function sharedClusterProblems(o: SharedClusterOptions | undefined): string[] {
+    if (!sharedClusterEnabled(o)) return [];
+    const sc = loadCompiled<typeof SharedCluster>("shared-cluster/index.js");
+    return sc.validateSharedClusterOptions(o).map((p) => `sharedCluster ${p}`);
 }
 
 /** Whether the options ask for anything at all (a roll with everything off sends no extra request). */

@@ -16,5 +16,14 @@ export {
 export { readNode, listNodes, readServerVersion, type NodeInfo } from "./node-info";
 export { formatProgress } from "./progress-format";
 export { isPaced, decideEviction, describeWorkloadWait, pacedWorkloadOf, readyReplicas as workloadReadyReplicas } from "./workload-pacing";
-export { errorMessage, isObjectNotFound } from "./api-errors";
+export {
+    errorMessage,
+    isObjectNotFound,
+    toApiFailure,
+    isTransient,
+    isAccessDenied,
+    describeFailure,
+    KubeApiError,
+    type ApiFailure,
+} from "./api-errors";
 export { sleep } from "./retry";

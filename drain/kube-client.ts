@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
     AppsV1Api,
+    CoordinationV1Api,
     CoreV1Api,
     KubeConfig,
     Observable,
@@ -229,12 +230,17 @@ function sharedAgent(kc: KubeConfig, perRequest: unknown): unknown {
     return agent;
 }
 
-/** The API clients the drain engine uses, all sharing one connection pool and per-request timeouts. */
+/**
+ * The API clients the drain engine (and shared-cluster/'s locks and gates) use, all sharing one connection pool
+ * and per-request timeouts.
+ */
 export class KubeClient {
     readonly core: CoreV1Api;
     readonly apps: AppsV1Api;
     readonly policy: PolicyV1Api;
     readonly version: VersionApi;
+    /** Leases: shared-cluster/'s roll lock. */
+    readonly coordination: CoordinationV1Api;
     private readonly requestTimeoutMs: number;
     /** The API server has answered at least one request of this client (any HTTP status). */
     private reached = false;
@@ -247,6 +253,7 @@ export class KubeClient {
         this.apps = kc.makeApiClient(AppsV1Api);
         this.policy = kc.makeApiClient(PolicyV1Api);
         this.version = kc.makeApiClient(VersionApi);
+        this.coordination = kc.makeApiClient(CoordinationV1Api);
         this.requestTimeoutMs = clientOptions.requestTimeoutMs ?? 30_000;
     }
 
@@ -351,7 +358,8 @@ export class KubeClient {
             if (extra.signal?.aborted) throw extra.signal.reason;
             if (typeof err?.code === "number" || typeof err?.statusCode === "number") this.reached = true; // an HTTP answer
             thrown =
-                err?.name === "AbortError" || err?.type === "aborted"
+                // AbortSignal.timeout's reason is a TimeoutError; node-fetch reports an AbortError (type "aborted")
+                err?.name === "AbortError" || err?.name === "TimeoutError" || err?.type === "aborted"
                     ? new RequestTimeoutError(extra.timeoutMs ?? this.requestTimeoutMs)
                     : this.explain(err);
         }

@@ -5,7 +5,7 @@
 // fetches that state. A `Gate` glues the two together; `waitUntil` polls a gate until it passes, reporting what
 // blocks whenever that changes, and fails with an error that names the blocker when its time is up.
 
-import { errorMessage, sleep } from "../drain";
+import { errorMessage, isAccessDenied, isTransient, KubeApiError, sleep, toApiFailure, type ApiFailure } from "../drain";
 
 /** The verdict of one gate. `reason` (when blocked) and `detail` (when ok) are complete sentences for people. */
 export type GateResult = GateOk | GateBlocked;
@@ -99,12 +99,55 @@ export function formatMs(ms: number): string {
     return (h ? `${h}h` : "") + (h || m ? `${m}m` : "") + (s || (!h && !m) ? `${s}s` : "");
 }
 
-/** Runs a gate's check; an exception becomes a blocked verdict (we fail closed: unknown health is not healthy). */
+/**
+ * A check that could not be made, outside the Kubernetes API (Prometheus). `final`: checking again cannot change
+ * the answer (a query Prometheus rejects, refused credentials); otherwise it is worth waiting out (unreachable, 5xx).
+ */
+export class CheckError extends Error {
+    constructor(
+        message: string,
+        readonly final: boolean,
+    ) {
+        super(message);
+        this.name = "CheckError";
+    }
+}
+
+/** What to do about a permanent API failure the server's message does not say already. */
+function fixFor(f: ApiFailure): string {
+    if (isAccessDenied(f)) return ""; // describeFailure names the permission and deploy/rbac.yaml, or the refused credentials
+    if (f.code === 404)
+        return "; the API server does not serve this path: check the server address in the kubeconfig (no path prefix or proxy in the way) and that the cluster serves this API";
+    if (f.code === 400 || f.code === 422) return "; the API server rejected the request as invalid: fix the gate's settings";
+    return "";
+}
+
+/**
+ * The text of a failure that checking again cannot change, or undefined for one worth waiting out. Kubernetes API
+ * failures go by isTransient (429, 5xx, timeouts and connection resets are retried; 400, 401, 403, 404, 422, a TLS
+ * error or a wrong address are not); a CheckError says itself; anything else (a command that cannot start) is retried.
+ */
+function permanentFailure(err: unknown): string | undefined {
+    if (err instanceof CheckError) return err.final ? err.message : undefined;
+    const e = err as any;
+    const fromApi = err instanceof KubeApiError || (!!e && typeof e === "object" && typeof e.code === "number" && "body" in e);
+    if (!fromApi) return undefined;
+    const f = toApiFailure(err);
+    return isTransient(f) ? undefined : `${errorMessage(err)}${fixFor(f)}`;
+}
+
+/**
+ * Runs a gate's check; an exception becomes a blocked verdict (we fail closed: unknown health is not healthy). A
+ * failure that waiting cannot fix (a 403 for lack of a permission, a rejected query) is final: the wait ends at
+ * once with what to fix, instead of retrying the same refusal until the timeout.
+ */
 export async function checkGate(gate: Gate, signal?: AbortSignal): Promise<GateResult> {
     try {
         return await gate.check(signal);
     } catch (err) {
         if (signal?.aborted) throw signal.reason;
+        const permanent = permanentFailure(err);
+        if (permanent !== undefined) return blocked(`the check failed, and waiting cannot help: ${permanent}`, { final: true });
         return blocked(`the check failed: ${errorMessage(err)}`);
     }
 }

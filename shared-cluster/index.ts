@@ -18,6 +18,7 @@ export {
     systemClock,
     DEFAULT_LOCK_POLL_MS,
     GateBlockedError,
+    CheckError,
     type Gate,
     type GateResult,
     type GateOk,
@@ -122,6 +123,16 @@ export {
     type CheckCommandOptions,
     type CommandOutcome,
 } from "./gates/command";
+export {
+    namespaceProblem,
+    objectNameProblem,
+    labelSelectorProblem,
+    prometheusUrlProblem,
+    regexpProblem,
+    promQueryProblem,
+    waitMsProblem,
+    pollMsProblem,
+} from "./rules";
 export {
     validateSharedClusterOptions,
     preflight,

@@ -20,11 +20,14 @@
 // node-upgrade blocks kured's reboots for at most 15 minutes; kured checks its lock only every --period (1 h by
 // default), so a shorter TTL would buy nothing but more writes to a DaemonSet that GitOps tools may be watching.
 //
-// If the DaemonSet does not exist, kured is not installed: interop is a no-op and the status says so.
+// If the DaemonSet does not exist, kured is not installed: interop is a no-op and the status says so. Only the API
+// server's "daemonsets <name> not found" means that: a 404 for a wrong path (a proxy, a wrong server address) is an
+// error, not proof that kured is absent.
 import { PatchStrategy, type KubeConfig, type V1DaemonSet } from "@kubernetes/client-node";
 import { blocked, DEFAULT_LOCK_POLL_MS, formatMs, pass, systemClock, waitUntil, type Clock, type Gate, type GateResult } from "./gate";
 import type { SharedClusterProgress } from "./events";
-import { apiErrorText, call, clients, isConflict, isNotFound } from "./kube";
+import { clientFor, isObjectNotFound } from "../drain";
+import { apiFailed, isConflict } from "./api";
 
 export const DEFAULT_KURED_NAMESPACE = "kube-system";
 export const DEFAULT_KURED_DAEMONSET = "kured";
@@ -240,16 +243,20 @@ function stateFrom(r: KuredLockRef, ds: V1DaemonSet | undefined): KuredLockState
     return state;
 }
 
+/** The API server says the DaemonSet does not exist: kured is not installed (see the top of this file). */
+const isDaemonSetNotFound = (err: unknown, ref: { daemonSet: string }) => isObjectNotFound(err, "daemonsets", ref.daemonSet);
+
 /** Reads kured's lock (read-only). A missing DaemonSet is `daemonSetExists: false`. */
 export async function readKuredLock(kc: KubeConfig, r: KuredLockRef = {}, req: Req = {}): Promise<KuredLockState> {
     const ref = refOf(r);
+    const client = clientFor(kc);
     try {
-        const ds = await call((o) => clients(kc).apps.readNamespacedDaemonSet({ name: ref.daemonSet, namespace: ref.namespace }, o), req);
+        const ds = await client.call((o) => client.apps.readNamespacedDaemonSet({ name: ref.daemonSet, namespace: ref.namespace }, o), req);
         return stateFrom(r, ds);
     } catch (err) {
-        if (isNotFound(err)) return stateFrom(r, undefined);
         if (req.signal?.aborted) throw req.signal.reason;
-        throw new Error(`cannot read ${dsKey(ref)}: ${apiErrorText(err)}`);
+        if (isDaemonSetNotFound(err, ref)) return stateFrom(r, undefined);
+        throw apiFailed(`cannot read ${dsKey(ref)}`, err);
     }
 }
 
@@ -276,7 +283,8 @@ async function patchAnnotation(
 ): Promise<KuredLockState> {
     const ref = refOf(r);
     const body = { metadata: { ...(rv ? { resourceVersion: rv } : {}), annotations: { [ref.annotation]: value } } };
-    const ds = await call((o) => clients(kc).apps.patchNamespacedDaemonSet({ name: ref.daemonSet, namespace: ref.namespace, body }, o), {
+    const client = clientFor(kc);
+    const ds = await client.call((o) => client.apps.patchNamespacedDaemonSet({ name: ref.daemonSet, namespace: ref.namespace, body }, o), {
         ...req,
         headers: { "Content-Type": PatchStrategy.MergePatch },
     });
@@ -344,8 +352,8 @@ async function takeOrRefresh(
             return { taken: true, noop: false, state: await patchAnnotation(kc, opts, state.resourceVersion, value, req) };
         } catch (err) {
             if (ctx.signal?.aborted) throw ctx.signal.reason;
-            if (isNotFound(err)) continue; // deleted meanwhile: read again (→ not installed)
-            if (!isConflict(err)) throw new Error(`cannot write the kured lock on ${dsKey(state)}: ${apiErrorText(err)}`);
+            if (isDaemonSetNotFound(err, state)) continue; // deleted meanwhile: read again (→ not installed)
+            if (!isConflict(err)) throw apiFailed(`cannot write the kured lock on ${dsKey(state)}`, err);
             if (attempt >= 2) {
                 const again = await readKuredLock(kc, opts, req);
                 const v = evaluateKuredLock(again, me, clock.now(), opts.assumedTtlSeconds);
@@ -381,8 +389,8 @@ export async function releaseKuredLock(
             return true;
         } catch (err) {
             if (ctx.signal?.aborted) throw ctx.signal.reason;
-            if (isNotFound(err)) return false;
-            if (!isConflict(err)) throw new Error(`cannot release the kured lock on ${dsKey(state)}: ${apiErrorText(err)}`);
+            if (isDaemonSetNotFound(err, state)) return false;
+            if (!isConflict(err)) throw apiFailed(`cannot release the kured lock on ${dsKey(state)}`, err);
         }
     }
     throw new Error(`cannot release the kured lock on ${dsKey(refOf(opts))}: it keeps changing under us`);

@@ -26,7 +26,8 @@
 import { V1MicroTime, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import { blocked, DEFAULT_LOCK_POLL_MS, formatMs, pass, systemClock, waitUntil, type Clock, type GateResult, type Gate } from "./gate";
 import type { SharedClusterProgress } from "./events";
-import { apiErrorText, call, clients, isConflict, isNotFound, toDate } from "./kube";
+import { clientFor, errorMessage, isObjectNotFound } from "../drain";
+import { apiFailed, isConflict } from "./api";
 
 export const DEFAULT_LEASE_NAMESPACE = "kube-system";
 export const DEFAULT_LEASE_NAME = "node-upgrade";
@@ -113,6 +114,13 @@ export function leaseGateResult(key: string, verdict: LeaseVerdict): GateResult 
     }
 }
 
+/** A time field from the API: client-node leaves MicroTime fields as strings and turns Time fields into Dates. */
+function toDate(v: unknown): Date | undefined {
+    if (v === undefined || v === null || v === "") return undefined;
+    const d = v instanceof Date ? v : new Date(String(v));
+    return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
 function stateFrom(ref: LeaseRef, lease: V1Lease | undefined): LeaseState {
     const namespace = ref.namespace ?? DEFAULT_LEASE_NAMESPACE;
     const name = ref.name ?? DEFAULT_LEASE_NAME;
@@ -138,19 +146,24 @@ interface Req {
     timeoutMs?: number;
 }
 
+/** The API server says this Lease does not exist (not a 404 for a wrong path or an API it does not serve). */
+const isLeaseNotFound = (err: unknown, ref: LeaseRef) => isObjectNotFound(err, "leases", ref.name ?? DEFAULT_LEASE_NAME);
+
 async function getLease(kc: KubeConfig, ref: LeaseRef, req: Req): Promise<V1Lease | undefined> {
+    const client = clientFor(kc);
     try {
-        return await call(
+        return await client.call(
             (o) =>
-                clients(kc).coordination.readNamespacedLease(
+                client.coordination.readNamespacedLease(
                     { name: ref.name ?? DEFAULT_LEASE_NAME, namespace: ref.namespace ?? DEFAULT_LEASE_NAMESPACE },
                     o,
                 ),
             req,
         );
     } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw new Error(`cannot read lease ${leaseKey(ref)}: ${apiErrorText(err)}`);
+        if (req.signal?.aborted) throw req.signal.reason;
+        if (isLeaseNotFound(err, ref)) return undefined;
+        throw apiFailed(`cannot read lease ${leaseKey(ref)}`, err);
     }
 }
 
@@ -195,9 +208,10 @@ function leaseBody(
 }
 
 async function putLease(kc: KubeConfig, ref: LeaseRef, body: V1Lease, req: Req): Promise<V1Lease> {
-    return call(
+    const client = clientFor(kc);
+    return client.call(
         (o) =>
-            clients(kc).coordination.replaceNamespacedLease(
+            client.coordination.replaceNamespacedLease(
                 { name: ref.name ?? DEFAULT_LEASE_NAME, namespace: ref.namespace ?? DEFAULT_LEASE_NAMESPACE, body },
                 o,
             ),
@@ -243,9 +257,10 @@ export async function tryAcquireLease(kc: KubeConfig, opts: LeaseLockOptions, ct
         };
         try {
             if (verdict.status === "absent") {
-                const made = await call(
+                const client = clientFor(kc);
+                const made = await client.call(
                     (o) =>
-                        clients(kc).coordination.createNamespacedLease(
+                        client.coordination.createNamespacedLease(
                             {
                                 namespace: opts.namespace ?? DEFAULT_LEASE_NAMESPACE,
                                 body: leaseBody(opts, { ...spec, leaseTransitions: 0 }),
@@ -272,7 +287,7 @@ export async function tryAcquireLease(kc: KubeConfig, opts: LeaseLockOptions, ct
             };
         } catch (err) {
             if (ctx.signal?.aborted) throw ctx.signal.reason;
-            if (!isConflict(err)) throw new Error(`cannot write lease ${key}: ${apiErrorText(err)}`);
+            if (!isConflict(err)) throw apiFailed(`cannot write lease ${key}`, err);
             // Someone wrote the Lease between our read and our write. Read again: usually they now hold it.
             if (attempt >= 2) {
                 const again = stateFrom(opts, await getLease(kc, opts, req));
@@ -310,7 +325,7 @@ export async function releaseLease(
             return true;
         } catch (err) {
             if (ctx.signal?.aborted) throw ctx.signal.reason;
-            if (!isConflict(err)) throw new Error(`cannot release lease ${leaseKey(opts)}: ${apiErrorText(err)}`);
+            if (!isConflict(err)) throw apiFailed(`cannot release lease ${leaseKey(opts)}`, err);
         }
     }
     throw new Error(`cannot release lease ${leaseKey(opts)}: it keeps changing under us`);
@@ -473,7 +488,7 @@ export class HeldLease {
                     return;
                 } catch (err) {
                     if (this.stopped) return;
-                    if (isNotFound(err)) return this.markLost(`lease ${this.key} was deleted while we held it`);
+                    if (isLeaseNotFound(err, this.options)) return this.markLost(`lease ${this.key} was deleted while we held it`);
                     if (!isConflict(err)) throw err;
                     // Someone changed the object: still ours (e.g. a label was added) → retry with its resourceVersion.
                     const fresh = await readLease(this.kc, this.options, req);
@@ -488,11 +503,11 @@ export class HeldLease {
             if (this.stopped) return;
             const since = this.clock.now() - this.lastRenewOk;
             if (since > this.ttlMs)
-                return this.markLost(`lease ${this.key} could not be renewed for ${formatMs(since)}: ${apiErrorText(err)}`);
+                return this.markLost(`lease ${this.key} could not be renewed for ${formatMs(since)}: ${errorMessage(err)}`);
             this.ctx.onProgress?.({
                 item: "lease",
                 phase: "renew-failed",
-                message: `renewing lease ${this.key} failed (will retry): ${apiErrorText(err)}`,
+                message: `renewing lease ${this.key} failed (will retry): ${errorMessage(err)}`,
             });
         }
     }

@@ -51,6 +51,7 @@ import {
 import { blockingPodsGate, type BlockingPodsOptions } from "./gates/pods";
 import { prometheusAlertsGate, prometheusQueryGate, type PrometheusAlertsOptions, type PrometheusQueryOptions } from "./gates/prometheus";
 import { checkCommandGate, type CheckCommandOptions } from "./gates/command";
+import { namespaceProblem, objectNameProblem, pollMsProblem, waitMsProblem } from "./rules";
 
 /** One health gate, as configuration (Pulumi inputs, CLI flags, YAML). */
 export type GateSpec =
@@ -101,15 +102,19 @@ export interface SharedClusterOptions {
     pollMs?: number;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 const lockSettings = (o: SharedClusterOptions): LockSettings | undefined => (o.lock === true ? {} : o.lock || undefined);
 const kuredSettings = (o: SharedClusterOptions): KuredSettings | undefined => (o.kuredLock === true ? {} : o.kuredLock || undefined);
 
-/** Pure: every configuration problem (bad window, regexp, matcher, selector, command), [] when fine. */
+/**
+ * Pure: every configuration problem (bad window, names, time limits, regexp, matcher, selector, command), [] when
+ * fine. The one validation of these options (the rules are in rules.ts): the components call it at construction,
+ * the CLI after parsing its flags, and acquireAndCheck once before it starts.
+ */
 export function validateSharedClusterOptions(o: SharedClusterOptions): string[] {
     const problems: string[] = [];
+    const add = (what: string, problem: string | undefined) => {
+        if (problem) problems.push(`${what}: ${problem}`);
+    };
     const tryIt = (what: string, f: () => unknown) => {
         try {
             f();
@@ -119,19 +124,25 @@ export function validateSharedClusterOptions(o: SharedClusterOptions): string[] 
     };
     if (o.window !== undefined) tryIt("window", () => parseMaintenanceWindow(o.window!));
     const lock = lockSettings(o);
-    if (lock?.namespace !== undefined && !DNS_LABEL.test(lock.namespace))
-        problems.push(`lock: namespace "${lock.namespace}" is not a valid namespace name (lower-case letters, digits and "-")`);
-    if (lock?.name !== undefined && (!DNS_SUBDOMAIN.test(lock.name) || lock.name.length > 253))
-        problems.push(`lock: "${lock.name}" is not a valid Lease name (lower-case letters, digits, "-" and ".")`);
+    if (lock?.namespace !== undefined) add("lock", namespaceProblem(lock.namespace));
+    if (lock?.name !== undefined) add("lock", objectNameProblem("Lease", lock.name));
     if (lock?.leaseDurationSeconds !== undefined && !(Number.isInteger(lock.leaseDurationSeconds) && lock.leaseDurationSeconds >= 1))
         problems.push(`lock: leaseDurationSeconds must be a whole number ≥ 1, not ${lock.leaseDurationSeconds}`);
-    const positive = (what: string, v: number | undefined) => {
-        if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v > 0))
-            problems.push(`${what} must be a number > 0, not ${v}`);
+    const kured = kuredSettings(o);
+    if (kured?.namespace !== undefined) add("kuredLock", namespaceProblem(kured.namespace));
+    if (kured?.daemonSet !== undefined) add("kuredLock", objectNameProblem("DaemonSet", kured.daemonSet));
+    // "lock: pollMs must be a number > 0, not 0"
+    const field = (what: string, v: unknown, rule: (v: unknown) => string | undefined) => {
+        const problem = v === undefined ? undefined : rule(v);
+        if (problem) problems.push(`${what} ${problem}`);
     };
-    positive("pollMs", o.pollMs);
-    positive("lock: pollMs", lock?.pollMs);
-    positive("kuredLock: pollMs", kuredSettings(o)?.pollMs);
+    field("pollMs", o.pollMs, pollMsProblem);
+    field("lock: pollMs", lock?.pollMs, pollMsProblem);
+    field("kuredLock: pollMs", kured?.pollMs, pollMsProblem);
+    field("lock: timeoutMs", lock?.timeoutMs, waitMsProblem);
+    field("kuredLock: timeoutMs", kured?.timeoutMs, waitMsProblem);
+    field("gatesTimeoutMs", o.gatesTimeoutMs, waitMsProblem);
+    field("windowWaitMs", o.windowWaitMs, waitMsProblem);
     (o.gates ?? []).forEach((g, i) => tryIt(`gates[${i}] (${(g as any)?.type})`, () => makeGate(undefined as any, g, "validation-node")));
     return problems;
 }

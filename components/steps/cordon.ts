@@ -2,7 +2,7 @@
 // NodeUncordon at the end of the chain only ever undoes a cordon node-upgrade made.
 import * as s from "./support";
 import { StepLogic } from "./step-logic";
-import { enabled, enterMaintenance, sharedClusterModule } from "./shared-cluster";
+import { enabled, enterMaintenance } from "./shared-cluster";
 
 export class CordonStep extends StepLogic {
     constructor() {
@@ -42,15 +42,6 @@ export class CordonStep extends StepLogic {
             message,
             runId: s.newRunId(),
         };
-    }
-
-    /** The shared-cluster options are checked in preview: a bad window, regexp or selector fails before any node. */
-    protected checkStepInputs(news: any, failures: s.CheckFailure[]): Record<string, any> {
-        if (enabled(news.sharedCluster)) {
-            for (const problem of sharedClusterModule().validateSharedClusterOptions(news.sharedCluster))
-                failures.push({ property: "sharedCluster", reason: `${this.step}: sharedCluster ${problem}` });
-        }
-        return {};
     }
 
     /**

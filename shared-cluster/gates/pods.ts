@@ -3,8 +3,9 @@
 // forever (kured#227).
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import { blocked, pass, type Gate, type GateResult } from "../gate";
-import { apiErrorText, call, clients } from "../kube";
-import { parseLabelSelector } from "../../kube-rules";
+import { clientFor } from "../../drain";
+import { apiFailed } from "../api";
+import { labelSelectorProblem } from "../rules";
 
 export interface BlockingPodsOptions {
     /** Label selector in kubectl's syntax, e.g. "app=backup" or "maintenance-blocker in (true,yes)". */
@@ -71,29 +72,26 @@ export async function listMatchingPods(
 ): Promise<PodFacts[]> {
     const fieldSelector = (o.scope ?? "node") === "node" ? `spec.nodeName=${node}` : undefined;
     const req = { signal, timeoutMs: o.requestTimeoutMs };
+    const client = clientFor(kc);
     try {
         const list = o.namespace
-            ? await call(
-                  (c) => clients(kc).core.listNamespacedPod({ namespace: o.namespace!, labelSelector: o.selector, fieldSelector }, c),
+            ? await client.call(
+                  (c) => client.core.listNamespacedPod({ namespace: o.namespace!, labelSelector: o.selector, fieldSelector }, c),
                   req,
               )
-            : await call((c) => clients(kc).core.listPodForAllNamespaces({ labelSelector: o.selector, fieldSelector }, c), req);
+            : await client.call((c) => client.core.listPodForAllNamespaces({ labelSelector: o.selector, fieldSelector }, c), req);
         return (list.items ?? []).map(podFacts);
     } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        throw new Error(`cannot list pods matching ${o.selector}: ${apiErrorText(err)}`);
+        throw apiFailed(`cannot list pods matching ${o.selector}`, err);
     }
 }
 
 /** The gate. Node scope needs the node's name. */
 export function blockingPodsGate(kc: KubeConfig, o: BlockingPodsOptions, node?: string): Gate {
     const scope = o.scope ?? "node";
-    if (!o.selector || !o.selector.trim()) throw new Error("blocking pods: the label selector is empty (it would match every pod)");
-    try {
-        parseLabelSelector(o.selector);
-    } catch (err) {
-        throw new Error(`blocking pods: ${o.selector} is not a valid label selector (${(err as Error).message})`);
-    }
+    const selectorProblem = labelSelectorProblem(o.selector);
+    if (selectorProblem) throw new Error(`blocking pods: ${selectorProblem}`);
     if (scope !== "node" && scope !== "cluster")
         throw new Error(`blocking pods: scope must be "node" or "cluster", not ${JSON.stringify(scope)}`);
     if (scope === "node" && !node) throw new Error(`blocking pods ${o.selector}: node scope needs a node`);

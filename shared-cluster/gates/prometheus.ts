@@ -6,8 +6,11 @@
 //           anchored as in PromQL).
 //   query:  GET {url}/api/v1/query?query=… — the query must return an empty vector/matrix; otherwise the first
 //           few series are named in the reason (e.g. `ALERTS{alertstate="firing"}` or `up == 0`).
-// Unreachable Prometheus or an error answer blocks (we fail closed), with the error as the reason.
-import { blocked, pass, type Gate, type GateResult } from "../gate";
+// Unreachable Prometheus or an error answer blocks (we fail closed), with the error as the reason. An unreachable
+// Prometheus or a 5xx is waited out (a restart); a 4xx (a query it rejects, refused credentials) ends the wait
+// at once: asking again gets the same answer.
+import { blocked, CheckError, pass, type Gate, type GateResult } from "../gate";
+import { prometheusUrlProblem, promQueryProblem, regexpProblem } from "../rules";
 
 export interface PrometheusOptions {
     /** Base URL, e.g. http://prometheus.monitoring:9090 (a path prefix is kept). */
@@ -64,11 +67,9 @@ export function parseLabelMatcher(text: string): LabelMatcher {
 }
 
 function compileRegex(source: string, what: string): RegExp {
-    try {
-        return new RegExp(source);
-    } catch (err) {
-        throw new Error(`invalid regexp in ${what}: ${(err as Error).message}`);
-    }
+    const problem = regexpProblem(source);
+    if (problem) throw new Error(`invalid regexp in ${what}: ${problem}`);
+    return new RegExp(source);
 }
 
 export function matcherHolds(m: LabelMatcher, labels: Record<string, string>): boolean {
@@ -136,21 +137,48 @@ function alertFilterText(o: Omit<PrometheusAlertsOptions, "url">): string {
 }
 
 function endpoint(base: string, path: string, params?: Record<string, string>): string {
-    let u: URL;
-    try {
-        u = new URL(base);
-    } catch {
-        throw new Error(`invalid Prometheus URL ${JSON.stringify(base)}`);
-    }
-    if (u.protocol !== "http:" && u.protocol !== "https:")
-        throw new Error(`invalid Prometheus URL ${JSON.stringify(base)}: use http:// or https://`);
+    const problem = prometheusUrlProblem(base);
+    if (problem) throw new Error(problem);
+    const u = new URL(base);
     u.pathname = `${u.pathname.replace(/\/+$/, "")}${path}`;
     for (const [k, v] of Object.entries(params ?? {})) u.searchParams.set(k, v);
     return u.toString();
 }
 
-/** GET a Prometheus API path; returns `data` of a success answer, or throws with Prometheus' own error text. */
-async function promGet(o: PrometheusOptions, path: string, params: Record<string, string> | undefined, signal?: AbortSignal): Promise<any> {
+const NETWORK_WORDS: Record<string, string> = {
+    ECONNREFUSED: "connection refused",
+    ECONNRESET: "connection reset",
+    ENOTFOUND: "host not found",
+    EAI_AGAIN: "DNS lookup failed",
+    EHOSTUNREACH: "host unreachable",
+    ETIMEDOUT: "connection timed out",
+};
+
+/** 4xx but 408 and 429: Prometheus will give the same answer to the same request. */
+const isFinalStatus = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429;
+
+/**
+ * What to fix for a final answer: the query (400 bad_data, 422 execution error) or the URL and headers.
+ * `query`: the PromQL asked, for the query gate.
+ */
+function finalHint(status: number, query: string | undefined): string {
+    if (query !== undefined && (status === 400 || status === 422)) return `; fix the PromQL of query ${JSON.stringify(query)}`;
+    if (status === 401 || status === 403) return "; check the credentials in the gate's headers";
+    if (status === 404) return "; check the Prometheus URL (a path prefix?)";
+    return "";
+}
+
+/**
+ * GET a Prometheus API path; returns `data` of a success answer, or throws a CheckError with Prometheus' own
+ * error text (final for a 4xx, see isFinalStatus). Header values (tokens) never appear in messages.
+ */
+async function promGet(
+    o: PrometheusOptions,
+    path: string,
+    params: Record<string, string> | undefined,
+    signal?: AbortSignal,
+    query?: string,
+): Promise<any> {
     const url = endpoint(o.url, path, params);
     const signals = [AbortSignal.timeout(o.timeoutMs ?? 10_000)];
     if (signal) signals.push(signal);
@@ -159,19 +187,30 @@ async function promGet(o: PrometheusOptions, path: string, params: Record<string
         res = await fetch(url, { headers: { Accept: "application/json", ...(o.headers ?? {}) }, signal: AbortSignal.any(signals) });
     } catch (err: any) {
         if (signal?.aborted) throw signal.reason;
-        const cause = err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(err);
-        throw new Error(`cannot reach Prometheus at ${o.url}: ${err?.name === "TimeoutError" ? "timed out" : cause}`);
+        const code = err?.cause?.code;
+        const cause = NETWORK_WORDS[code]
+            ? `${NETWORK_WORDS[code]} (${code})`
+            : (code ?? err?.cause?.message ?? err?.message ?? String(err));
+        throw new CheckError(`cannot reach Prometheus at ${o.url}: ${err?.name === "TimeoutError" ? "timed out" : cause}`, false);
     }
     const text = await res.text();
+    const what = query !== undefined ? `query ${JSON.stringify(query)}` : path;
+    const final = isFinalStatus(res.status);
     let body: any;
     try {
         body = JSON.parse(text);
     } catch {
-        throw new Error(`Prometheus at ${o.url} answered HTTP ${res.status} without JSON${res.ok ? "" : `: ${text.slice(0, 200).trim()}`}`);
+        throw new CheckError(
+            `Prometheus at ${o.url} answered ${what} with HTTP ${res.status} without JSON${res.ok ? "" : `: ${text.slice(0, 200).trim()}`}` +
+                (final ? finalHint(res.status, query) : ""),
+            final,
+        );
     }
     if (!res.ok || body?.status !== "success") {
-        throw new Error(
-            `Prometheus at ${o.url} answered HTTP ${res.status}: ${body?.errorType ? `${body.errorType}: ` : ""}${body?.error ?? "no error text"}`,
+        throw new CheckError(
+            `Prometheus at ${o.url} answered ${what} with HTTP ${res.status}: ${body?.errorType ? `${body.errorType}: ` : ""}${body?.error ?? "no error text"}` +
+                (final ? finalHint(res.status, query) : ""),
+            final,
         );
     }
     return body.data;
@@ -234,12 +273,13 @@ export function evaluateQueryResult(data: QueryData, o: { query: string; showSer
 
 /** Runs an instant query (GET /api/v1/query). */
 export async function runQuery(o: PrometheusOptions & { query: string }, signal?: AbortSignal): Promise<QueryData> {
-    return promGet(o, "/api/v1/query", { query: o.query }, signal);
+    return promGet(o, "/api/v1/query", { query: o.query }, signal, o.query);
 }
 
 export function prometheusQueryGate(o: PrometheusQueryOptions): Gate {
     endpoint(o.url, "/");
-    if (!o.query || !o.query.trim()) throw new Error("Prometheus query gate: the query is empty");
+    const problem = promQueryProblem(o.query);
+    if (problem) throw new Error(`Prometheus query gate: ${problem}`);
     return {
         name: `Prometheus query at ${o.url}`,
         check: async (signal) => evaluateQueryResult(await runQuery(o, signal), o),

@@ -266,7 +266,10 @@ describe("cli: drain and plan in a shared cluster (issue 14)", function () {
             [["drain", "worker1", "--lock", "--lock-timeout", "5"], /--lock-timeout takes a Go duration/],
             [["drain", "worker1", "--lock", "--lock-name", "Kube-System/x"], /--lock-name takes NAMESPACE\/NAME/],
             [["drain", "worker1", "--kured-lock", "maybe"], /--kured-lock must be "wait", "take" or "off"/],
-            [["drain", "worker1", "--prometheus-url", "ftp://x"], /--prometheus-url must start with http:\/\/ or https:\/\//],
+            [
+                ["drain", "worker1", "--prometheus-url", "ftp://x"],
+                /--prometheus-url: invalid Prometheus URL "ftp:\/\/x": use http:\/\/ or https:\/\//,
+            ],
             [["drain", "worker1", "--alert-filter-regexp", "Watchdog"], /--alert-filter-regexp needs --prometheus-url/],
             [
                 ["drain", "worker1", "--prometheus-url", "http://p:9090", "--alert-filter-regexp", "("],
@@ -274,7 +277,7 @@ describe("cli: drain and plan in a shared cluster (issue 14)", function () {
             ],
             [
                 ["drain", "worker1", "--blocking-pod-selector", "app in (a"],
-                /--blocking-pod-selector=app in \(a must be a valid label selector/,
+                /--blocking-pod-selector: app in \(a is not a valid label selector/,
             ],
             [["drain", "worker1", "--check-command", '["x", 2]'], /--check-command as JSON must be a list of strings/],
             [["drain", "worker1", "--gates-timeout", "1m"], /--gates-timeout needs a health gate/],

@@ -7,6 +7,8 @@ import {
     throwIfProblems,
     versionProblem,
 } from "../../components/validate";
+import { NodeCordon } from "../../components/node-cordon";
+import { plainArgsProblems } from "../../components/node-upgrade";
 
 const parse = (t: string) => {
     const m = /^(\d+)(s|m|h)$/.exec(t);
@@ -53,5 +55,34 @@ describe("input validation", () => {
         assert.doesNotThrow(() => throwIfProblems("x", [undefined]));
         assert.throws(() => throwIfProblems("ctx", ["one"]), /^Error: ctx: one$/);
         assert.throws(() => throwIfProblems("ctx", ["one", undefined, "two"]), /ctx:\n {2}- one\n {2}- two/);
+    });
+
+    it("sharedCluster is checked at construction, with shared-cluster's rules: window, selector, lock name, all at once", () => {
+        const problems = plainArgsProblems({
+            sharedCluster: {
+                lock: { namespace: "Kube-System" },
+                gates: [{ type: "pods", selector: "" }],
+                maintenanceWindow: "mon-fir 22:00-04:00",
+            },
+        }).filter(Boolean);
+        assert.deepStrictEqual(problems, [
+            'sharedCluster window: unknown day "fir" in "mon-fir": use mon … sun (or 0–6, 0 = Sunday), a range like mon-fri, a list like mon,wed,fri, or *',
+            'sharedCluster lock: namespace "Kube-System" is not a valid namespace name (lower-case letters, digits and "-", at most 63 characters)',
+            "sharedCluster gates[0] (pods): blocking pods: the label selector is empty (it would match every pod)",
+        ]);
+        // lock and kured's lock are on by default, and fine
+        assert.deepStrictEqual(plainArgsProblems({ sharedCluster: {} }).filter(Boolean), []);
+    });
+
+    it("a NodeCordon built directly with bad sharedCluster options fails at construction, not at its cordon", () => {
+        assert.throws(
+            () =>
+                new NodeCordon("c", {
+                    nodeName: "worker1",
+                    targetVersion: "v1.20.0",
+                    sharedCluster: { lock: true, window: "mon-fri 22:00-04:00 Mars/Olympus" },
+                }),
+            /^Error: NodeCordon c: sharedCluster window: .*Mars\/Olympus/,
+        );
     });
 });

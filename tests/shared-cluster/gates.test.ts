@@ -299,15 +299,17 @@ describe("shared-cluster: health gates", function () {
             const s = evaluateQueryResult({ resultType: "scalar", result: [0, "1"] }, { query: "1" });
             assert.ok(!s.ok && s.final && /returns a scalar/.test(s.reason));
         });
-        it("an unreachable Prometheus blocks with the reason", async () => {
+        it("an unreachable Prometheus blocks with the reason, and is waited for (it may be restarting)", async () => {
             const port = await freePort();
             const url = `http://127.0.0.1:${port}`;
-            const r = await allGates("g", [prometheusAlertsGate({ url, timeoutMs: 2000 })]).check();
-            assert.equal(r.ok, false);
-            assert.equal(
-                (r as any).reason,
-                `Prometheus alerts at ${url}: the check failed: cannot reach Prometheus at ${url}: ECONNREFUSED`,
-            );
+            const gate = allGates("g", [prometheusAlertsGate({ url, timeoutMs: 2000 })]);
+            const r = await gate.check();
+            const reason = `Prometheus alerts at ${url}: the check failed: cannot reach Prometheus at ${url}: connection refused (ECONNREFUSED)`;
+            assert.deepEqual([r.ok, (r as any).reason], [false, reason]);
+            const seen: string[] = [];
+            const err = await waitUntil(gate, 30_000, (p) => seen.push(p.reason), { clock: new JumpClock() }).catch((e) => e);
+            assert.equal(err.timedOut, true, "retried until the timeout");
+            assert.deepEqual(seen, [reason]);
         });
     });
 });

@@ -80,6 +80,23 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
         assert.deepEqual(validateSharedClusterOptions({ lock: true, kuredLock: true, window: "mon-fri 22:00-04:00 Europe/Berlin" }), []);
     });
 
+    it("validateSharedClusterOptions checks names and time limits as the CLI did: kured's DaemonSet, 63-character namespaces, negative waits", () => {
+        assert.deepEqual(
+            validateSharedClusterOptions({
+                lock: { namespace: "n".repeat(64), timeoutMs: -1 },
+                kuredLock: { daemonSet: "Kured", timeoutMs: NaN },
+                gatesTimeoutMs: Infinity,
+            }),
+            [
+                `lock: namespace "${"n".repeat(64)}" is not a valid namespace name (lower-case letters, digits and "-", at most 63 characters)`,
+                'kuredLock: "Kured" is not a valid DaemonSet name (lower-case letters, digits, "-" and ".")',
+                "lock: timeoutMs must be a number of milliseconds ≥ 0, not -1",
+                "kuredLock: timeoutMs must be a number of milliseconds ≥ 0, not NaN",
+                "gatesTimeoutMs must be a number of milliseconds ≥ 0, not Infinity",
+            ],
+        );
+    });
+
     it("preflight reports who holds what and which gates block, without writing anything", async () => {
         const { c, kc } = await sim();
         // Held by OTHER, renewed at the preview's clock time (12:00Z), for an hour: held at that moment.

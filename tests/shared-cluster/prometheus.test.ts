@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { GateBlockedError, preflight, prometheusAlertsGate, prometheusQueryGate, runQuery, waitUntil } from "../../shared-cluster";
 import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
+import { JumpClock } from "./helpers";
 
 describe("shared-cluster: Prometheus gates against a real Prometheus", function () {
     this.timeout(120_000);
@@ -80,9 +81,17 @@ describe("shared-cluster: Prometheus gates against a real Prometheus", function 
         );
     });
 
-    it("Prometheus' own error text for a bad query; scalar results are refused as a mistake", async () => {
-        const bad = await waitUntil(prometheusQueryGate({ url, query: "vector(1" }), 0).catch((e) => e);
-        assert.match(bad.message, /the check failed: Prometheus at http:\/\/127\.0\.0\.1:\d+ answered HTTP 400: bad_data: /);
+    it("a query Prometheus rejects (HTTP 400) stops the wait at once, naming it; scalar results are refused as a mistake", async () => {
+        // ten minutes to wait, on a clock that jumps: retrying the bad query would use them all up
+        const clock = new JumpClock();
+        const started = clock.now();
+        const bad = await waitUntil(prometheusQueryGate({ url, query: "vector(1" }), 10 * 60_000, undefined, { clock }).catch((e) => e);
+        assert.equal(bad.timedOut, false);
+        assert.equal(clock.now(), started, "not checked again");
+        assert.match(
+            bad.message,
+            /^blocked by Prometheus query at http:\/\/127\.0\.0\.1:\d+: the check failed, and waiting cannot help: Prometheus at http:\/\/127\.0\.0\.1:\d+ answered query "vector\(1" with HTTP 400: bad_data: .*; fix the PromQL of query "vector\(1"$/,
+        );
         const scalar = await runQuery({ url, query: "1" });
         assert.equal(scalar.resultType, "scalar");
         const r = await prometheusQueryGate({ url, query: "1" }).check();

@@ -1,0 +1,13 @@
+// How shared-cluster/ reads failed Kubernetes API calls. The calls themselves go through the drain engine's
+// client (clientFor: one keep-alive agent per kubeconfig, per-request timeouts, a one-line 401, fail-fast on a
+// wrong address in the CLI); this only keeps each failure's HTTP status on the errors we rethrow, so that a
+// gate can tell a 403 (waiting cannot help) from a 503 (worth waiting out).
+import { errorMessage, KubeApiError, toApiFailure } from "../drain";
+
+/** "<what>: <the server's message> (HTTP 403 Forbidden); <what to do>", carrying the failure. */
+export function apiFailed(what: string, err: unknown): KubeApiError {
+    return new KubeApiError(`${what}: ${errorMessage(err)}`, toApiFailure(err));
+}
+
+/** 409: "the object has been modified" (resourceVersion mismatch) or "already exists" (create race). */
+export const isConflict = (err: unknown): boolean => !!err && typeof err === "object" && toApiFailure(err).code === 409;
