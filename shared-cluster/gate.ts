@@ -6,6 +6,7 @@
 // blocks whenever that changes, and fails with an error that names the blocker when its time is up.
 
 import { errorMessage, isAccessDenied, isTransient, KubeApiError, sleep, toApiFailure, type ApiFailure } from "../drain";
+import { formatDuration } from "../kube-rules";
 
 /** The verdict of one gate. `reason` (when blocked) and `detail` (when ok) are complete sentences for people. */
 export type GateResult = GateOk | GateBlocked;
@@ -89,14 +90,13 @@ export class GateBlockedError extends Error {
     }
 }
 
-/** "1m30s", "45s", "250ms". */
+/**
+ * A wait's length in kube-rules' Go form, whole seconds from a second on ("1m30s", "1h0m0s", "250ms"): these are
+ * remaining or waited times, where a fraction of a second says nothing.
+ */
 export function formatMs(ms: number): string {
-    if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-    const total = Math.round(ms / 1000);
-    const h = Math.floor(total / 3600);
-    const m = Math.floor((total % 3600) / 60);
-    const s = total % 60;
-    return (h ? `${h}h` : "") + (h || m ? `${m}m` : "") + (s || (!h && !m) ? `${s}s` : "");
+    const clamped = Math.max(0, ms);
+    return formatDuration(clamped < 1000 ? Math.round(clamped) / 1000 : Math.round(clamped / 1000));
 }
 
 /**

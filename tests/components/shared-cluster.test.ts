@@ -130,7 +130,7 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
         assert.ok(result.ok, result.error?.message);
         assert.match(
             await waited,
-            /\[NodeCordon master\] lease: waiting: lease kube-system\/node-upgrade is held by alice@laptop .*\(2m left\)/,
+            /\[NodeCordon master\] lease: waiting: lease kube-system\/node-upgrade is held by alice@laptop .*\(2m0s left\)/,
         );
         for (const n of NODES) assert.strictEqual(nodeState(cluster.sim, n).kubeletVersion, "v1.20.0");
     });

@@ -25,7 +25,7 @@ describe("demo: npm run demo -- --scenario shared (a colleague holds the roll lo
             "━━ master (1/3) ━━",
             // The roll's own line (the cordon step, in the provider host), naming the holder.
             new RegExp(
-                `master +cordon +│ lease: waiting: lease kube-system/node-upgrade is held by ${HOLDER} \\(expires at \\S+ unless renewed\\) \\(10m left\\)`,
+                `master +cordon +│ lease: waiting: lease kube-system/node-upgrade is held by ${HOLDER} \\(expires at \\S+ unless renewed\\) \\(10m0s left\\)`,
             ),
             released,
             /master +cordon +│ lease: acquired lease kube-system\/node-upgrade as /,

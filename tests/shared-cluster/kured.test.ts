@@ -193,7 +193,7 @@ describe("shared-cluster: kured lock", function () {
                     assert.ok(err instanceof GateBlockedError);
                     assert.match(
                         err.message,
-                        /^gave up after 1m waiting for kured lock kube-system\/kured: .* is held by node worker1 since /,
+                        /^gave up after 1m0s waiting for kured lock kube-system\/kured: .* is held by node worker1 since /,
                     );
                     return true;
                 },

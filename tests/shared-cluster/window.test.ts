@@ -206,7 +206,7 @@ describe("shared-cluster: maintenance window", () => {
             // a deadline before the opening fails with the timeout
             const late = new JumpClock(Date.parse("2026-12-02T12:00:00Z"));
             await assert.rejects(waitUntil(windowGate(w, { clock: late, wait: true }), 3600_000, undefined, { clock: late }), (e: any) =>
-                /^gave up after 1h0m waiting for maintenance window: outside the window/.test(e.message),
+                /^gave up after 1h0m0s waiting for maintenance window: outside the window/.test(e.message),
             );
         });
     });
