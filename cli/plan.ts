@@ -17,6 +17,7 @@ import {
     type RollSpec,
 } from "../planner";
 import { clientFor } from "../drain";
+import { startNowLine, type RollPreflight } from "../shared-cluster";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, type GlobalFlags } from "./common";
 import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag } from "./options";
 import {
@@ -26,8 +27,6 @@ import {
     planPreflight,
     sharedClusterHelp,
     sharedClusterOptionsFrom,
-    startNowLine,
-    type PlanPreflight,
     type SharedClusterFlags,
 } from "./shared-cluster";
 
@@ -92,7 +91,7 @@ async function loadSnapshot(flags: PlanFlags): Promise<ClusterSnapshot> {
 }
 
 /** The plan's text with the shared-cluster report first and a "start now" line under each node. */
-function withPreflight(plan: RollPlan, text: string, pre: PlanPreflight): string {
+function withPreflight(plan: RollPlan, text: string, pre: RollPreflight): string {
     for (const n of pre.nodes) {
         const node = plan.nodes.find((p) => p.node === n.node)!;
         const block = formatNodePlan(node);
@@ -107,7 +106,7 @@ export async function runPlan(
     flags: PlanFlags,
     load = loadSnapshot,
     clusterFor: (flags: PlanFlags) => KubeConfig | undefined = (f) => (f.snapshot ? undefined : kubeConfigFrom(f)),
-): Promise<{ plan: RollPlan; output: string; exitCode: number; sharedCluster?: PlanPreflight }> {
+): Promise<{ plan: RollPlan; output: string; exitCode: number; sharedCluster?: RollPreflight }> {
     const spec = rollSpecFrom(names, flags); // cheap checks first, before any request
     if (!spec.nodes && !spec.selector && !spec.all) throw new CliError("name the nodes to plan, or give -l/--selector, or --all");
     if (flags.targetVersion !== undefined) {

@@ -26,8 +26,8 @@ import {
     DEFAULT_LEASE_NAME,
     DEFAULT_LEASE_NAMESPACE,
     type GateSpec,
-    type PreflightItem,
-    type PreflightReport,
+    rollPreflight,
+    type RollPreflight,
     type SharedClusterEvent,
     type SharedClusterOptions,
     type SharedClusterSession,
@@ -374,39 +374,15 @@ export async function finishSharedCluster(session: SharedClusterSession, failedD
     }
 }
 
-/** What `plan` shows: the report now (no node), and per node whether it would start now. */
-export interface PlanPreflight {
-    ok: boolean;
-    report: PreflightReport;
-    nodes: Array<{ node: string; startNow: boolean; blockers: string[] }>;
-}
-
 /**
- * Read only (GETs, Prometheus queries, check commands): the items now, then the per-node gates for each node.
- * `kc` may be undefined when the options need no cluster (plan --snapshot).
+ * What `plan` shows: shared-cluster's rollPreflight (read only). `kc` may be undefined when the options need no
+ * cluster (plan --snapshot).
  */
-export async function planPreflight(kc: KubeConfig | undefined, o: SharedClusterOptions, nodes: string[]): Promise<PlanPreflight> {
-    const kube = kc ?? new KubeConfig();
-    const report = await preflight(kube, o, undefined);
-    const global = report.items.filter((i) => !i.ok && !i.skipped).map((i) => i.name);
-    // Only node-scoped pod gates differ per node; cluster-wide ones are in the report above already.
-    const perNode = (o.gates ?? []).filter((g) => g.type === "pods" && (g.scope ?? "node") === "node");
-    const result: PlanPreflight = { ok: report.ok, report, nodes: [] };
-    for (const node of nodes) {
-        const items: PreflightItem[] = perNode.length ? (await preflight(kube, { gates: perNode }, node)).items : [];
-        const blockers = [...global, ...items.filter((i) => !i.ok).map((i) => `${i.name}: ${i.message}`)];
-        result.nodes.push({ node, startNow: blockers.length === 0, blockers });
-        if (blockers.length) result.ok = false;
-    }
-    return result;
+export function planPreflight(kc: KubeConfig | undefined, o: SharedClusterOptions, nodes: string[]): Promise<RollPreflight> {
+    return rollPreflight(kc ?? new KubeConfig(), o, nodes);
 }
 
 /** "Shared cluster now (read only):" and the report's lines, for the top of the plan. */
-export function formatPlanPreflight(r: PlanPreflight): string {
+export function formatPlanPreflight(r: RollPreflight): string {
     return ["Shared cluster now (read only):", ...formatPreflight(r.report).map((l) => `  ${l}`)].join("\n");
-}
-
-/** The line under a node of the plan. */
-export function startNowLine(n: PlanPreflight["nodes"][number]): string {
-    return n.startNow ? "start now: yes" : `start now: no, blocked by ${n.blockers.join("; ")}`;
 }

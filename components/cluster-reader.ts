@@ -17,6 +17,13 @@ export interface PlanRequest {
     drain: DrainOptions;
 }
 
+/** What preview shows of the shared-cluster checks: the report's lines, and a "start now" line per node. */
+export interface PreflightSummary {
+    ok: boolean;
+    lines: string[];
+    nodes: { node: string; startNow: boolean; line: string }[];
+}
+
 export interface ClusterReader {
     listNodes(labelSelector?: string): Promise<NodeInfo[]>;
     readNode(name: string): Promise<NodeInfo>;
@@ -27,9 +34,10 @@ export interface ClusterReader {
     planRoll?(request: PlanRequest): Promise<{ node: string; text: string; verdict?: string }[] | undefined>;
     /**
      * Read-only: who holds the roll lock and kured's lock now, which gates would block now, whether the window is
-     * open, for the first node to roll (shared-cluster's preflight). Left out by readers that cannot tell.
+     * open (`lines`), and for each node whether it would start now (shared-cluster's rollPreflight). Left out by
+     * readers that cannot tell.
      */
-    preflight?(options: SharedClusterOptions, node: string): Promise<{ ok: boolean; lines: string[] }>;
+    preflight?(options: SharedClusterOptions, nodes: string[]): Promise<PreflightSummary>;
 }
 
 /** A ClusterReader backed by the compiled drain engine and planner. */
@@ -39,10 +47,14 @@ export function kubeClusterReader(source: KubeConfigSource): ClusterReader {
     return {
         listNodes: (labelSelector) => engine().listNodes(kc(), labelSelector),
         readNode: (name) => engine().readNode(kc(), name),
-        async preflight(options, node) {
+        async preflight(options, nodes) {
             const sc = loadCompiled<typeof import("../shared-cluster")>("shared-cluster/index.js");
-            const report = await sc.preflight(kc(), options, node, { runCheckCommands: true });
-            return { ok: report.ok, lines: sc.formatPreflight(report) };
+            const r = await sc.rollPreflight(kc(), options, nodes, { runCheckCommands: true });
+            return {
+                ok: r.ok,
+                lines: sc.formatPreflight(r.report),
+                nodes: r.nodes.map((n) => ({ node: n.node, startNow: n.startNow, line: sc.startNowLine(n) })),
+            };
         },
         async planRoll(request) {
             const planner = loadCompiled<PlannerModule>("planner/index.js");

@@ -222,7 +222,7 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
 
         if (pulumi.runtime.isDryRun() && args.logPlan !== false) {
             await this.logPlan(reader, args, chains, upgrades, maxUnavailable, skipAtTarget !== false);
-            await logPreflightOf(this, reader, args, batches);
+            await logPreflightOf(this, reader, args, batches, new Map(upgrades.map((u, i) => [chains.flat()[i], u])));
         }
 
         const report = pulumi.output({
@@ -272,17 +272,30 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
     }
 }
 
-/** In preview: the lock, kured's lock, the gates and the window as they stand now, before the first node. */
-async function logPreflightOf(component: pulumi.Resource, reader: ClusterReader, args: RollingNodeUpgradeArgs, batches: string[][]) {
+/**
+ * In preview: the lock, kured's lock, the gates and the window as they stand now (on the component), and on each
+ * node's component whether it would start now (its node-scoped gates, and whatever blocks the whole roll). A node
+ * that would not start is a warning, so a reviewer of the preview sees what `up` would wait for, node by node.
+ */
+async function logPreflightOf(
+    component: pulumi.Resource,
+    reader: ClusterReader,
+    args: RollingNodeUpgradeArgs,
+    batches: string[][],
+    byNode: Map<string, pulumi.Resource>,
+) {
     const options = sharedClusterOptions(args.sharedCluster).options;
-    const first = batches.flat()[0];
-    if (!reader.preflight || !first || !sharedClusterEnabled(options)) return;
+    const nodes = batches.flat();
+    if (!reader.preflight || nodes.length === 0 || !sharedClusterEnabled(options)) return;
     try {
-        const report = await reader.preflight(options, first);
-        const head = report.ok
-            ? `shared cluster: ${first} would start now`
-            : `shared cluster: ${first} would NOT start now (up waits for what blocks, up to its timeout, then stops before cordoning it)`;
-        (report.ok ? pulumi.log.info : pulumi.log.warn)([head, ...report.lines.map((l) => `      ${l}`)].join("\n"), component);
+        const report = await reader.preflight(options, nodes);
+        const first = report.nodes[0];
+        const head = first?.startNow
+            ? `shared cluster: ${first.node} would start now`
+            : `shared cluster: ${nodes[0]} would NOT start now (up waits for what blocks, up to its timeout, then stops before cordoning it)`;
+        (first?.startNow ? pulumi.log.info : pulumi.log.warn)([head, ...report.lines.map((l) => `      ${l}`)].join("\n"), component);
+        for (const n of report.nodes)
+            (n.startNow ? pulumi.log.info : pulumi.log.warn)(`shared cluster: ${n.line}`, byNode.get(n.node) ?? component);
     } catch (err: any) {
         pulumi.log.warn(`could not check the roll lock, gates and window: ${err?.message ?? err}`, component);
     }

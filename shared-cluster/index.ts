@@ -137,6 +137,8 @@ export {
     validateSharedClusterOptions,
     preflight,
     formatPreflight,
+    rollPreflight,
+    startNowLine,
     checkWindowAndGates,
     acquireAndCheck,
     SharedClusterBlockedError,
@@ -147,6 +149,8 @@ export {
     type PreflightItem,
     type PreflightReport,
     type PreflightContext,
+    type RollPreflight,
+    type NodeStart,
     type SharedClusterSession,
     type AcquireContext,
 } from "./preflight";

@@ -48,7 +48,7 @@ import {
     type MaintenanceWindow,
     type MaintenanceWindowSpec,
 } from "./window";
-import { blockingPodsGate, type BlockingPodsOptions } from "./gates/pods";
+import { blockingPodsGate, evaluateBlockingPods, listMatchingPods, type BlockingPodsOptions } from "./gates/pods";
 import { prometheusAlertsGate, prometheusQueryGate, type PrometheusAlertsOptions, type PrometheusQueryOptions } from "./gates/prometheus";
 import { checkCommandGate, type CheckCommandOptions } from "./gates/command";
 import { namespaceProblem, objectNameProblem, pollMsProblem, waitMsProblem } from "./rules";
@@ -289,6 +289,66 @@ export async function preflight(
     items.push(...checks);
     report.ok = items.every((i) => i.ok);
     return report;
+}
+
+/** Whether one node of the roll would start now, and if not, what blocks it (cluster-wide items included). */
+export interface NodeStart {
+    node: string;
+    startNow: boolean;
+    blockers: string[];
+}
+
+/** The read-only report before a roll: the items now (no node), then per node whether it would start now. */
+export interface RollPreflight {
+    ok: boolean;
+    report: PreflightReport;
+    nodes: NodeStart[];
+}
+
+/**
+ * What `node-upgrade plan` and `pulumi preview` show: `preflight` without a node (locks, window, cluster-wide
+ * gates; a check command runs once, without NODE_NAME), then for every node the node-scoped blocking-pod gates.
+ * Each of those lists its pods once for the whole cluster and judges every node from that list, so a preview of
+ * 1,000 nodes sends one request per gate, not one per node.
+ */
+export async function rollPreflight(
+    kc: KubeConfig,
+    o: SharedClusterOptions,
+    nodes: string[],
+    ctx: PreflightContext = {},
+): Promise<RollPreflight> {
+    const report = await preflight(kc, o, undefined, ctx);
+    // Cluster-wide blockers by name: the report above the nodes says what each one saw.
+    const global = report.items.filter((i) => !i.ok && !i.skipped).map((i) => i.name);
+    const perNode = (o.gates ?? []).filter(needsNode) as Array<BlockingPodsOptions & { type: "pods" }>;
+    const judges = await Promise.all(
+        perNode.map(async (spec): Promise<(node: string) => string | undefined> => {
+            const name = `blocking pods ${spec.selector}`;
+            try {
+                const pods = await listMatchingPods(kc, { ...spec, scope: "cluster" }, undefined, ctx.signal);
+                return (node) => {
+                    const r = evaluateBlockingPods(pods, { selector: spec.selector, scope: "node", node });
+                    return r.ok ? undefined : `${name}: ${r.reason}`;
+                };
+            } catch (err) {
+                if (ctx.signal?.aborted) throw ctx.signal.reason;
+                const message = `${name}: ${(err as Error).message}`;
+                return () => message;
+            }
+        }),
+    );
+    const result: RollPreflight = { ok: report.ok, report, nodes: [] };
+    for (const node of nodes) {
+        const blockers = [...global, ...judges.map((judge) => judge(node)).filter((b): b is string => b !== undefined)];
+        result.nodes.push({ node, startNow: blockers.length === 0, blockers });
+        if (blockers.length) result.ok = false;
+    }
+    return result;
+}
+
+/** The line under a node of the plan (and of the preview). */
+export function startNowLine(n: NodeStart): string {
+    return n.startNow ? "start now: yes" : `start now: no, blocked by ${n.blockers.join("; ")}`;
 }
 
 /** Lines for a preview / plan: "✓ lease kube-system/node-upgrade: …" / "✗ …" / "- … (skipped)". */

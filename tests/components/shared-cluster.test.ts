@@ -104,6 +104,8 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
         const text = logged.join("\n");
         assert.match(text, /shared cluster: master would NOT start now/);
         assert.match(text, /✗ lease kube-system\/node-upgrade: .*alice@laptop/);
+        // and on every node: the lease blocks each of them
+        assert.strictEqual(text.match(/shared cluster: start now: no, blocked by lease kube-system\/node-upgrade$/gm)?.length, 3, text);
         assert.deepStrictEqual(writeRequests(cluster.sim), [], "preview writes nothing");
 
         const up = await engine.run(roll, { config: configFor(cluster), secretKeys: ["kubeconfig"] });
@@ -112,6 +114,33 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
         for (const n of NODES) assert.ok(!nodeState(cluster.sim, n).unschedulable, `${n} must stay schedulable`);
         assert.deepStrictEqual(nodeWrites(cluster), [], "nothing was cordoned");
         assert.strictEqual(lease(cluster).spec.holderIdentity, "alice@laptop (node-upgrade drain)", "their lease is left alone");
+    });
+
+    it("a blocking pod on worker2: preview says master and worker1 would start now and worker2 would not, naming the pod", async () => {
+        cluster.sim.apply({
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "backup-1", namespace: "default", labels: { "maintenance/blocker": "true" } },
+            spec: { nodeName: "worker2", containers: [{ name: "c", image: "busybox" }] },
+        });
+        const { result: preview, logged } = await logsOf(() =>
+            engine.run(roll, {
+                config: configFor(cluster, { blockingPodSelector: "maintenance/blocker=true" }),
+                secretKeys: ["kubeconfig"],
+                preview: true,
+            }),
+        );
+        assert.ok(preview.ok, preview.error?.message);
+        const starts = logged.join("\n").match(/shared cluster: start now: .*/g) ?? [];
+        assert.deepStrictEqual(
+            starts.map((l) => l.replace(/ \((Pending|Running)\)$/, "")),
+            [
+                "shared cluster: start now: yes",
+                "shared cluster: start now: yes",
+                "shared cluster: start now: no, blocked by blocking pods maintenance/blocker=true: pod matching maintenance/blocker=true on worker2: default/backup-1",
+            ],
+            logged.join("\n"),
+        );
     });
 
     it("a holder that lets go while we wait (lockTimeout): the roll reports the wait, then proceeds", async () => {

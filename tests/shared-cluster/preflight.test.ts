@@ -11,7 +11,9 @@ import {
     DEFAULT_KURED_ANNOTATION,
     formatPreflight,
     preflight,
+    rollPreflight,
     SharedClusterBlockedError,
+    startNowLine,
     validateSharedClusterOptions,
     type SharedClusterOptions,
 } from "../../shared-cluster";
@@ -174,6 +176,44 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
             /^✗ blocking pods maintenance\/blocker=true \(cluster-wide\): pod matching .* default\/backup-1 \(\w+ on worker1\)$/,
         );
         assert.match(before[2], /^- check command .*: not run in this preview$/);
+    });
+
+    it("rollPreflight says per node whether it would start: node-scoped blocking pods judged per node from one list", async () => {
+        const { c, kc } = await sim();
+        c.apply(blockerPod("backup-1", "worker2"));
+        // a completed blocker never blocks (kured#227)
+        const done = blockerPod("report-1", "worker1");
+        c.apply({ ...done, spec: { ...done.spec, restartPolicy: "Never" }, status: { phase: "Succeeded" } });
+        c.clearRequestLog();
+        const gates: SharedClusterOptions["gates"] = [{ type: "pods", selector: "maintenance/blocker=true" }];
+        const r = await rollPreflight(kc, { gates }, ["master", "worker1", "worker2"]);
+        assert.equal(r.ok, false);
+        assert.deepEqual(
+            r.nodes.map((n) => [n.node, n.startNow]),
+            [
+                ["master", true],
+                ["worker1", true],
+                ["worker2", false],
+            ],
+        );
+        assert.match(
+            startNowLine(r.nodes[2]),
+            /^start now: no, blocked by blocking pods maintenance\/blocker=true: pod matching maintenance\/blocker=true on worker2: default\/backup-1 \((Pending|Running)\)$/,
+        );
+        assert.equal(startNowLine(r.nodes[0]), "start now: yes");
+        // one LIST of the selector for the whole roll, however many nodes; nothing written
+        const pods = c.requestLog().filter((e) => e.method === "GET" && /\/pods/.test(e.path));
+        assert.equal(pods.length, 1, JSON.stringify(pods.map((e) => e.path)));
+        assert.deepEqual(writes(c), []);
+        // a cluster-wide blocker (the lease) blocks every node, named without repeating what the report says
+        c.apply({
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: "node-upgrade", namespace: "kube-system" },
+            spec: { holderIdentity: OTHER, leaseDurationSeconds: 3600, acquireTime: micro(Date.now()), renewTime: micro(Date.now()) },
+        });
+        const held = await rollPreflight(kc, { holderIdentity: ME, lock: true }, ["worker1"]);
+        assert.equal(startNowLine(held.nodes[0]), "start now: no, blocked by lease kube-system/node-upgrade");
     });
 
     it("acquireAndCheck takes the Lease and kured's lock when everything passes; release gives both back", async () => {
