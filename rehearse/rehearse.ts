@@ -9,8 +9,8 @@
 // simulator restarts the node's kubelet at the target version (NotReady for restartSeconds). A failed step stops
 // the roll as the engine does: steps in flight finish, nothing new starts.
 //
-// Every time is read on the simulated clock, which sim-time.ts fast-forwards over waits; simulated seconds are
-// the predicted real seconds.
+// Every time is read on the simulated clock, which sim-time.ts fast-forwards over waits (to the simulator's next
+// timer); simulated seconds are the predicted real seconds.
 import { performance } from "node:perf_hooks";
 import type { V1Node } from "@kubernetes/client-node";
 import { startCluster, type SimCluster } from "../sim";
@@ -339,6 +339,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
     let endMs = 0;
     try {
         observer.start();
+        clientWaits.start();
         http.start();
         const kc = loadKubeConfig({ kubeconfig: cluster.kubeconfig });
         await cluster.settle();
@@ -416,12 +417,12 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
                     } catch (err) {
                         throw new StepFailure("upgrade", `the simulated upgrade of ${name} was refused: ${(err as Error).message}`);
                     }
-                    time.expect(`upgrade:${name}`, time.nowMs() + restartSeconds * 1000);
                 });
                 r.upgradeSeconds = took();
 
                 await step("ready", async () => {
                     const deadline = time.deadline(readyTimeout);
+                    clientWaits.nodeWaitStarted(name, target);
                     try {
                         await waitForNode(kc, name, {
                             kubeletVersion: target,
@@ -437,7 +438,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
                         throw new StepFailure("ready", (err as Error).message);
                     } finally {
                         deadline.dispose();
-                        time.forget(`upgrade:${name}`);
+                        clientWaits.nodeWaitEnded(name);
                     }
                 });
                 r.readySeconds = took();
@@ -492,6 +493,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
     } finally {
         await time.stop();
         observer.stop();
+        clientWaits.stop();
         http.stop();
         await cluster.stop();
     }
