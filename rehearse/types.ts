@@ -144,7 +144,7 @@ export interface RehearsalStop {
 export interface RehearsalReport {
     targetVersion: string;
     batchSize: number;
-    /** The batches, as kube-rules' rollBatches makes them for `pulumi up`. */
+    /** The batches `pulumi up` runs, as the planner (planRoll) makes them. */
     batches: string[][];
     skipped: { node: string; reason: string }[];
     /** True when every node would be upgraded and uncordoned. */
