@@ -2,10 +2,11 @@
 // one, carry on after a failed node, list the nodes left at the end), on the native drain engine.
 import type { Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { cordon, drain, DEFAULT_DRAIN_TIMEOUT_SECONDS, DrainError } from "../drain";
+import { cordon, drain, DrainError } from "../drain";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
-import { DrainFlags, drainOptionsFrom, dryRunFlag, durationFlag, intFlag, podSelectorFlag, selectorFlag } from "./options";
+import { DrainFlags, drainOptionsFrom } from "./options";
 import { progressPrinter, stdio, type Printer } from "./output";
+import { addFlags, DRAIN_ENGINE_FLAGS } from "./roll-flags";
 import {
     addSharedClusterFlags,
     finishSharedCluster,
@@ -15,46 +16,6 @@ import {
     type SharedClusterFlags,
 } from "./shared-cluster";
 import type { SharedClusterSession } from "../shared-cluster";
-import { formatDuration } from "../kube-rules";
-
-/** The kubectl drain flags, shared with the fallback `plan` command. */
-export function addDrainFlags(cmd: Command): Command {
-    return cmd
-        .option("--force", "continue even if there are pods that do not declare a controller")
-        .option("--ignore-daemonsets", "ignore DaemonSet-managed pods")
-        .option(
-            "--delete-emptydir-data",
-            "continue even if there are pods using emptyDir (local data that will be deleted when the node is drained)",
-        )
-        .option(
-            "--grace-period <seconds>",
-            "seconds given to each pod to terminate gracefully; negative = the pod's own value",
-            intFlag("--grace-period"),
-            -1,
-        )
-        .option(
-            "--timeout <duration>",
-            `how long to wait before giving up, per node, as a Go duration (30s, 5m, 1h2m); 0 = forever (default ${formatDuration(DEFAULT_DRAIN_TIMEOUT_SECONDS)})`,
-            durationFlag("--timeout"),
-        )
-        .option("--pod-selector <selector>", "label selector to filter pods on the node", podSelectorFlag)
-        .option("--disable-eviction", "delete pods instead of evicting them, bypassing PodDisruptionBudgets (use with caution)")
-        .option(
-            "--skip-wait-for-delete-timeout <seconds>",
-            "if a pod's DeletionTimestamp is older than N seconds, stop waiting for it (0 = never)",
-            intFlag("--skip-wait-for-delete-timeout", 0),
-            0,
-        )
-        .option("--chunk-size <n>", "list pods in chunks of this size; 0 disables chunking", intFlag("--chunk-size", 0), 500)
-        .option("--dry-run [strategy]", 'one of "none", "server", "client"', (v: string) => dryRunFlag(v))
-        .option(
-            "--max-unavailable-per-workload <n>",
-            "not in kubectl: keep at most N pods of each Deployment/StatefulSet/ReplicationController without a PodDisruptionBudget unavailable, evicting the next one once a replacement is Ready elsewhere (0 = off, kubectl's behaviour)",
-            intFlag("--max-unavailable-per-workload", 0),
-            0,
-        )
-        .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag);
-}
 
 interface Flags extends DrainFlags, GlobalFlags, SharedClusterFlags {
     selector?: string;
@@ -147,7 +108,10 @@ export function registerDrainCommand(program: Command): void {
         .command("drain [nodes...]")
         .description("Cordon nodes and evict their pods, honouring PodDisruptionBudgets (like kubectl drain)")
         .option("-v, --verbose", "print every retry");
-    addGlobalFlags(addSharedClusterFlags(addDrainFlags(cmd), "drain")).addHelpText("after", sharedClusterHelp("drain"));
+    addGlobalFlags(addSharedClusterFlags(addFlags(cmd, [...DRAIN_ENGINE_FLAGS, "selector"]), "drain")).addHelpText(
+        "after",
+        sharedClusterHelp("drain"),
+    );
     cmd.action(async (names: string[], flags: Flags) => {
         const shared = sharedClusterOptionsFrom(flags, "drain"); // before any request
         const kc = kubeConfigFrom(flags);

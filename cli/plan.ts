@@ -19,7 +19,8 @@ import {
 import { clientFor } from "../drain";
 import { startNowLine, type RollPreflight } from "../shared-cluster";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, type GlobalFlags } from "./common";
-import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag } from "./options";
+import { drainOptionsFrom, targetVersionFlag, type DrainFlags } from "./options";
+import { addFlags, ROLL_FLAGS, type RollFlags } from "./roll-flags";
 import {
     addSharedClusterFlags,
     formatPlanPreflight,
@@ -30,20 +31,26 @@ import {
     type SharedClusterFlags,
 } from "./shared-cluster";
 
-export interface PlanFlags extends GlobalFlags, SharedClusterFlags {
-    all?: boolean;
-    selector?: string;
-    snapshot?: string;
-    targetVersion?: string;
-    batchSize?: number;
-    controlPlaneFirst?: boolean;
-    force?: boolean;
-    ignoreDaemonsets?: boolean;
-    deleteEmptydirData?: boolean;
-    podSelector?: string;
-    disableEviction?: boolean;
-    timeout?: number;
-    skipWaitForDeleteTimeout?: number;
+/** The drain flags a plan reads (the rest only change how a drain runs, not what it does). */
+const PLAN_DRAIN_FLAGS = [
+    "force",
+    "ignore-daemonsets",
+    "delete-emptydir-data",
+    "pod-selector",
+    "disable-eviction",
+    "timeout",
+    "skip-wait-for-delete-timeout",
+] as const;
+
+export interface PlanFlags
+    extends
+        GlobalFlags,
+        SharedClusterFlags,
+        RollFlags,
+        Pick<
+            DrainFlags,
+            "force" | "ignoreDaemonsets" | "deleteEmptydirData" | "podSelector" | "disableEviction" | "timeout" | "skipWaitForDeleteTimeout"
+        > {
     json?: boolean;
 }
 
@@ -58,15 +65,7 @@ export function rollSpecFrom(names: string[], flags: PlanFlags): RollSpec {
         batchSize: flags.batchSize,
         controlPlaneFirst: flags.controlPlaneFirst ?? true,
         targetVersion: flags.targetVersion,
-        drain: {
-            force: !!flags.force,
-            ignoreDaemonSets: !!flags.ignoreDaemonsets,
-            deleteEmptyDirData: !!flags.deleteEmptydirData,
-            podSelector: flags.podSelector || undefined,
-            disableEviction: !!flags.disableEviction,
-            timeoutSeconds: flags.timeout,
-            skipWaitForDeleteTimeoutSeconds: flags.skipWaitForDeleteTimeout,
-        },
+        drain: drainOptionsFrom(flags),
     };
 }
 
@@ -150,33 +149,8 @@ export function registerPlanCommand(program: Command): void {
                 "blocking, PodDisruptionBudget outcomes simulated across the whole roll, room for replacements, version " +
                 "skew, and the node where the roll would stop. Exit code 0: the roll completes; 2: it would stop (or, with the " +
                 "shared-cluster flags, would not start now); 1: error.",
-        )
-        .option("--all", "plan every node of the cluster")
-        .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag)
-        .option("--snapshot <file>", "plan from a file (kubectl get nodes,pods,deploy,rs,ds,sts,pdb -A -o json) instead of the cluster")
-        .option(
-            "--target-version <version>",
-            "kubelet version to upgrade to, e.g. v1.30.2 (checks version skew; nodes already there are skipped)",
-            targetVersionFlag("--target-version"),
-        )
-        .option("--batch-size <n>", "nodes drained at once (maxUnavailable)", intFlag("--batch-size", 1), 1)
-        .option("--no-control-plane-first", "keep the given order instead of putting control-plane nodes first")
-        .option("--force", "continue even if there are pods that do not declare a controller")
-        .option("--ignore-daemonsets", "ignore DaemonSet-managed pods")
-        .option("--delete-emptydir-data", "continue even if there are pods using emptyDir")
-        .option("--pod-selector <selector>", "only drain pods matching this label selector", podSelectorFlag)
-        .option("--disable-eviction", "plan deletes instead of evictions (bypasses PodDisruptionBudgets)")
-        .option(
-            "--timeout <duration>",
-            "drain timeout per node, as a Go duration (for the messages; 0 = forever)",
-            durationFlag("--timeout"),
-        )
-        .option(
-            "--skip-wait-for-delete-timeout <seconds>",
-            "leave pods whose deletionTimestamp is older than N seconds",
-            intFlag("--skip-wait-for-delete-timeout", 0),
-        )
-        .option("--json", "print the plan as JSON");
+        );
+    addFlags(cmd, [...ROLL_FLAGS, ...PLAN_DRAIN_FLAGS]).option("--json", "print the plan as JSON");
     addSharedClusterFlags(cmd, "plan").addHelpText("after", sharedClusterHelp("plan"));
     addGlobalFlags(cmd).action(async (names: string[], flags: PlanFlags) => {
         const { output, exitCode, plan } = await runPlan(names, flags);

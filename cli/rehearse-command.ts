@@ -4,19 +4,17 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { RehearsalOptions, RehearsalReport, TimingOverrides } from "../rehearse";
 import { CliError, errorText } from "./common";
-import { durationFlag, intFlag, podSelectorFlag, selectorFlag, targetVersionFlag, type DrainFlags } from "./options";
+import { drainOptionsFrom, durationFlag, type DrainFlags } from "./options";
+import { addFlags, DRAIN_ENGINE_FLAGS, ROLL_FLAGS, type RollFlags } from "./roll-flags";
 
 /** As `node-upgrade plan`: the roll would stop. */
 const EXIT_ROLL_STOPS = 2;
 
-/** The drain flags are `drain`'s (minus the ones a rehearsal has no use for), plus the rehearsal's own. */
-interface RehearseFlags extends Omit<DrainFlags, "dryRun" | "concurrency"> {
-    snapshot?: string;
-    targetVersion?: string;
-    all?: boolean;
-    selector?: string;
-    batchSize?: number;
-    controlPlaneFirst?: boolean;
+/** A rehearsal always evicts for real (no --dry-run). */
+const REHEARSE_DRAIN_FLAGS = DRAIN_ENGINE_FLAGS.filter((f) => f !== "dry-run");
+
+/** The roll flags and the drain flags are plan's and drain's, plus the rehearsal's own. */
+interface RehearseFlags extends RollFlags, Omit<DrainFlags, "dryRun" | "concurrency"> {
     upgradeSeconds?: number;
     restartSeconds?: number;
     readyTimeout?: number;
@@ -66,6 +64,7 @@ function timingFlag(flag: string) {
 function rehearsalOptionsFrom(names: string[], flags: RehearseFlags, rehearse: RehearseModule): RehearsalOptions {
     if (!flags.snapshot) throw new CliError("--snapshot FILE is required (kubectl get nodes,pods,pdb,deploy,rs,sts,ds -A -o json > FILE)");
     if (!flags.targetVersion) throw new CliError("--target-version is required, e.g. --target-version v1.30.4");
+    const { dryRun: _dryRun, concurrency: _concurrency, ...drain } = drainOptionsFrom(flags);
     const fromFlags = (pairs: [string, number][] = []) => (pairs.length > 0 ? Object.fromEntries(pairs) : undefined);
     let timings: TimingOverrides;
     try {
@@ -84,18 +83,7 @@ function rehearsalOptionsFrom(names: string[], flags: RehearseFlags, rehearse: R
         all: flags.all,
         batchSize: flags.batchSize,
         controlPlaneFirst: flags.controlPlaneFirst ?? true,
-        drain: {
-            force: !!flags.force,
-            ignoreDaemonSets: !!flags.ignoreDaemonsets,
-            deleteEmptyDirData: !!flags.deleteEmptydirData,
-            gracePeriodSeconds: flags.gracePeriod,
-            timeoutSeconds: flags.timeout,
-            podSelector: flags.podSelector || undefined,
-            disableEviction: !!flags.disableEviction,
-            skipWaitForDeleteTimeoutSeconds: flags.skipWaitForDeleteTimeout,
-            chunkSize: flags.chunkSize,
-            maxUnavailablePerWorkload: flags.maxUnavailablePerWorkload,
-        },
+        drain,
         upgradeSeconds: flags.upgradeSeconds,
         restartSeconds: flags.restartSeconds,
         readyTimeoutSeconds: flags.readyTimeout,
@@ -135,35 +123,10 @@ export function registerRehearseCommand(program: Command): void {
                 "Ready-wait times, what each drain waited on and the pods it evicted; per workload the lowest number of Ready " +
                 "replicas against its PodDisruptionBudget's minimum; the total time, and where and why the roll would stop. " +
                 "Times are predicted real seconds. Exit code 0: the roll completes; 2: it would stop; 1: bad input.",
-        )
-        .option("--snapshot <file>", "the cluster to rehearse on: kubectl get nodes,pods,pdb,deploy,rs,sts,ds -A -o json > FILE")
-        .option("--target-version <version>", "kubelet version to upgrade to, e.g. v1.30.2", targetVersionFlag("--target-version"))
-        .option("--all", "roll every node of the snapshot")
-        .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag)
-        .option("--batch-size <n>", "workers drained at once (maxUnavailable)", intFlag("--batch-size", 1), 1)
-        .option("--no-control-plane-first", "keep the given order instead of putting control-plane nodes first")
-        .option("--force", "continue even if there are pods that do not declare a controller")
-        .option("--ignore-daemonsets", "ignore DaemonSet-managed pods")
-        .option("--delete-emptydir-data", "continue even if there are pods using emptyDir")
-        .option("--grace-period <seconds>", "seconds each pod gets to terminate; negative = the pod's own", intFlag("--grace-period"))
-        .option(
-            "--timeout <duration>",
-            "drain time limit per node, e.g. 10m (default 10m, as pulumi up; 0 = none)",
-            durationFlag("--timeout"),
-        )
-        .option("--pod-selector <selector>", "only drain pods matching this label selector", podSelectorFlag)
-        .option("--disable-eviction", "delete pods instead of evicting them (bypasses PodDisruptionBudgets)")
-        .option(
-            "--skip-wait-for-delete-timeout <seconds>",
-            "leave pods whose deletionTimestamp is older than N seconds",
-            intFlag("--skip-wait-for-delete-timeout", 0),
-        )
-        .option("--chunk-size <n>", "list pods in chunks of this size", intFlag("--chunk-size", 0))
-        .option(
-            "--max-unavailable-per-workload <n>",
-            "pods of an unbudgeted workload unavailable at a time (default 1, as pulumi up; 0 = kubectl's all at once)",
-            intFlag("--max-unavailable-per-workload", 0),
-        )
+        );
+    addFlags(cmd, [...ROLL_FLAGS, ...REHEARSE_DRAIN_FLAGS], {
+        "max-unavailable-per-workload": { value: 1, why: "as pulumi up" },
+    })
         .option("--upgrade-seconds <n>", "how long the upgrade command runs on each node (default 60)", secondsFlag("--upgrade-seconds"))
         .option(
             "--restart-seconds <n>",

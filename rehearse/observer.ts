@@ -1,22 +1,10 @@
-// Watches the simulated cluster's store (its synchronous change events) for two things:
-//  - what is due when, for the clock driver: a pod's end of grace period (its deletionTimestamp), a pod's
-//    start-up (its delay after the kubelet's first status);
-//  - every workload's Ready replicas (Ready and not terminating, as a PodDisruptionBudget counts them), and the
-//    lowest count during the roll.
+// Watches the simulated cluster's store (its synchronous change events): every write is activity for the
+// clock driver, and every workload's Ready replicas (Ready and not terminating, as a PodDisruptionBudget counts
+// them) are counted, with the lowest count during the roll.
 import type { SimCluster, StoreEvent } from "../sim";
 import { budgetRule, isPodReady, selectorMatches } from "../kube-rules";
-import { CONTAINER_START_SECONDS, EXIT_AFTER_KNOB, START_DELAY_KNOB, TERMINATION_DELAY_KNOB, type WorkloadIndex } from "./scenario";
+import type { WorkloadIndex } from "./scenario";
 import type { SimTime } from "./sim-time";
-
-/** The simulator arms its timers a moment after the write the observer sees. */
-const SLACK_MS = 2;
-
-function knob(pod: any, key: string): number | undefined {
-    const v = pod?.metadata?.annotations?.[key];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) && n >= 0 ? n : undefined;
-}
 
 /** Ready and not terminating: what a budget counts as healthy, and what serves. */
 function counts(pod: any): boolean {
@@ -121,7 +109,6 @@ export class ClusterObserver {
         const pod = e.object;
         const uid: string = pod?.metadata?.uid;
         if (!uid) return;
-        this.trackTimers(e, pod, uid);
         if (this.onPod && (e.type === "DELETED" || (pod.metadata?.deletionTimestamp && !e.old?.metadata?.deletionTimestamp)))
             this.onPod(`${pod.metadata.namespace}/${pod.metadata.name}`, e.type === "DELETED");
         if (!this.recording) return;
@@ -138,39 +125,6 @@ export class ClusterObserver {
             t.minReady = t.ready;
             t.minReadyAtMs = this.time.nowMs();
             t.minReadyDuring = this.activeNodes();
-        }
-    }
-
-    /** What the simulated kubelet will do, and when (the clock driver stops there). */
-    private trackTimers(e: StoreEvent, pod: any, uid: string): void {
-        if (e.type === "DELETED") {
-            this.time.forget(`start:${uid}`);
-            this.time.forget(`stop:${uid}`);
-            return;
-        }
-        if (!pod.spec?.nodeName) return;
-        const deletion = pod.metadata?.deletionTimestamp;
-        if (deletion) {
-            // The kubelet removes the pod at its deletionTimestamp, or earlier when its containers exit early.
-            const at = Date.parse(deletion);
-            const grace = pod.metadata?.deletionGracePeriodSeconds ?? 0;
-            let exitAt = at;
-            const exitAfter = knob(pod, EXIT_AFTER_KNOB);
-            if (exitAfter !== undefined) exitAt = Math.min(exitAt, at - grace * 1000 + exitAfter * 1000);
-            exitAt += (knob(pod, TERMINATION_DELAY_KNOB) ?? 0) * 1000;
-            this.time.expect(`stop:${uid}`, exitAt + SLACK_MS);
-            this.time.forget(`start:${uid}`);
-            return;
-        }
-        // The kubelet's first status of a pod (Pending, ContainerCreating) starts its start-up delay.
-        const waiting = (pod.status?.containerStatuses ?? []).some((c: any) => c.state?.waiting?.reason === "ContainerCreating");
-        const wasWaiting = (e.old?.status?.containerStatuses ?? []).some((c: any) => c.state?.waiting?.reason === "ContainerCreating");
-        if (waiting && !wasWaiting) {
-            const delay = knob(pod, START_DELAY_KNOB) ?? CONTAINER_START_SECONDS;
-            // The kubelet read the clock just before this write and arms its timer just after it.
-            this.time.expect(`start:${uid}`, this.time.nowMs() + delay * 1000 + SLACK_MS);
-        } else if (!waiting && wasWaiting) {
-            this.time.forget(`start:${uid}`);
         }
     }
 }

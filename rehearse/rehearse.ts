@@ -1,18 +1,17 @@
 // rehearse(): the roll `pulumi up` would run, on a simulated copy of a cluster snapshot, timed.
 //
 // The snapshot is loaded into the in-process simulated cluster (sim/), whose API server the roll reaches over
-// HTTPS like a real one. The roll is the components' chain, with the same pieces: the batches of kube-rules'
-// rollBatches (control-plane nodes alone, first; then workers in batches of batchSize; a batch starts once the
-// previous one is uncordoned), and per node the drain engine's cordon → drain → (upgrade) → waitForNode →
+// HTTPS like a real one. The roll is the components' chain, with the same pieces: the planner's batches (planRoll
+// makes them with kube-rules' rollBatches, as `pulumi up` does: control-plane nodes alone, first; then workers in
+// batches of batchSize; a batch starts once the previous one is uncordoned), and per node the drain engine's cordon → drain → (upgrade) → waitForNode →
 // (soak) → uncordon(onlyIfCordonedByUs), with the components' defaults (maxUnavailablePerWorkload 1, drain
 // timeout 10m, readyTimeout 15m). Only the upgrade command is replaced: it "runs" for upgradeSeconds, then the
 // simulator restarts the node's kubelet at the target version (NotReady for restartSeconds). A failed step stops
 // the roll as the engine does: steps in flight finish, nothing new starts.
 //
-// Every time is read on the simulated clock, which sim-time.ts fast-forwards over waits; simulated seconds are
-// the predicted real seconds.
+// Every time is read on the simulated clock, which sim-time.ts fast-forwards over waits (to the simulator's next
+// timer); simulated seconds are the predicted real seconds.
 import { performance } from "node:perf_hooks";
-import type { V1Node } from "@kubernetes/client-node";
 import { startCluster, type SimCluster } from "../sim";
 import {
     cordon,
@@ -26,16 +25,7 @@ import {
     type ProgressEvent,
 } from "../drain";
 import { planRoll, snapshotFromFile, PlanInputError, type ClusterSnapshot, type RollPlan } from "../planner";
-import {
-    compileSelectorText,
-    CORDONED_BY_ANNOTATION,
-    displayVersion,
-    isControlPlane,
-    isNodeReady,
-    rollBatches,
-    targetVersionProblem,
-    versionSatisfiesTarget,
-} from "../kube-rules";
+import { displayVersion, isNodeReady, targetVersionProblem, versionSatisfiesTarget } from "../kube-rules";
 import { HttpActivity } from "./http-activity";
 import { ClientWaits } from "./client-waits";
 import { ClusterObserver } from "./observer";
@@ -87,18 +77,6 @@ function loadSnapshot(snapshot: RehearsalOptions["snapshot"]): ClusterSnapshot {
     } catch (err) {
         throw new RehearsalInputError(`cannot read snapshot ${snapshot}: ${(err as Error).message}`);
     }
-}
-
-const nameOf = (n: V1Node) => n.metadata?.name ?? "";
-
-/** The nodes picked by names (their order), a selector or all (name order); the planner has validated the spec. */
-function selectNodes(snapshot: ClusterSnapshot, o: RehearsalOptions): V1Node[] {
-    const byName = new Map(snapshot.nodes.map((n) => [nameOf(n), n]));
-    if (o.nodes && o.nodes.length > 0) return [...new Set(o.nodes)].map((n) => byName.get(n)!).filter(Boolean);
-    const sorted = [...snapshot.nodes].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0));
-    if (o.all) return sorted;
-    const selector = compileSelectorText(o.selector ?? "");
-    return sorted.filter((n) => selector.matches(n.metadata?.labels));
 }
 
 /** One line per cause, like the drain engine's error: "2 pods (a, b): reason". */
@@ -210,8 +188,6 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
     if (problem) throw new RehearsalInputError(problem);
     const target = displayVersion(o.targetVersion)!;
     const batchSize = o.batchSize ?? DEFAULTS.batchSize;
-    if (!Number.isInteger(batchSize) || batchSize < 1)
-        throw new RehearsalInputError(`batch size must be a whole number of at least 1, got ${batchSize}`);
     const d = o.drain ?? {};
     const upgradeSeconds = o.upgradeSeconds ?? DEFAULTS.upgradeSeconds;
     const restartSeconds = o.restartSeconds ?? DEFAULTS.restartSeconds;
@@ -248,7 +224,8 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
         maxUnavailablePerWorkload,
     };
 
-    // The planner validates the selection (unknown nodes, a bad selector) and gives its verdicts to compare with.
+    // The planner picks the nodes (and refuses unknown ones, a bad selector, a bad batch size), puts them in the
+    // batches `pulumi up` runs, and gives its verdicts to compare with.
     let plan: RollPlan;
     try {
         plan = planRoll(snapshot, {
@@ -264,16 +241,10 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
         if (err instanceof PlanInputError) throw new RehearsalInputError(err.message);
         throw err;
     }
-    const selected = selectNodes(snapshot, o);
-    const { batches, skipped } = rollBatches(
-        selected.map((n) => ({
-            name: nameOf(n),
-            controlPlane: isControlPlane(n),
-            kubeletVersion: n.status?.nodeInfo?.kubeletVersion,
-            cordonedByUs: CORDONED_BY_ANNOTATION in (n.metadata?.annotations ?? {}),
-        })),
-        { maxUnavailable: batchSize, controlPlaneFirst: o.controlPlaneFirst ?? true, targetVersion: target },
-    );
+    // plan.nodes are in roll order; skipped nodes (already at the target) have batch 0.
+    const batches: string[][] = [];
+    for (const p of plan.nodes) if (p.batch > 0) (batches[p.batch - 1] ??= []).push(p.node);
+    const skipped = plan.nodes.filter((p) => p.verdict === "skip").map((p) => ({ node: p.node, reason: p.reasons.join("; ") }));
 
     const index = new WorkloadIndex(snapshot);
     const timings = resolveTimings(snapshot, index, o.timings, engineDrain.gracePeriodSeconds);
@@ -294,23 +265,19 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
         );
 
     const nodeReports = new Map<string, NodeReport>();
-    const planned = new Map(plan.nodes.map((p) => [p.node, p]));
-    batches.forEach((batch, i) =>
-        batch.forEach((name) => {
-            const node = selected.find((n) => nameOf(n) === name)!;
-            nodeReports.set(name, {
-                node: name,
-                batch: i + 1,
-                controlPlane: isControlPlane(node),
-                versionBefore: displayVersion(node.status?.nodeInfo?.kubeletVersion),
+    for (const p of plan.nodes)
+        if (p.batch > 0)
+            nodeReports.set(p.node, {
+                node: p.node,
+                batch: p.batch,
+                controlPlane: p.controlPlane,
+                versionBefore: p.version.from,
                 status: "notReached",
                 evicted: [],
                 waitedOn: [],
-                planVerdict: planned.get(name)?.verdict,
+                planVerdict: p.verdict,
                 warnings: [],
             });
-        }),
-    );
 
     const cluster: SimCluster = await startCluster({
         scenario: scenarioList(snapshot, index, timings),
@@ -339,6 +306,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
     let endMs = 0;
     try {
         observer.start();
+        clientWaits.start();
         http.start();
         const kc = loadKubeConfig({ kubeconfig: cluster.kubeconfig });
         await cluster.settle();
@@ -416,12 +384,12 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
                     } catch (err) {
                         throw new StepFailure("upgrade", `the simulated upgrade of ${name} was refused: ${(err as Error).message}`);
                     }
-                    time.expect(`upgrade:${name}`, time.nowMs() + restartSeconds * 1000);
                 });
                 r.upgradeSeconds = took();
 
                 await step("ready", async () => {
                     const deadline = time.deadline(readyTimeout);
+                    clientWaits.nodeWaitStarted(name, target);
                     try {
                         await waitForNode(kc, name, {
                             kubeletVersion: target,
@@ -437,7 +405,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
                         throw new StepFailure("ready", (err as Error).message);
                     } finally {
                         deadline.dispose();
-                        time.forget(`upgrade:${name}`);
+                        clientWaits.nodeWaitEnded(name);
                     }
                 });
                 r.readySeconds = took();
@@ -492,6 +460,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
     } finally {
         await time.stop();
         observer.stop();
+        clientWaits.stop();
         http.stop();
         await cluster.stop();
     }
@@ -541,7 +510,7 @@ export async function rehearse(o: RehearsalOptions): Promise<RehearsalReport> {
         targetVersion: target,
         batchSize,
         batches,
-        skipped: skipped.map((s) => ({ node: s.name, reason: s.reason })),
+        skipped,
         completed: !stop && [...nodeReports.values()].every((n) => n.status === "done"),
         ...(stop ? { stop } : {}),
         totalSeconds: rel(endMs),

@@ -23,9 +23,8 @@ export const CONTAINER_START_SECONDS = 2;
 /** Kubernetes' default terminationGracePeriodSeconds. */
 export const DEFAULT_GRACE_SECONDS = 30;
 
-export const START_DELAY_KNOB = `${KNOB_PREFIX}start-delay-seconds`;
-export const EXIT_AFTER_KNOB = `${KNOB_PREFIX}exit-after-seconds`;
-export const TERMINATION_DELAY_KNOB = `${KNOB_PREFIX}termination-delay-seconds`;
+const START_DELAY_KNOB = `${KNOB_PREFIX}start-delay-seconds`;
+const EXIT_AFTER_KNOB = `${KNOB_PREFIX}exit-after-seconds`;
 
 export type WorkloadKind = "Deployment" | "StatefulSet" | "ReplicaSet";
 

@@ -1,20 +1,18 @@
-// Simulated time for a rehearsal: timers and deadlines on the simulated cluster's clock, and the driver that
+// Simulated time for a rehearsal: sleeps and deadlines on the simulated cluster's clock, and the driver that
 // fast-forwards that clock.
 //
 // Why not just a high time scale: the drain engine, the controllers and the API requests run at real speed, so
 // at 200× every real millisecond of work costs 0.2 simulated seconds. Measured on a 100-node, 3,000-pod
 // cluster, a 30-pod drain took 62-72 s at 200× against 32 s at 10× (its pods' 30 s grace period plus
 // start-ups). So the clock runs at a low scale (1 by default: work costs what it costs) and jumps over waits:
-// once nothing has moved for `quietMs` (no API request in flight, no store write, every controller idle),
-// nothing can happen before the next timer, so the clock jumps to it. The simulator does not expose its timer
-// queue, so the driver keeps its own list of what is due and when: pods ending their grace period (their
-// deletionTimestamp), pods becoming Ready (start-up delay after the kubelet's first status), node upgrades,
-// and the rehearsal's own sleeps and deadlines. A jump takes along what falls due within `coalesceSeconds` of
-// its target; an expectation that passed without its event (the simulator armed its timer a moment later) moves
-// the clock on in NUDGE_MS steps; a jump is at most `maxJumpSeconds`, which bounds the error from any timer it
-// does not know of. `busy` holds the clock while a request is in flight or a drain is about to act on a
-// real-time retry (client-waits.ts). Measured: a prediction within 1% of the same roll at time scale 2
-// (tests/rehearse/accuracy.test.ts).
+// once nothing has moved for `quietMs` (no API request in flight, no store write, no controller with queued
+// work), nothing can happen before the simulator's next timer (SimCluster.clock.nextDue(): a grace period
+// ending, a start-up, an upgrade's restart, the rehearsal's own sleeps and deadlines), so the clock jumps to
+// it. A jump takes along what falls due within `coalesceSeconds` of its target, and is at most
+// `maxJumpSeconds`, which bounds the effect of a real-time wait of the drain engine (a retry's back-off), the
+// one kind of wait not on the simulated clock. `busy` holds the clock while a request is in flight or a client
+// of the roll is about to act (client-waits.ts: a drain on a real-time retry, a wait for a node already Ready).
+// Measured: a prediction within 1% of the same roll at time scale 2 (tests/rehearse/accuracy.test.ts).
 import { performance } from "node:perf_hooks";
 import type { SimCluster } from "../sim";
 
@@ -28,25 +26,18 @@ export interface SimTimeOptions {
     busy: () => boolean;
 }
 
-/** How long an overdue expectation keeps the clock moving in small steps, and the step (simulated ms). */
-const OVERDUE_MS = 2000;
-const NUDGE_MS = 20;
-
 const realDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class SimTime {
-    /** key → simulated epoch ms at which something is due. */
-    private readonly due = new Map<string, number>();
     private lastActivity = performance.now();
-    private activityCount = 0;
     private running = false;
     private loopDone?: Promise<void>;
-    private seq = 0;
+    /** Clock jumps made. */
     jumps = 0;
-    /** Simulated seconds jumped over in total. */
 
     constructor(
-        private readonly cluster: SimCluster,
+        private readonly cluster: Pick<SimCluster, "clock" | "idle">,
         private readonly o: SimTimeOptions,
     ) {}
 
@@ -58,57 +49,34 @@ export class SimTime {
     /** Something moved (a byte on the wire, a store write, a step of the roll): no jump for quietMs. */
     activity(): void {
         this.lastActivity = performance.now();
-        this.activityCount++;
-    }
-
-    /** Something will happen at this simulated time: a jump stops there. */
-    expect(key: string, dueMs: number): void {
-        this.due.set(key, dueMs);
-    }
-
-    forget(key: string): void {
-        this.due.delete(key);
     }
 
     /** Resolves after `seconds` of simulated time. */
     async sleep(seconds: number): Promise<void> {
         if (!(seconds > 0)) return;
-        const key = `sleep:${++this.seq}`;
-        this.expect(key, this.nowMs() + seconds * 1000);
-        try {
-            await this.cluster.clock.sleep(seconds);
-        } finally {
-            this.forget(key);
-            this.activity();
-        }
+        await this.cluster.clock.sleep(seconds);
+        this.activity();
     }
 
     /**
      * An AbortSignal that fires after `seconds` of simulated time (0 or less: never). `fired` tells a deadline
-     * from another cause; dispose() when done (the simulator's timer stays, harmless).
+     * from another cause; dispose() when done, so the driver no longer stops at its time.
      */
     deadline(seconds: number): { signal: AbortSignal; fired: () => boolean; dispose: () => void } {
         const controller = new AbortController();
         let fired = false;
-        let disposed = false;
-        const key = `deadline:${++this.seq}`;
-        if (seconds > 0) {
-            this.expect(key, this.nowMs() + seconds * 1000);
-            void this.cluster.clock.sleep(seconds).then(() => {
-                this.forget(key);
-                if (disposed) return;
-                fired = true;
-                this.activity();
-                controller.abort(new Error(`deadline of ${seconds}s (simulated) passed`));
-            });
-        }
+        const timer =
+            seconds > 0
+                ? this.cluster.clock.setTimeout(() => {
+                      fired = true;
+                      this.activity();
+                      controller.abort(new Error(`deadline of ${seconds}s (simulated) passed`));
+                  }, seconds)
+                : undefined;
         return {
             signal: controller.signal,
             fired: () => fired,
-            dispose: () => {
-                disposed = true;
-                this.forget(key);
-            },
+            dispose: () => this.cluster.clock.clearTimeout(timer),
         };
     }
 
@@ -124,39 +92,41 @@ export class SimTime {
     }
 
     private async loop(): Promise<void> {
+        const clock = this.cluster.clock;
         while (this.running) {
-            const idle = performance.now() - this.lastActivity;
-            if (idle < this.o.quietMs) {
-                await realDelay(Math.max(1, this.o.quietMs - idle));
+            const quiet = performance.now() - this.lastActivity;
+            if (quiet < this.o.quietMs) {
+                await realDelay(Math.max(1, this.o.quietMs - quiet));
                 continue;
             }
             if (this.o.busy()) {
                 await realDelay(1);
                 continue;
             }
-            const mark = this.activityCount;
-            await this.cluster.settle();
-            if (!this.running) return;
-            if (this.activityCount !== mark || this.o.busy()) continue;
+            if (!this.cluster.idle()) {
+                await nextTurn();
+                continue;
+            }
+            const first = clock.nextDue();
+            if (first === undefined) {
+                // No timer at all: only real-time work (a drain's retry) can move the roll on.
+                await realDelay(this.o.quietMs);
+                continue;
+            }
             const now = this.nowMs();
-            let next = Infinity;
-            for (const [key, at] of this.due) {
-                if (at > now) next = Math.min(next, at);
-                // Past due and not done (its event removes it): the simulator's timer was armed a little later
-                // than the driver's estimate. Nudge the clock on; give up on it after OVERDUE_MS.
-                else if (now - at < OVERDUE_MS) next = Math.min(next, now + NUDGE_MS);
-                else this.due.delete(key);
+            const target = Math.min(first, now + this.o.maxJumpSeconds * 1000);
+            // advance() fires what falls due, in due order (a timer already due but not yet fired by its real
+            // setTimeout fires at once). Timers due soon after the first go in the same jump, those that the
+            // fired ones set included; the bound keeps a timer that re-arms itself at once from looping here.
+            let jumped = target > now;
+            clock.advance(Math.max(0, target - now) / 1000);
+            const until = target + this.o.coalesceSeconds * 1000;
+            for (let i = 0, next = clock.nextDue(); i < 1000 && next !== undefined && next <= until; i++, next = clock.nextDue()) {
+                const seconds = (next - this.nowMs()) / 1000;
+                if (seconds > 0) jumped = true;
+                clock.advance(Math.max(0, seconds));
             }
-            // Things due just after the first one go in the same jump.
-            let last = next;
-            if (next !== Infinity)
-                for (const at of this.due.values()) if (at > last && at <= next + this.o.coalesceSeconds * 1000) last = at;
-            const target = Math.min(last, now + this.o.maxJumpSeconds * 1000);
-            const seconds = (target - now) / 1000;
-            if (seconds > 0) {
-                this.cluster.clock.advance(seconds);
-                this.jumps++;
-            }
+            if (jumped) this.jumps++;
             // Whatever the jump set off needs its turn before the next decision.
             this.activity();
         }

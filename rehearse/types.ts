@@ -56,7 +56,10 @@ export interface RehearsalOptions {
     fastForward?: boolean;
     /** Real milliseconds without any activity before the clock may jump. Default 3. */
     quietMs?: number;
-    /** Longest single jump, in simulated seconds (bounds the effect of a wait the driver does not know of). Default 60. */
+    /**
+     * Longest single jump, in simulated seconds: bounds the effect of the one kind of wait not on the simulated
+     * clock, a real-time back-off of the drain engine. Default 60.
+     */
     maxJumpSeconds?: number;
     /** One line per step as the roll goes (for a CLI's progress output). */
     onProgress?: (line: string) => void;
@@ -144,7 +147,7 @@ export interface RehearsalStop {
 export interface RehearsalReport {
     targetVersion: string;
     batchSize: number;
-    /** The batches, as kube-rules' rollBatches makes them for `pulumi up`. */
+    /** The batches `pulumi up` runs, as the planner (planRoll) makes them. */
     batches: string[][];
     skipped: { node: string; reason: string }[];
     /** True when every node would be upgraded and uncordoned. */

@@ -89,6 +89,16 @@ export class SimClock {
         return this.timers.length;
     }
 
+    /**
+     * Simulated epoch ms of the earliest pending timer, or undefined when none is pending. Every delayed action
+     * of the simulator (a kubelet finishing a grace period or a start-up, an upgrade's restart, a controller's
+     * delayed re-queue) is such a timer, so a driver that wants to skip idle time can jump straight here.
+     * May lie in the past: a timer whose real setTimeout has not fired yet.
+     */
+    nextDue(): number | undefined {
+        return this.timers[0]?.due;
+    }
+
     stop(): void {
         this.stopped = true;
         this.timers = [];

@@ -84,7 +84,17 @@ export interface SimCluster {
     /** the restricted identity, when StartClusterOptions.rbac was given */
     rbac?: { user: string; token: string; kubeconfig: string; kubeconfigPath?: string; rules: PolicyRule[] };
     scenario: string;
-    clock: { now(): Date; sleep(simSeconds: number): Promise<void>; timeScale: number; advance(simSeconds: number): void };
+    clock: {
+        now(): Date;
+        sleep(simSeconds: number): Promise<void>;
+        timeScale: number;
+        advance(simSeconds: number): void;
+        /** Run `fn` after `simSeconds` of simulated time; returns an id for clearTimeout. */
+        setTimeout(fn: () => void, simSeconds: number): number;
+        clearTimeout(id: number | undefined): void;
+        /** Simulated epoch ms of the earliest pending timer (see SimClock.nextDue); undefined when none. */
+        nextDue(): number | undefined;
+    };
     faults: FaultInjector;
     upgradeNode(name: string, version: string, opts?: { downSeconds?: number }): Promise<void>;
     setNodeDead(name: string, dead: boolean): void;
@@ -111,6 +121,11 @@ export interface SimCluster {
     subscribe(listener: (e: StoreEvent) => void): () => void;
     /** wait until the controllers have no queued work */
     settle(): Promise<void>;
+    /**
+     * True when no controller has queued work: nothing changes until a timer falls due (clock.nextDue) or
+     * someone writes. settle() waits for this; a driver of the clock may check it without waiting.
+     */
+    idle(): boolean;
     /** errors recorded by controllers (for debugging tests) */
     controllerErrors(): string[];
     stop(): Promise<void>;
@@ -170,12 +185,13 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
     const upgrader = new NodeUpgrader(ctx, kubelets);
     for (const c of controllers) c.start();
 
+    const idle = () => controllers.every((c) => c.idle());
     const settle = async () => {
         for (let i = 0; i < 200; i++) {
             await new Promise((r) => setImmediate(r));
-            if (controllers.every((c) => c.idle())) {
+            if (idle()) {
                 await new Promise((r) => setImmediate(r));
-                if (controllers.every((c) => c.idle())) return;
+                if (idle()) return;
             }
         }
     };
@@ -310,6 +326,9 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
             sleep: (s: number) => clock.sleep(s),
             timeScale,
             advance: (s: number) => clock.advance(s),
+            setTimeout: (fn: () => void, s: number) => clock.setTimeout(fn, s),
+            clearTimeout: (id: number | undefined) => clock.clearTimeout(id),
+            nextDue: () => clock.nextDue(),
         },
         faults,
         rotateToken() {
@@ -386,6 +405,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<SimCluste
         dropWatches: () => void watchHub.closeAll("dropped"),
         subscribe: (listener) => store.subscribe(listener),
         settle,
+        idle,
         controllerErrors: () => controllers.flatMap((c) => c.errors),
         async stop() {
             if (stopped) return;

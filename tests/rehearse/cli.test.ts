@@ -81,6 +81,45 @@ describe("node-upgrade rehearse (CLI)", function () {
         );
     });
 
+    it("takes the drain flags as drain does and the roll flags as plan does: the same help, the same checks", async () => {
+        /** "--flag <value>" → its help text, without a "(default: …)" (a command may have its own default). */
+        const flags = async (command: string) => {
+            const r = await run([command, "--help"]);
+            assert.equal(r.code, 0, r.stderr);
+            const byFlag = new Map<string, string>();
+            for (const m of r.stdout.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)(?: [<[][^>\]]+[>\]])? {2,}(.+)$/gm))
+                byFlag.set(m[1], m[2].replace(/ \(default: [^)]*\)$/, ""));
+            return byFlag;
+        };
+        const [rehearseFlags, drainFlags, planFlags] = await Promise.all(["rehearse", "drain", "plan"].map(flags));
+        // What each command prints is its own.
+        const output = ["--help", "--verbose", "--json"];
+        const shared = (other: Map<string, string>) => [...rehearseFlags.keys()].filter((f) => other.has(f) && !output.includes(f));
+        assert.ok(shared(drainFlags).length >= 11, shared(drainFlags).join(" "));
+        assert.ok(shared(planFlags).includes("--batch-size") && shared(planFlags).includes("--snapshot"), shared(planFlags).join(" "));
+        for (const [name, other] of [
+            ["drain", drainFlags],
+            ["plan", planFlags],
+        ] as const)
+            for (const f of shared(other)) assert.equal(rehearseFlags.get(f), other.get(f), `${f}: rehearse and ${name} differ`);
+        // The one default that differs on purpose says so.
+        assert.match((await run(["rehearse", "--help"])).stdout, /--max-unavailable-per-workload <n> .*\(default: 1, as pulumi up\)/);
+
+        for (const args of [
+            ["--grace-period", "1.5"],
+            ["--timeout", "10"],
+            ["--pod-selector", "app in (web"],
+        ]) {
+            const [r, d] = await Promise.all([
+                run(["rehearse", "--snapshot", seed, "--target-version", "v1.20.0", "--all", ...args]),
+                run(["drain", "worker1", "--kubeconfig", "/nonexistent/config", ...args]),
+            ]);
+            assert.equal(r.code, 1, args.join(" "));
+            assert.notEqual(r.stderr, "");
+            assert.equal(r.stderr, d.stderr, args.join(" "));
+        }
+    });
+
     it("exits 1 for bad input, before rehearsing anything", async () => {
         const timings = join(files.dir, "timings.json");
         writeFileSync(timings, JSON.stringify({ startupSeconds: { "default/http-go": "slow" } }));

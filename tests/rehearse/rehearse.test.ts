@@ -2,6 +2,7 @@
 // worker1, worker2; http-go with 10 replicas, 6 on worker1) and the pdb scenario (worker1 held by a budget).
 import assert from "node:assert/strict";
 import { rehearse, formatReport, RehearsalInputError, type RehearsalReport } from "../../rehearse";
+import { planRoll, snapshotFromFile } from "../../planner";
 import { addPdb, addReadinessProbe, scenarioSnapshot, setGracePeriod, snapshotDir, type SnapshotList } from "./snapshots";
 
 const DRAIN = { ignoreDaemonSets: true, deleteEmptyDirData: true };
@@ -168,6 +169,36 @@ describe("rehearse", function () {
         const [w1, w2] = [node(r, "worker1"), node(r, "worker2")];
         assert.ok(Math.abs(w1.startSeconds! - w2.startSeconds!) < 0.2, `${w1.startSeconds} vs ${w2.startSeconds}`);
         assert.ok(w1.startSeconds! >= node(r, "master").totalSeconds!);
+    });
+
+    it("rolls the planner's nodes and batches: a selector, a node already at the target skipped", async () => {
+        const list: SnapshotList = JSON.parse(JSON.stringify(seed));
+        list.items.find((o) => o.kind === "Node" && o.metadata.name === "worker2").status.nodeInfo.kubeletVersion = "v1.20.0";
+        const file = files.file("seed-worker2-upgraded.json", list);
+        const selector = "!node-role.kubernetes.io/master";
+        const r = await rehearse({
+            snapshot: file,
+            targetVersion: "v1.20.0",
+            selector,
+            drain: DRAIN,
+            upgradeSeconds: 1,
+            restartSeconds: 1,
+        });
+        assert.deepEqual(r.batches, [["worker1"]]);
+        assert.deepEqual(r.skipped, [{ node: "worker2", reason: "already at v1.20.0" }]);
+        assert.deepEqual(
+            r.nodes.map((n) => [n.node, n.status]),
+            [["worker1", "done"]],
+        );
+        // What `node-upgrade plan` shows for the same roll.
+        const plan = planRoll(snapshotFromFile(file), { selector, targetVersion: "v1.20.0", drain: DRAIN });
+        assert.deepEqual(
+            plan.nodes.map((p) => [p.node, p.batch]),
+            [
+                ["worker1", 1],
+                ["worker2", 0],
+            ],
+        );
     });
 
     it("says where the roll stops and why: a drain that times out on a budget", async () => {
