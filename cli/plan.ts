@@ -40,6 +40,7 @@ const PLAN_DRAIN_FLAGS = [
     "disable-eviction",
     "timeout",
     "skip-wait-for-delete-timeout",
+    "max-unavailable-per-workload",
 ] as const;
 
 export interface PlanFlags
@@ -49,7 +50,14 @@ export interface PlanFlags
         RollFlags,
         Pick<
             DrainFlags,
-            "force" | "ignoreDaemonsets" | "deleteEmptydirData" | "podSelector" | "disableEviction" | "timeout" | "skipWaitForDeleteTimeout"
+            | "force"
+            | "ignoreDaemonsets"
+            | "deleteEmptydirData"
+            | "podSelector"
+            | "disableEviction"
+            | "timeout"
+            | "skipWaitForDeleteTimeout"
+            | "maxUnavailablePerWorkload"
         > {
     json?: boolean;
 }
@@ -150,7 +158,10 @@ export function registerPlanCommand(program: Command): void {
                 "skew, and the node where the roll would stop. Exit code 0: the roll completes; 2: it would stop (or, with the " +
                 "shared-cluster flags, would not start now); 1: error.",
         );
-    addFlags(cmd, [...ROLL_FLAGS, ...PLAN_DRAIN_FLAGS]).option("--json", "print the plan as JSON");
+    // Pacing defaults to what `pulumi up` does (and preview plans with), so plan and preview give the same verdicts.
+    addFlags(cmd, [...ROLL_FLAGS, ...PLAN_DRAIN_FLAGS], {
+        "max-unavailable-per-workload": { value: 1, why: "as pulumi up; 0 plans a kubectl-style node-upgrade drain" },
+    }).option("--json", "print the plan as JSON");
     addSharedClusterFlags(cmd, "plan").addHelpText("after", sharedClusterHelp("plan"));
     addGlobalFlags(cmd).action(async (names: string[], flags: PlanFlags) => {
         const { output, exitCode, plan } = await runPlan(names, flags);

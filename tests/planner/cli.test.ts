@@ -1,7 +1,7 @@
 // `node-upgrade plan` end to end from a snapshot file: text, JSON, exit codes, argument errors.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RollPlan } from "../../planner/types";
@@ -22,7 +22,6 @@ describe("node-upgrade plan (CLI)", function () {
     let okFile: string;
 
     before(function () {
-        if (!existsSync(MAIN)) this.skip(); // cli/main.ts belongs to the drain helper
         dir = mkdtempSync(join(tmpdir(), "plan-cli-"));
         const list = (c: ClusterBuilder) => {
             const s = c.snapshot;
@@ -87,6 +86,37 @@ describe("node-upgrade plan (CLI)", function () {
         assert.equal(plan.nodes[0].waits[0].budget?.key, "default/api-pdb");
     });
 
+    it("plans with pulumi up's workload pacing by default (as preview does); --max-unavailable-per-workload 0 plans kubectl's", () => {
+        const c = new ClusterBuilder();
+        c.node("worker1");
+        c.node("worker2");
+        const web = c.deployment("default", "web", 2);
+        web.pod("worker1");
+        web.pod("worker1");
+        const file = join(dir, "paced.json");
+        writeFileSync(
+            file,
+            JSON.stringify({
+                apiVersion: "v1",
+                kind: "List",
+                items: [...c.snapshot.nodes, ...c.snapshot.pods, ...c.snapshot.replicaSets, ...c.snapshot.deployments],
+            }),
+        );
+        const paced = run(["plan", "worker1", "--snapshot", file]);
+        assert.equal(paced.code, 0, paced.stderr);
+        assert.match(
+            paced.stdout,
+            /^\[1\/1\] worker1 v\S+: waits for Ready replacements of default\/web \(maxUnavailablePerWorkload 1\)$/m,
+        );
+        const kubectlStyle = run(["plan", "worker1", "--snapshot", file, "--max-unavailable-per-workload", "0"]);
+        assert.equal(kubectlStyle.code, 0, kubectlStyle.stderr);
+        assert.match(kubectlStyle.stdout, /^\[1\/1\] worker1 v\S+: ok$/m);
+        assert.match(
+            run(["help", "plan"]).stdout,
+            /--max-unavailable-per-workload <n>.*\(default: 1, as pulumi up; 0 plans a kubectl-style node-upgrade drain\)/s,
+        );
+    });
+
     it("passes drain flags through: without --ignore-daemonsets the DaemonSet pods block the first node", () => {
         const r = run(["plan", "--all", "--snapshot", blockedFile]);
         assert.equal(r.code, 2);
@@ -121,7 +151,6 @@ describe("node-upgrade plan against a flaky API server", function () {
     let c: SimCluster & { kubeconfigPath: string };
 
     before(async function () {
-        if (!existsSync(MAIN)) this.skip();
         c = await startSim("seed", { timeScale: 10 });
     });
     after(async () => {
