@@ -16,6 +16,16 @@ function run(args: string[]) {
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** What `kubectl get … -o json` prints for the builder's cluster: one List of every object. */
+function list(c: ClusterBuilder): string {
+    const s = c.snapshot;
+    return JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [...s.nodes, ...s.pods, ...s.podDisruptionBudgets, ...s.replicaSets, ...s.deployments, ...s.statefulSets, ...s.daemonSets],
+    });
+}
+
 describe("node-upgrade plan (CLI)", function () {
     let dir: string;
     let blockedFile: string;
@@ -23,22 +33,6 @@ describe("node-upgrade plan (CLI)", function () {
 
     before(function () {
         dir = mkdtempSync(join(tmpdir(), "plan-cli-"));
-        const list = (c: ClusterBuilder) => {
-            const s = c.snapshot;
-            return JSON.stringify({
-                apiVersion: "v1",
-                kind: "List",
-                items: [
-                    ...s.nodes,
-                    ...s.pods,
-                    ...s.podDisruptionBudgets,
-                    ...s.replicaSets,
-                    ...s.deployments,
-                    ...s.statefulSets,
-                    ...s.daemonSets,
-                ],
-            });
-        };
         const c = new ClusterBuilder();
         c.node("master", { controlPlane: true, version: "v1.29.4" });
         c.node("worker1", { version: "v1.29.4" });
