@@ -88,14 +88,7 @@ describe("node-upgrade plan (CLI)", function () {
         web.pod("worker1");
         web.pod("worker1");
         const file = join(dir, "paced.json");
-        writeFileSync(
-            file,
-            JSON.stringify({
-                apiVersion: "v1",
-                kind: "List",
-                items: [...c.snapshot.nodes, ...c.snapshot.pods, ...c.snapshot.replicaSets, ...c.snapshot.deployments],
-            }),
-        );
+        writeFileSync(file, list(c));
         const paced = run(["plan", "worker1", "--snapshot", file]);
         assert.equal(paced.code, 0, paced.stderr);
         assert.match(
