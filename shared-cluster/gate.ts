@@ -5,8 +5,9 @@
 // fetches that state. A `Gate` glues the two together; `waitUntil` polls a gate until it passes, reporting what
 // blocks whenever that changes, and fails with an error that names the blocker when its time is up.
 
-import { errorMessage, isAccessDenied, isTransient, KubeApiError, sleep, toApiFailure, type ApiFailure } from "../drain";
+import { errorMessage, isAccessDenied, sleep, type ApiFailure } from "../drain";
 import { formatDuration } from "../kube-rules";
+import { permanentApiFailure } from "./api";
 
 /** The verdict of one gate. `reason` (when blocked) and `detail` (when ok) are complete sentences for people. */
 export type GateResult = GateOk | GateBlocked;
@@ -129,11 +130,8 @@ function fixFor(f: ApiFailure): string {
  */
 function permanentFailure(err: unknown): string | undefined {
     if (err instanceof CheckError) return err.final ? err.message : undefined;
-    const e = err as any;
-    const fromApi = err instanceof KubeApiError || (!!e && typeof e === "object" && typeof e.code === "number" && "body" in e);
-    if (!fromApi) return undefined;
-    const f = toApiFailure(err);
-    return isTransient(f) ? undefined : `${errorMessage(err)}${fixFor(f)}`;
+    const f = permanentApiFailure(err);
+    return f ? `${errorMessage(err)}${fixFor(f)}` : undefined;
 }
 
 /**

@@ -26,8 +26,8 @@
 import { PatchStrategy, type KubeConfig, type V1DaemonSet } from "@kubernetes/client-node";
 import { blocked, DEFAULT_LOCK_POLL_MS, formatMs, pass, systemClock, waitUntil, type Clock, type Gate, type GateResult } from "./gate";
 import type { SharedClusterProgress } from "./events";
-import { clientFor, isObjectNotFound } from "../drain";
-import { apiFailed, isConflict } from "./api";
+import { clientFor, errorMessage, isObjectNotFound } from "../drain";
+import { apiFailed, isConflict, permanentApiFailure } from "./api";
 
 export const DEFAULT_KURED_NAMESPACE = "kube-system";
 export const DEFAULT_KURED_DAEMONSET = "kured";
@@ -489,6 +489,15 @@ export class HeldKuredLock {
                 this.ctx.onProgress?.({ item: "kured", phase: "renewed", message: `refreshed the kured lock on ${dsKey(ref)}` });
             } catch (err) {
                 if (this.stopped) return;
+                // A refusal that refreshing again cannot change (a 403 once the permission is gone): the entry will
+                // expire under us, so the lock is lost now and the roll stops before its next cordon.
+                if (permanentApiFailure(err)) {
+                    this.lostError = new Error(`cannot keep the kured lock (refreshing it again cannot help): ${errorMessage(err)}`);
+                    this.stopped = true;
+                    this.ctx.onProgress?.({ item: "kured", phase: "lost", message: this.lostError.message });
+                    this.ctx.onLost?.(this.lostError);
+                    return;
+                }
                 this.ctx.onProgress?.({
                     item: "kured",
                     phase: "renew-failed",

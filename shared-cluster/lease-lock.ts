@@ -27,7 +27,7 @@ import { V1MicroTime, type KubeConfig, type V1Lease } from "@kubernetes/client-n
 import { blocked, DEFAULT_LOCK_POLL_MS, formatMs, pass, systemClock, waitUntil, type Clock, type GateResult, type Gate } from "./gate";
 import type { SharedClusterProgress } from "./events";
 import { clientFor, errorMessage, isObjectNotFound } from "../drain";
-import { apiFailed, isConflict } from "./api";
+import { apiFailed, isConflict, permanentApiFailure } from "./api";
 
 export const DEFAULT_LEASE_NAMESPACE = "kube-system";
 export const DEFAULT_LEASE_NAME = "node-upgrade";
@@ -501,6 +501,10 @@ export class HeldLease {
             throw new Error("the lease keeps changing under us");
         } catch (err) {
             if (this.stopped) return;
+            // A refusal that renewing again cannot change (a 403 once the permission is gone): the Lease will expire
+            // under us, so it is lost now, and the roll stops before its next cordon instead of after the TTL.
+            if (permanentApiFailure(err))
+                return this.markLost(`lease ${this.key} cannot be renewed, and retrying cannot help: ${errorMessage(err)}`);
             const since = this.clock.now() - this.lastRenewOk;
             if (since > this.ttlMs)
                 return this.markLost(`lease ${this.key} could not be renewed for ${formatMs(since)}: ${errorMessage(err)}`);

@@ -269,5 +269,33 @@ describe("shared-cluster: kured lock", function () {
             assert.equal(await h.release(), true);
             assert.equal(c.get("DaemonSet", "default", "reboots").metadata.annotations?.["example.com/lock"], undefined);
         });
+
+        it("a refresh refused for good (403: the patch permission is gone) loses the lock at once; a 503 is retried", async () => {
+            const { c, kc } = await sim();
+            c.apply(kuredDaemonSet());
+            const clock = new ManualClock(Date.now());
+            const ev = new Events();
+            const h = await acquireKuredLock(kc, { holderIdentity: ME, ttlSeconds: 300 }, { clock, onProgress: ev.push });
+            c.faults.add({ verb: "patch", resource: "daemonsets", status: 503, count: 1 });
+            clock.advance(100_000);
+            await ev.next((e) => e.phase === "renew-failed");
+            assert.equal(h.lost, undefined, "a 503 is worth retrying: still held");
+            c.faults.add({
+                verb: "patch",
+                resource: "daemonsets",
+                status: 403,
+                count: 1,
+                message:
+                    'daemonsets.apps "kured" is forbidden: User "ci" cannot patch resource "daemonsets" in API group "apps" in the namespace "kube-system"',
+            });
+            await ev.next((e) => e.phase === "renew-failed" || e.phase === "renewed"); // the loop is asleep again
+            clock.advance(100_000);
+            const lost = await ev.next((e) => e.phase === "lost");
+            assert.match(
+                lost.message,
+                /^cannot keep the kured lock \(refreshing it again cannot help\): cannot write the kured lock on DaemonSet kube-system\/kured: .*cannot patch resource "daemonsets".*HTTP 403/,
+            );
+            await h.release();
+        });
     });
 });

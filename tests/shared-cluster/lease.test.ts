@@ -254,6 +254,36 @@ describe("shared-cluster: lease lock", function () {
         assert.equal(lease(c).spec.holderIdentity, B);
     });
 
+    it("a renewal refused for good (403: the permission is gone) loses the Lease at once; a 503 is retried and keeps it", async () => {
+        const { c, kc } = await sim();
+        const ev = new Events();
+        const lost: { with?: Error } = {};
+        const held = await acquireLease(kc, { holderIdentity: A }, { onProgress: ev.push, onLost: (e) => (lost.with = e) });
+        c.faults.add({ verb: "update", resource: "leases", status: 503, count: 1 });
+        await held.renew();
+        assert.ok(
+            ev.all.some((e) => e.phase === "renew-failed"),
+            "the 503 is reported as a failed renewal",
+        );
+        held.assertHeld();
+        assert.equal(lost.with === undefined, true, "still held after the 503");
+        c.faults.add({
+            verb: "update",
+            resource: "leases",
+            status: 403,
+            count: 1,
+            message:
+                'leases.coordination.k8s.io "node-upgrade" is forbidden: User "ci" cannot update resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"',
+        });
+        await held.renew();
+        assert.match(
+            lost.with?.message ?? "",
+            /^lease kube-system\/node-upgrade cannot be renewed, and retrying cannot help: .*cannot update resource "leases".*HTTP 403/,
+        );
+        assert.throws(() => held.assertHeld(), /cannot be renewed, and retrying cannot help/);
+        await held.release();
+    });
+
     it("someone labels the Lease while we hold it: the renewal retries after the 409 and keeps the label", async () => {
         const { c, kc } = await sim();
         const held = await acquireLease(kc, { holderIdentity: A });
