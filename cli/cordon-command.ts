@@ -2,7 +2,8 @@
 import type { Command } from "commander";
 import { cordon, uncordon } from "../drain";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
-import { dryRunFlag, selectorFlag } from "./options";
+import { dryRunFlag } from "./options";
+import { addFlags } from "./roll-flags";
 import { progressPrinter, stdio } from "./output";
 
 interface Flags extends GlobalFlags {
@@ -19,9 +20,8 @@ export function registerCordonCommands(program: Command): void {
                 verb === "cordon"
                     ? "Mark nodes as unschedulable (like kubectl cordon)"
                     : "Mark nodes as schedulable (like kubectl uncordon)",
-            )
-            .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag)
-            .option("--dry-run [strategy]", 'one of "none", "server", "client"', (v: string) => dryRunFlag(v));
+            );
+        addFlags(cmd, ["selector", "dry-run"]);
         if (verb === "uncordon") cmd.option("--only-if-cordoned-by-us", "leave nodes alone unless node-upgrade made their cordon");
         addGlobalFlags(cmd).action(async (names: string[], flags: Flags) => {
             const kc = kubeConfigFrom(flags);

@@ -1,7 +1,7 @@
-// One definition of each flag that more than one command takes (drain, plan, rehearse): its name, its help, how
-// its value is parsed and checked, its default. A command picks the flags it takes, so a flag cannot mean
-// different things in two commands; drainOptionsFrom (options.ts) turns the parsed drain flags into the drain
-// engine's options for all three.
+// One definition of each flag that more than one command takes (drain, plan, rehearse, cordon, uncordon, wait): its
+// name, its help, how its value is parsed and checked, its default. A command picks the flags it takes, so a flag
+// cannot mean different things in two commands; drainOptionsFrom (options.ts) turns the parsed drain flags into the
+// drain engine's options for all three.
 import { Option, type Command } from "commander";
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from "../drain";
 import { formatDuration } from "../kube-rules";

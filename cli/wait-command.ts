@@ -4,7 +4,8 @@ import type { Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { isObjectNotFound, clientFor, DEFAULT_NODE_WAIT_TIMEOUT_SECONDS, waitForNode } from "../drain";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, resolveNodes, type GlobalFlags } from "./common";
-import { durationFlag, selectorFlag, targetVersionFlag } from "./options";
+import { durationFlag, targetVersionFlag } from "./options";
+import { addFlags } from "./roll-flags";
 import { progressPrinter, stdio } from "./output";
 import { formatDuration } from "../kube-rules";
 
@@ -43,8 +44,8 @@ export function registerWaitCommand(program: Command): void {
             "--timeout <duration>",
             `how long to wait per node, as a Go duration; 0 = forever (default ${formatDuration(DEFAULT_NODE_WAIT_TIMEOUT_SECONDS)})`,
             durationFlag("--timeout"),
-        )
-        .option("-l, --selector <selector>", "label selector to pick the nodes", selectorFlag);
+        );
+    addFlags(cmd, ["selector"]);
     addGlobalFlags(cmd).action(async (names: string[], flags: Flags) => {
         const kc = kubeConfigFrom(flags);
         const nodes = flags.selector || names.length === 0 ? await resolveNodes(kc, names, flags.selector, "wait NODE [flags]") : names;
