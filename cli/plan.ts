@@ -16,7 +16,6 @@ import {
     type RollPlan,
     type RollSpec,
 } from "../planner";
-import { clientFor } from "../drain";
 import { startNowLine, type RollPreflight } from "../shared-cluster";
 import { CliError, addGlobalFlags, errorText, kubeConfigFrom, type GlobalFlags } from "./common";
 import { drainOptionsFrom, targetVersionFlag, type DrainFlags } from "./options";
@@ -90,10 +89,9 @@ async function loadSnapshot(flags: PlanFlags): Promise<ClusterSnapshot> {
     try {
         return await snapshotFromCluster(kc);
     } catch (err) {
-        // The planner reads with its own clients: explain names the server, and whose credentials a 401 refused.
-        throw new CliError(
-            `cannot list the cluster's nodes, pods, workloads and PodDisruptionBudgets: ${errorText(clientFor(kc).explain(err))}`,
-        );
+        // The planner reads through the drain engine's client, whose errors already name the server (and, for a
+        // 401, the kubeconfig and context).
+        throw new CliError(`cannot list the cluster's nodes, pods, workloads and PodDisruptionBudgets: ${errorText(err)}`);
     }
 }
 
