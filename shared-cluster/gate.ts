@@ -26,10 +26,23 @@ export interface GateBlocked {
     retryAt?: Date;
     /** Waiting cannot help (e.g. a closed maintenance window when waiting for it is off, a bad configuration). */
     final?: boolean;
+    /** Not a verdict on the cluster: the check itself failed in a way worth retrying (a 503, a reset connection). */
+    checkFailed?: boolean;
 }
 
 export const pass = (detail?: string): GateOk => (detail === undefined ? { ok: true } : { ok: true, detail });
-export const blocked = (reason: string, extra: { retryAt?: Date; final?: boolean } = {}): GateBlocked => ({ ok: false, reason, ...extra });
+export const blocked = (reason: string, extra: { retryAt?: Date; final?: boolean; checkFailed?: boolean } = {}): GateBlocked => ({
+    ok: false,
+    reason,
+    ...extra,
+});
+
+/**
+ * Back-off (ms) before each further check after a check that failed for a reason worth retrying, even once the
+ * deadline has passed: a timeout of 0 means "do not wait for the holder (or the alert)", not "stop the roll at
+ * the first 503". Four retries over 15 s, as the drain engine rides out a blip of the API server.
+ */
+export const CHECK_RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
 
 /** A named check with an I/O part. `check` must not change anything in the cluster. */
 export interface Gate {
@@ -146,7 +159,7 @@ export async function checkGate(gate: Gate, signal?: AbortSignal): Promise<GateR
         if (signal?.aborted) throw signal.reason;
         const permanent = permanentFailure(err);
         if (permanent !== undefined) return blocked(`the check failed, and waiting cannot help: ${permanent}`, { final: true });
-        return blocked(`the check failed: ${errorMessage(err)}`);
+        return blocked(`the check failed: ${errorMessage(err)}`, { checkFailed: true });
     }
 }
 
@@ -170,12 +183,27 @@ export async function waitUntil(
     const deadline = started + Math.max(0, timeoutMs);
     let lastReason: string | undefined;
     let lastReportAt = -Infinity;
+    let failedChecks = 0;
     for (;;) {
         if (opts.signal?.aborted) throw opts.signal.reason;
         const verdict = await checkGate(gate, opts.signal);
         if (verdict.ok) return verdict;
         const now = clock.now();
         const waited = now - started;
+        failedChecks = verdict.checkFailed ? failedChecks + 1 : 0;
+        const retryFailedCheck = verdict.checkFailed && !verdict.final && now >= deadline && failedChecks <= CHECK_RETRY_DELAYS_MS.length;
+        if (retryFailedCheck) {
+            const delay = CHECK_RETRY_DELAYS_MS[failedChecks - 1];
+            const remainingMs = CHECK_RETRY_DELAYS_MS.slice(failedChecks - 1).reduce((a, b) => a + b, 0);
+            onProgress?.({
+                gate: gate.name,
+                reason: `${verdict.reason}; checking again in ${formatMs(delay)}`,
+                waitedMs: waited,
+                remainingMs,
+            });
+            await clock.sleep(delay, opts.signal);
+            continue;
+        }
         if (verdict.final || now >= deadline)
             throw new GateBlockedError(gate.name, verdict.reason, waited, !verdict.final && timeoutMs > 0);
         if (verdict.reason !== lastReason || now - lastReportAt >= reportEveryMs) {
@@ -209,6 +237,8 @@ export function allGates(name: string, gates: Gate[]): Gate {
             return blocked(reasons.join("; "), {
                 retryAt,
                 final: blockers.some((x) => (x.r as GateBlocked).final),
+                // Only when nothing real blocks: a holder or an alert next to a 503 is still a verdict.
+                ...(blockers.every((x) => (x.r as GateBlocked).checkFailed) ? { checkFailed: true } : {}),
             });
         },
     };

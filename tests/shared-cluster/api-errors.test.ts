@@ -137,6 +137,30 @@ describe("shared-cluster: API errors in locks and gates", function () {
         assert.match(err.message, /\(HTTP 422[^)]*\); the API server rejected the request as invalid: fix the gate's settings/);
     });
 
+    it("with no timeout (the default), a 503 blip on the Lease or a gate is ridden out: up to 4 retries over 15 s, then it gives up", async () => {
+        const { c, kc } = await sim();
+        const gates = [{ type: "pods" as const, selector: "app=backup" }];
+        c.faults.add({ verb: "get", resource: "leases", status: 503, count: 1 });
+        c.faults.add({ verb: "list", resource: "pods", status: 503, count: 2 });
+        const clock = new JumpClock();
+        const ev = new Events();
+        const s = await acquireAndCheck(kc, { holderIdentity: ME, lock: true, gates }, "worker1", { clock, onProgress: ev.push });
+        assert.equal(c.get("Lease", "kube-system", "node-upgrade").spec.holderIdentity, ME, "the Lease was taken after the 503");
+        await s.release();
+        const retries = ev.all.map((e) => e.message).filter((m) => /; checking again in \d+s \(\d+s left\)$/.test(m));
+        assert.equal(retries.length, 3, ev.all.map((e) => e.message).join("\n"));
+        assert.match(retries[0], /lease kube-system\/node-upgrade.*\(HTTP 503 .*; checking again in 1s \(15s left\)$/);
+
+        // a 503 that does not go away: the first check and 4 retries (1+2+4+8 s on the gate's clock), then it stops
+        c.faults.add({ verb: "list", resource: "pods", status: 503, count: 100 });
+        const started = clock.now();
+        const err = await acquireAndCheck(kc, { holderIdentity: ME, gates }, "worker1", { clock }).catch((e) => e);
+        assert.ok(err instanceof SharedClusterBlockedError, String(err));
+        assert.match(err.message, /the check failed: .*\(HTTP 503 /);
+        assert.equal(clock.now() - started, 15_000);
+        assert.equal(c.requestLog().filter((r) => r.resource === "pods" && r.status === 503).length, 2 + 5);
+    });
+
     it("a 404 for a path the server does not serve is an error, not 'kured is not installed' nor 'no Lease yet'", async () => {
         const { c } = await sim();
         c.apply(kuredDaemonSet());
