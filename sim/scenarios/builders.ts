@@ -412,6 +412,52 @@ export function buildDaemonSet(ctx: BuildContext, s: DaemonSetSpec, nodes: Map<s
     return [ds, ...pods];
 }
 
+export interface BaseClusterOptions {
+    /** Namespaces, created in this order after the nodes (default: default, kube-system). */
+    namespaces?: string[];
+    /** The kube-proxy DaemonSet in kube-system, one pod per node. */
+    kubeProxy: {
+        image: string;
+        cpu?: string;
+        terminationGracePeriodSeconds?: number;
+        /** The pod on `node` (default: named kube-proxy-<node>); called for each node in order, before the DaemonSet is built. */
+        pod?: (node: string) => Omit<PlacedPod, "node">;
+    };
+}
+
+export interface BaseCluster {
+    /** Namespaces, nodes, the kube-proxy DaemonSet and its pods, in that order. */
+    items: any[];
+    /** The nodes by name, in the order given. */
+    nodes: Map<string, any>;
+}
+
+/**
+ * The cluster most scenarios start from: the nodes, the namespaces, and a kube-proxy DaemonSet with a pod on
+ * every node. A NodeSpec is built with buildNode; a Node object already built (by a caller that draws from
+ * ctx.rng between its nodes) is used as it is. ctx.rng is drawn from in the order: nodes, namespaces, pods'
+ * names (kubeProxy.pod), DaemonSet and pods.
+ */
+export function buildBaseCluster(
+    ctx: BuildContext,
+    nodeSpecs: Array<NodeSpec | { metadata: { name: string } }>,
+    o: BaseClusterOptions,
+): BaseCluster {
+    const built = nodeSpecs.map((s) => ("metadata" in s ? s : buildNode(ctx, s)));
+    const nodes = new Map<string, any>(built.map((n) => [n.metadata.name, n]));
+    const items: any[] = [...(o.namespaces ?? ["default", "kube-system"]).map((n) => buildNamespace(ctx, n)), ...built];
+    const pod = o.kubeProxy.pod ?? ((node: string) => ({ name: `kube-proxy-${node}` }));
+    const pods = built.map((n) => ({ ...pod(n.metadata.name), node: n.metadata.name }));
+    const template: PodTemplateOptions = {
+        labels: { "k8s-app": "kube-proxy" },
+        hostNetwork: true,
+        containers: [{ name: "kube-proxy", image: o.kubeProxy.image, cpu: o.kubeProxy.cpu }],
+        terminationGracePeriodSeconds: o.kubeProxy.terminationGracePeriodSeconds,
+    };
+    items.push(...buildDaemonSet(ctx, { namespace: "kube-system", name: "kube-proxy", template, pods }, nodes));
+    return { items, nodes };
+}
+
 export function buildPdb(
     ctx: BuildContext,
     ns: string,

@@ -6,16 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { startCluster, SimCluster, type PolicyRule } from "../../sim";
 import { Prng } from "../../sim/random";
-import {
-    BuildContext,
-    buildDaemonSet,
-    buildDeployment,
-    buildNamespace,
-    buildNode,
-    buildPdb,
-    buildPod,
-    buildTemplate,
-} from "../../sim/scenarios/builders";
+import { BuildContext, buildBaseCluster, buildDeployment, buildPdb, buildPod, buildTemplate } from "../../sim/scenarios/builders";
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../local-engine";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 import { nodeState, type NodeState } from "../helpers/pulumi-sim";
@@ -43,39 +34,25 @@ export const UPGRADE_COMMAND =
  */
 export function hardeningScenario(seed: number, nowMs = Date.now()): { kind: "List"; items: any[] } {
     const ctx: BuildContext = { rng: new Prng(seed * 7919 + 11), nowMs };
-    const nodes = [
-        buildNode(ctx, {
-            name: "cp",
-            internalIP: "10.0.0.10",
-            podCIDR: "10.244.0.0/24",
-            version: FROM_VERSION,
-            labels: { "node-role.kubernetes.io/control-plane": "" },
-            taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
-        }),
-        ...WORKERS.map((name, i) =>
-            buildNode(ctx, { name, internalIP: `10.0.0.${11 + i}`, podCIDR: `10.244.${i + 1}.0/24`, version: FROM_VERSION }),
-        ),
-    ];
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-    const items: any[] = [...["default", "kube-system", "kube-node-lease", NAMESPACE].map((n) => buildNamespace(ctx, n)), ...nodes];
     const res = { cpu: "100m", memory: "64Mi" };
     const fast = { terminationGracePeriodSeconds: 2 };
-    items.push(
-        ...buildDaemonSet(
-            ctx,
+    const { items, nodes: byName } = buildBaseCluster(
+        ctx,
+        [
             {
-                namespace: "kube-system",
-                name: "kube-proxy",
-                template: {
-                    labels: { "k8s-app": "kube-proxy" },
-                    hostNetwork: true,
-                    containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5" }],
-                    ...fast,
-                },
-                pods: ["cp", ...WORKERS].map((n) => ({ name: `kube-proxy-${n}`, node: n })),
+                name: "cp",
+                internalIP: "10.0.0.10",
+                podCIDR: "10.244.0.0/24",
+                version: FROM_VERSION,
+                labels: { "node-role.kubernetes.io/control-plane": "" },
+                taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
             },
-            byName,
-        ),
+            ...WORKERS.map((name, i) => ({ name, internalIP: `10.0.0.${11 + i}`, podCIDR: `10.244.${i + 1}.0/24`, version: FROM_VERSION })),
+        ],
+        {
+            namespaces: ["default", "kube-system", "kube-node-lease", NAMESPACE],
+            kubeProxy: { image: "registry.k8s.io/kube-proxy:v1.28.5", ...fast },
+        },
     );
     const deployment = (name: string, hash: string, placement: string[]) =>
         buildDeployment(
