@@ -13,7 +13,15 @@ export { normalizeVersion } from "./controllers/node-upgrade";
 export { PDB_BLOCKED_NODE, PDB_BLOCKING_PDB } from "./scenarios/pdb";
 // Builders of already-running objects, for programs that write scenario files (bench/drain.ts).
 export { Prng } from "./random";
-export { buildBaseCluster, buildNamespace, buildNode, buildDaemonSet, buildDeployment, buildPdb } from "./scenarios/builders";
+export {
+    buildBaseCluster,
+    buildNamespace,
+    buildNode,
+    buildDaemonSet,
+    buildDeployment,
+    buildPdb,
+    buildStatefulSet,
+} from "./scenarios/builders";
 export type {
     BaseCluster,
     BaseClusterOptions,
@@ -21,6 +29,7 @@ export type {
     NodeSpec,
     DeploymentSpec,
     DaemonSetSpec,
+    StatefulSetSpec,
     PlacedPod,
     PodTemplateOptions,
 } from "./scenarios/builders";

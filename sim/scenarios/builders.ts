@@ -412,6 +412,50 @@ export function buildDaemonSet(ctx: BuildContext, s: DaemonSetSpec, nodes: Map<s
     return [ds, ...pods];
 }
 
+export interface StatefulSetSpec {
+    namespace: string;
+    name: string;
+    template: PodTemplateOptions;
+    ageMs?: number;
+    podManagementPolicy?: "OrderedReady" | "Parallel";
+    /** The pods in ordinal order: pods[i] is <name>-i. */
+    pods: Omit<PlacedPod, "name">[];
+}
+
+/** A StatefulSet (serviceName = its name) and its running pods <name>-0, <name>-1, … */
+export function buildStatefulSet(ctx: BuildContext, s: StatefulSetSpec, nodes: Map<string, any>): any[] {
+    const template = buildTemplate(s.template);
+    const n = s.pods.length;
+    const sts = {
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: {
+            name: s.name,
+            namespace: s.namespace,
+            uid: ctx.rng.uuid(),
+            creationTimestamp: rfc3339(ctx.nowMs - (s.ageMs ?? 127 * DAY)),
+            generation: 1,
+            labels: { ...s.template.labels },
+        },
+        spec: {
+            replicas: n,
+            serviceName: s.name,
+            selector: { matchLabels: { ...s.template.labels } },
+            template,
+            podManagementPolicy: s.podManagementPolicy ?? "OrderedReady",
+            updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+        },
+        status: { replicas: n, readyReplicas: n, currentReplicas: n, updatedReplicas: n, availableReplicas: n, observedGeneration: 1 },
+    };
+    const pods = s.pods.map((p, i) =>
+        buildPod(ctx, s.namespace, template, sts, { ...p, name: `${s.name}-${i}` }, nodes.get(p.node), {
+            "statefulset.kubernetes.io/pod-name": `${s.name}-${i}`,
+            "apps.kubernetes.io/pod-index": String(i),
+        }),
+    );
+    return [sts, ...pods];
+}
+
 export interface BaseClusterOptions {
     /** Namespaces, created in this order after the nodes (default: default, kube-system). */
     namespaces?: string[];

@@ -13,7 +13,7 @@
 // eviction at a time), a DaemonSet (kube-proxy), and a StatefulSet "db" on worker2.
 
 import { Prng } from "../random";
-import { BuildContext, buildBaseCluster, buildDeployment, buildPdb, buildPod, buildTemplate, DAYS } from "./builders";
+import { BuildContext, buildBaseCluster, buildDeployment, buildPdb, buildStatefulSet, DAYS } from "./builders";
 
 export const PDB_BLOCKED_NODE = "worker1";
 export const PDB_BLOCKING_PDB = "default/critical-pdb";
@@ -83,38 +83,18 @@ export function pdbScenario(nowMs: number, seed = 1): any {
     items.push(buildPdb(ctx, "default", "web-pdb", { app: "web" }, { maxUnavailable: 1 }));
 
     // StatefulSet db with one replica on worker2
-    const dbTemplate = buildTemplate({ labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }] });
-    const sts = {
-        apiVersion: "apps/v1",
-        kind: "StatefulSet",
-        metadata: {
-            name: "db",
-            namespace: "default",
-            uid: ctx.rng.uuid(),
-            creationTimestamp: new Date(nowMs - 10 * DAYS).toISOString().replace(/\.\d{3}Z$/, "Z"),
-            generation: 1,
-            labels: { app: "db" },
-        },
-        spec: {
-            replicas: 1,
-            serviceName: "db",
-            selector: { matchLabels: { app: "db" } },
-            template: dbTemplate,
-            podManagementPolicy: "OrderedReady",
-            updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
-        },
-        status: { replicas: 1, readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1, availableReplicas: 1, observedGeneration: 1 },
-    };
     items.push(
-        sts,
-        buildPod(
+        ...buildStatefulSet(
             ctx,
-            "default",
-            dbTemplate,
-            sts,
-            { name: "db-0", node: "worker2", ip: "10.244.2.7", ageMs: 10 * DAYS },
-            byName.get("worker2"),
-            { "statefulset.kubernetes.io/pod-name": "db-0", "apps.kubernetes.io/pod-index": "0" },
+            {
+                namespace: "default",
+                name: "db",
+                ageMs: 10 * DAYS,
+                podManagementPolicy: "OrderedReady",
+                template: { labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }] },
+                pods: [{ node: "worker2", ip: "10.244.2.7", ageMs: 10 * DAYS }],
+            },
+            byName,
         ),
     );
     return { kind: "List", apiVersion: "v1", metadata: { resourceVersion: "" }, items };

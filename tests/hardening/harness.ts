@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { startCluster, SimCluster, type PolicyRule } from "../../sim";
 import { Prng } from "../../sim/random";
-import { BuildContext, buildBaseCluster, buildDeployment, buildPdb, buildPod, buildTemplate } from "../../sim/scenarios/builders";
+import { BuildContext, buildBaseCluster, buildDeployment, buildPdb, buildStatefulSet } from "../../sim/scenarios/builders";
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../local-engine";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 import { nodeState, type NodeState } from "../helpers/pulumi-sim";
@@ -75,35 +75,18 @@ export function hardeningScenario(seed: number, nowMs = Date.now()): { kind: "Li
     items.push(buildPdb(ctx, NAMESPACE, "cache", { app: "cache" }, { minAvailable: "60%" }));
     items.push(...deployment("jobs", "4b6c8d7f9", ["w1", "w2"]));
 
-    const dbTemplate = buildTemplate({ labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }], ...fast });
-    const sts = {
-        apiVersion: "apps/v1",
-        kind: "StatefulSet",
-        metadata: {
-            name: "db",
-            namespace: NAMESPACE,
-            uid: ctx.rng.uuid(),
-            creationTimestamp: new Date(nowMs - 864e5).toISOString().replace(/\.\d{3}Z$/, "Z"),
-            generation: 1,
-            labels: { app: "db" },
-        },
-        spec: {
-            replicas: 3,
-            serviceName: "db",
-            selector: { matchLabels: { app: "db" } },
-            template: dbTemplate,
-            podManagementPolicy: "Parallel",
-            updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
-        },
-        status: { replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3, availableReplicas: 3, observedGeneration: 1 },
-    };
-    items.push(sts);
-    ["w1", "w2", "w3"].forEach((node, i) =>
-        items.push(
-            buildPod(ctx, NAMESPACE, dbTemplate, sts, { name: `db-${i}`, node }, byName.get(node), {
-                "statefulset.kubernetes.io/pod-name": `db-${i}`,
-                "apps.kubernetes.io/pod-index": String(i),
-            }),
+    items.push(
+        ...buildStatefulSet(
+            ctx,
+            {
+                namespace: NAMESPACE,
+                name: "db",
+                ageMs: 864e5,
+                podManagementPolicy: "Parallel",
+                template: { labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }], ...fast },
+                pods: ["w1", "w2", "w3"].map((node) => ({ node })),
+            },
+            byName,
         ),
     );
     items.push(buildPdb(ctx, NAMESPACE, "db", { app: "db" }, { maxUnavailable: 1 }));
