@@ -21,6 +21,7 @@ export {
     buildDeployment,
     buildPdb,
     buildStatefulSet,
+    workerNodeSpecs,
 } from "./scenarios/builders";
 export type {
     BaseCluster,

@@ -92,6 +92,11 @@ export function buildNode(ctx: BuildContext, s: NodeSpec): any {
     };
 }
 
+/** NodeSpecs for `names`, the i-th at 10.0.0.(i+1) with pod CIDR 10.244.i.0/24, each with the fields of `o`. */
+export function workerNodeSpecs(names: string[], o: Omit<NodeSpec, "name" | "internalIP" | "podCIDR"> = {}): NodeSpec[] {
+    return names.map((name, i) => ({ name, internalIP: `10.0.0.${i + 1}`, podCIDR: `10.244.${i}.0/24`, ...o }));
+}
+
 export function buildNamespace(ctx: BuildContext, name: string, ageMs = 127 * DAY): any {
     return {
         apiVersion: "v1",

@@ -14,6 +14,7 @@ import {
     buildPod,
     buildTemplate,
     PlacedPod,
+    workerNodeSpecs,
 } from "../../sim/scenarios/builders";
 import { startCluster, type SimCluster, type StartClusterOptions } from "../../sim";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -28,15 +29,7 @@ export interface Fixture {
 /** Ready worker nodes (default w1..w3), namespaces default and kube-system, a kube-proxy DaemonSet pod per node. */
 export function cluster(nodeNames = ["w1", "w2", "w3"], seed = 7): Fixture {
     const ctx: BuildContext = { rng: new Prng(seed), nowMs: Date.now() };
-    const nodes = nodeNames.map((name, i) => ({
-        name,
-        internalIP: `10.0.0.${i + 1}`,
-        podCIDR: `10.244.${i}.0/24`,
-        version: "v1.28.5",
-        pods: "250",
-        cpu: "64",
-        memory: "256Gi",
-    }));
+    const nodes = workerNodeSpecs(nodeNames, { version: "v1.28.5", pods: "250", cpu: "64", memory: "256Gi" });
     return { ctx, ...buildBaseCluster(ctx, nodes, { kubeProxy: { image: "kube-proxy:v1.28.5" } }) };
 }
 

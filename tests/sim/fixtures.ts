@@ -9,6 +9,7 @@ import {
     buildPod,
     buildTemplate,
     PlacedPod,
+    workerNodeSpecs,
 } from "../../sim/scenarios/builders";
 
 export interface Fixture {
@@ -20,7 +21,7 @@ export interface Fixture {
 /** Three Ready worker nodes (w1, w2, w3), namespaces default and kube-system, a kube-proxy DaemonSet. */
 export function baseCluster(nodeNames = ["w1", "w2", "w3"]): Fixture {
     const ctx: BuildContext = { rng: new Prng(42), nowMs: Date.now() };
-    const nodes = nodeNames.map((name, i) => ({ name, internalIP: `10.0.0.${i + 1}`, podCIDR: `10.244.${i}.0/24`, version: "v1.28.5" }));
+    const nodes = workerNodeSpecs(nodeNames, { version: "v1.28.5" });
     return { ctx, ...buildBaseCluster(ctx, nodes, { kubeProxy: { image: "kube-proxy:v1.28.5" } }) };
 }
 
