@@ -3,32 +3,14 @@
 // cluster: big Ready workers w1..wN (v1.28.5), namespaces default and kube-system, a kube-proxy DaemonSet pod on
 // each node (left alone by --ignore-daemonsets), and the case's Deployment.
 import * as fs from "node:fs";
-import { Prng, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, type BuildContext } from "../sim";
+import { Prng, buildBaseCluster, buildDeployment, buildPdb, workerNodeSpecs, type BuildContext } from "../sim";
 
 const SEED = 99;
 
 function baseCluster(nodeNames: string[]) {
     const ctx: BuildContext = { rng: new Prng(SEED), nowMs: Date.now() };
-    const nodes = nodeNames.map((name, i) =>
-        buildNode(ctx, {
-            name,
-            internalIP: `10.0.0.${i + 1}`,
-            podCIDR: `10.244.${i}.0/24`,
-            version: "v1.28.5",
-            pods: "250",
-            cpu: "64",
-            memory: "256Gi",
-        }),
-    );
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-    const items: any[] = [buildNamespace(ctx, "default"), buildNamespace(ctx, "kube-system"), ...nodes];
-    const template = {
-        labels: { "k8s-app": "kube-proxy" },
-        hostNetwork: true,
-        containers: [{ name: "kube-proxy", image: "kube-proxy:v1.28.5" }],
-    };
-    const proxies = nodeNames.map((n) => ({ name: `kube-proxy-${n}`, node: n }));
-    items.push(...buildDaemonSet(ctx, { namespace: "kube-system", name: "kube-proxy", template, pods: proxies }, byName));
+    const nodes = workerNodeSpecs(nodeNames, { version: "v1.28.5", pods: "250", cpu: "64", memory: "256Gi" });
+    const { items, nodes: byName } = buildBaseCluster(ctx, nodes, { kubeProxy: { image: "kube-proxy:v1.28.5" } });
     return { ctx, byName, items };
 }
 

@@ -13,5 +13,24 @@ export { normalizeVersion } from "./controllers/node-upgrade";
 export { PDB_BLOCKED_NODE, PDB_BLOCKING_PDB } from "./scenarios/pdb";
 // Builders of already-running objects, for programs that write scenario files (bench/drain.ts).
 export { Prng } from "./random";
-export { buildNamespace, buildNode, buildDaemonSet, buildDeployment, buildPdb } from "./scenarios/builders";
-export type { BuildContext, NodeSpec, DeploymentSpec, DaemonSetSpec, PlacedPod, PodTemplateOptions } from "./scenarios/builders";
+export {
+    buildBaseCluster,
+    buildNamespace,
+    buildNode,
+    buildDaemonSet,
+    buildDeployment,
+    buildPdb,
+    buildStatefulSet,
+    workerNodeSpecs,
+} from "./scenarios/builders";
+export type {
+    BaseCluster,
+    BaseClusterOptions,
+    BuildContext,
+    NodeSpec,
+    DeploymentSpec,
+    DaemonSetSpec,
+    StatefulSetSpec,
+    PlacedPod,
+    PodTemplateOptions,
+} from "./scenarios/builders";

@@ -92,6 +92,11 @@ export function buildNode(ctx: BuildContext, s: NodeSpec): any {
     };
 }
 
+/** NodeSpecs for `names`, the i-th at 10.0.0.(i+1) with pod CIDR 10.244.i.0/24, each with the fields of `o`. */
+export function workerNodeSpecs(names: string[], o: Omit<NodeSpec, "name" | "internalIP" | "podCIDR"> = {}): NodeSpec[] {
+    return names.map((name, i) => ({ name, internalIP: `10.0.0.${i + 1}`, podCIDR: `10.244.${i}.0/24`, ...o }));
+}
+
 export function buildNamespace(ctx: BuildContext, name: string, ageMs = 127 * DAY): any {
     return {
         apiVersion: "v1",
@@ -410,6 +415,96 @@ export function buildDaemonSet(ctx: BuildContext, s: DaemonSetSpec, nodes: Map<s
         return pod;
     });
     return [ds, ...pods];
+}
+
+export interface StatefulSetSpec {
+    namespace: string;
+    name: string;
+    template: PodTemplateOptions;
+    ageMs?: number;
+    podManagementPolicy?: "OrderedReady" | "Parallel";
+    /** The pods in ordinal order: pods[i] is <name>-i. */
+    pods: Omit<PlacedPod, "name">[];
+}
+
+/** A StatefulSet (serviceName = its name) and its running pods <name>-0, <name>-1, … */
+export function buildStatefulSet(ctx: BuildContext, s: StatefulSetSpec, nodes: Map<string, any>): any[] {
+    const template = buildTemplate(s.template);
+    const n = s.pods.length;
+    const sts = {
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: {
+            name: s.name,
+            namespace: s.namespace,
+            uid: ctx.rng.uuid(),
+            creationTimestamp: rfc3339(ctx.nowMs - (s.ageMs ?? 127 * DAY)),
+            generation: 1,
+            labels: { ...s.template.labels },
+        },
+        spec: {
+            replicas: n,
+            serviceName: s.name,
+            selector: { matchLabels: { ...s.template.labels } },
+            template,
+            podManagementPolicy: s.podManagementPolicy ?? "OrderedReady",
+            updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+        },
+        status: { replicas: n, readyReplicas: n, currentReplicas: n, updatedReplicas: n, availableReplicas: n, observedGeneration: 1 },
+    };
+    const pods = s.pods.map((p, i) =>
+        buildPod(ctx, s.namespace, template, sts, { ...p, name: `${s.name}-${i}` }, nodes.get(p.node), {
+            "statefulset.kubernetes.io/pod-name": `${s.name}-${i}`,
+            "apps.kubernetes.io/pod-index": String(i),
+        }),
+    );
+    return [sts, ...pods];
+}
+
+export interface BaseClusterOptions {
+    /** Namespaces, created in this order after the nodes (default: default, kube-system). */
+    namespaces?: string[];
+    /** The kube-proxy DaemonSet in kube-system, one pod per node. */
+    kubeProxy: {
+        image: string;
+        cpu?: string;
+        terminationGracePeriodSeconds?: number;
+        /** The pod on `node` (default: named kube-proxy-<node>); called for each node in order, before the DaemonSet is built. */
+        pod?: (node: string) => Omit<PlacedPod, "node">;
+    };
+}
+
+export interface BaseCluster {
+    /** Namespaces, nodes, the kube-proxy DaemonSet and its pods, in that order. */
+    items: any[];
+    /** The nodes by name, in the order given. */
+    nodes: Map<string, any>;
+}
+
+/**
+ * The cluster most scenarios start from: the nodes, the namespaces, and a kube-proxy DaemonSet with a pod on
+ * every node. A NodeSpec is built with buildNode; a Node object already built (by a caller that draws from
+ * ctx.rng between its nodes) is used as it is. ctx.rng is drawn from in the order: nodes, namespaces, pods'
+ * names (kubeProxy.pod), DaemonSet and pods.
+ */
+export function buildBaseCluster(
+    ctx: BuildContext,
+    nodeSpecs: Array<NodeSpec | { metadata: { name: string } }>,
+    o: BaseClusterOptions,
+): BaseCluster {
+    const built = nodeSpecs.map((s) => ("metadata" in s ? s : buildNode(ctx, s)));
+    const nodes = new Map<string, any>(built.map((n) => [n.metadata.name, n]));
+    const items: any[] = [...(o.namespaces ?? ["default", "kube-system"]).map((n) => buildNamespace(ctx, n)), ...built];
+    const pod = o.kubeProxy.pod ?? ((node: string) => ({ name: `kube-proxy-${node}` }));
+    const pods = built.map((n) => ({ ...pod(n.metadata.name), node: n.metadata.name }));
+    const template: PodTemplateOptions = {
+        labels: { "k8s-app": "kube-proxy" },
+        hostNetwork: true,
+        containers: [{ name: "kube-proxy", image: o.kubeProxy.image, cpu: o.kubeProxy.cpu }],
+        terminationGracePeriodSeconds: o.kubeProxy.terminationGracePeriodSeconds,
+    };
+    items.push(...buildDaemonSet(ctx, { namespace: "kube-system", name: "kube-proxy", template, pods }, nodes));
+    return { items, nodes };
 }
 
 export function buildPdb(

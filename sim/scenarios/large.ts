@@ -9,48 +9,32 @@
 //   local   every 10th Deployment mounts an emptyDir
 
 import { Prng } from "../random";
-import { BuildContext, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, DAYS, PlacedPod } from "./builders";
+import { BuildContext, buildBaseCluster, buildDeployment, buildPdb, DAYS, NodeSpec, PlacedPod } from "./builders";
 
 export function largeScenario(nowMs: number, nodesCount = 10, podsPerNode = 10, seed = 1): any {
     if (!(nodesCount >= 1) || !(podsPerNode >= 1)) throw new Error("large scenario needs --nodes >= 1 and --pods-per-node >= 1");
     const ctx: BuildContext = { rng: new Prng(seed * 1_000_003 + nodesCount * 7 + podsPerNode), nowMs };
     const width = Math.max(3, String(nodesCount).length);
     const nodeName = (i: number) => `node-${String(i + 1).padStart(width, "0")}`;
-    const nodes: any[] = [];
-    for (let i = 0; i < nodesCount; i++) {
-        nodes.push(
-            buildNode(ctx, {
-                name: nodeName(i),
-                internalIP: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`,
-                podCIDR: `10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`,
-                version: "v1.28.5",
-                cpu: "64",
-                memory: "268435456Ki",
-                pods: String(Math.max(250, podsPerNode + 20)),
-                ageMs: 90 * DAYS,
-            }),
-        );
-    }
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
+    const nodes: NodeSpec[] = Array.from({ length: nodesCount }, (_, i) => ({
+        name: nodeName(i),
+        internalIP: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+        podCIDR: `10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`,
+        version: "v1.28.5",
+        cpu: "64",
+        memory: "268435456Ki",
+        pods: String(Math.max(250, podsPerNode + 20)),
+        ageMs: 90 * DAYS,
+    }));
     const teams = Array.from({ length: 10 }, (_, i) => `team-${String(i).padStart(2, "0")}`);
-    const items: any[] = [...["default", "kube-system", "kube-node-lease", ...teams].map((n) => buildNamespace(ctx, n)), ...nodes];
-
-    items.push(
-        ...buildDaemonSet(
-            ctx,
-            {
-                namespace: "kube-system",
-                name: "kube-proxy",
-                template: {
-                    labels: { "k8s-app": "kube-proxy" },
-                    hostNetwork: true,
-                    containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5", cpu: "10m" }],
-                },
-                pods: nodes.map((n) => ({ name: `kube-proxy-${ctx.rng.nameSuffix()}`, node: n.metadata.name, ageMs: 90 * DAYS })),
-            },
-            byName,
-        ),
-    );
+    const { items, nodes: byName } = buildBaseCluster(ctx, nodes, {
+        namespaces: ["default", "kube-system", "kube-node-lease", ...teams],
+        kubeProxy: {
+            image: "registry.k8s.io/kube-proxy:v1.28.5",
+            cpu: "10m",
+            pod: () => ({ name: `kube-proxy-${ctx.rng.nameSuffix()}`, ageMs: 90 * DAYS }),
+        },
+    });
 
     // next free pod IP per node
     const nextIp = new Array(nodesCount).fill(1);

@@ -13,58 +13,38 @@
 // eviction at a time), a DaemonSet (kube-proxy), and a StatefulSet "db" on worker2.
 
 import { Prng } from "../random";
-import {
-    BuildContext,
-    buildDaemonSet,
-    buildDeployment,
-    buildNamespace,
-    buildNode,
-    buildPdb,
-    buildPod,
-    buildTemplate,
-    DAYS,
-} from "./builders";
+import { BuildContext, buildBaseCluster, buildDeployment, buildPdb, buildStatefulSet, DAYS } from "./builders";
 
 export const PDB_BLOCKED_NODE = "worker1";
 export const PDB_BLOCKING_PDB = "default/critical-pdb";
 
 export function pdbScenario(nowMs: number, seed = 1): any {
     const ctx: BuildContext = { rng: new Prng(seed * 104729 + 3), nowMs };
-    const nodes = [
-        buildNode(ctx, {
-            name: "control-plane",
-            internalIP: "10.0.0.10",
-            podCIDR: "10.244.0.0/24",
-            version: "v1.28.5",
-            labels: { "node-role.kubernetes.io/control-plane": "" },
-            taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
-        }),
-        buildNode(ctx, { name: "worker1", internalIP: "10.0.0.11", podCIDR: "10.244.1.0/24", version: "v1.28.5" }),
-        buildNode(ctx, { name: "worker2", internalIP: "10.0.0.12", podCIDR: "10.244.2.0/24", version: "v1.28.5" }),
-    ];
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-    const items: any[] = [...["default", "kube-system", "kube-node-lease"].map((n) => buildNamespace(ctx, n)), ...nodes];
-    const res = { cpu: "100m", memory: "128Mi" };
-    items.push(
-        ...buildDaemonSet(
-            ctx,
+    const proxyPods: Record<string, string> = {
+        "control-plane": "kube-proxy-cp9xk",
+        worker1: "kube-proxy-w1b7d",
+        worker2: "kube-proxy-w2m4q",
+    };
+    const { items, nodes: byName } = buildBaseCluster(
+        ctx,
+        [
             {
-                namespace: "kube-system",
-                name: "kube-proxy",
-                template: {
-                    labels: { "k8s-app": "kube-proxy" },
-                    hostNetwork: true,
-                    containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5" }],
-                },
-                pods: [
-                    { name: "kube-proxy-cp9xk", node: "control-plane" },
-                    { name: "kube-proxy-w1b7d", node: "worker1" },
-                    { name: "kube-proxy-w2m4q", node: "worker2" },
-                ],
+                name: "control-plane",
+                internalIP: "10.0.0.10",
+                podCIDR: "10.244.0.0/24",
+                version: "v1.28.5",
+                labels: { "node-role.kubernetes.io/control-plane": "" },
+                taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
             },
-            byName,
-        ),
+            { name: "worker1", internalIP: "10.0.0.11", podCIDR: "10.244.1.0/24", version: "v1.28.5" },
+            { name: "worker2", internalIP: "10.0.0.12", podCIDR: "10.244.2.0/24", version: "v1.28.5" },
+        ],
+        {
+            namespaces: ["default", "kube-system", "kube-node-lease"],
+            kubeProxy: { image: "registry.k8s.io/kube-proxy:v1.28.5", pod: (node) => ({ name: proxyPods[node] }) },
+        },
     );
+    const res = { cpu: "100m", memory: "128Mi" };
     items.push(
         ...buildDeployment(
             ctx,
@@ -103,38 +83,18 @@ export function pdbScenario(nowMs: number, seed = 1): any {
     items.push(buildPdb(ctx, "default", "web-pdb", { app: "web" }, { maxUnavailable: 1 }));
 
     // StatefulSet db with one replica on worker2
-    const dbTemplate = buildTemplate({ labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }] });
-    const sts = {
-        apiVersion: "apps/v1",
-        kind: "StatefulSet",
-        metadata: {
-            name: "db",
-            namespace: "default",
-            uid: ctx.rng.uuid(),
-            creationTimestamp: new Date(nowMs - 10 * DAYS).toISOString().replace(/\.\d{3}Z$/, "Z"),
-            generation: 1,
-            labels: { app: "db" },
-        },
-        spec: {
-            replicas: 1,
-            serviceName: "db",
-            selector: { matchLabels: { app: "db" } },
-            template: dbTemplate,
-            podManagementPolicy: "OrderedReady",
-            updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
-        },
-        status: { replicas: 1, readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1, availableReplicas: 1, observedGeneration: 1 },
-    };
     items.push(
-        sts,
-        buildPod(
+        ...buildStatefulSet(
             ctx,
-            "default",
-            dbTemplate,
-            sts,
-            { name: "db-0", node: "worker2", ip: "10.244.2.7", ageMs: 10 * DAYS },
-            byName.get("worker2"),
-            { "statefulset.kubernetes.io/pod-name": "db-0", "apps.kubernetes.io/pod-index": "0" },
+            {
+                namespace: "default",
+                name: "db",
+                ageMs: 10 * DAYS,
+                podManagementPolicy: "OrderedReady",
+                template: { labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }] },
+                pods: [{ node: "worker2", ip: "10.244.2.7", ageMs: 10 * DAYS }],
+            },
+            byName,
         ),
     );
     return { kind: "List", apiVersion: "v1", metadata: { resourceVersion: "" }, items };

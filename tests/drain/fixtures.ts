@@ -7,14 +7,14 @@ import * as path from "node:path";
 import { Prng } from "../../sim/random";
 import {
     BuildContext,
-    buildDaemonSet,
+    buildBaseCluster,
     buildDeployment,
     buildNamespace,
-    buildNode,
     buildPdb,
     buildPod,
     buildTemplate,
     PlacedPod,
+    workerNodeSpecs,
 } from "../../sim/scenarios/builders";
 import { startCluster, type SimCluster, type StartClusterOptions } from "../../sim";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -29,36 +29,8 @@ export interface Fixture {
 /** Ready worker nodes (default w1..w3), namespaces default and kube-system, a kube-proxy DaemonSet pod per node. */
 export function cluster(nodeNames = ["w1", "w2", "w3"], seed = 7): Fixture {
     const ctx: BuildContext = { rng: new Prng(seed), nowMs: Date.now() };
-    const nodes = nodeNames.map((n, i) =>
-        buildNode(ctx, {
-            name: n,
-            internalIP: `10.0.0.${i + 1}`,
-            podCIDR: `10.244.${i}.0/24`,
-            version: "v1.28.5",
-            pods: "250",
-            cpu: "64",
-            memory: "256Gi",
-        }),
-    );
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-    const items: any[] = [buildNamespace(ctx, "default"), buildNamespace(ctx, "kube-system"), ...nodes];
-    items.push(
-        ...buildDaemonSet(
-            ctx,
-            {
-                namespace: "kube-system",
-                name: "kube-proxy",
-                template: {
-                    labels: { "k8s-app": "kube-proxy" },
-                    hostNetwork: true,
-                    containers: [{ name: "kube-proxy", image: "kube-proxy:v1.28.5" }],
-                },
-                pods: nodeNames.map((n) => ({ name: `kube-proxy-${n}`, node: n })),
-            },
-            byName,
-        ),
-    );
-    return { ctx, nodes: byName, items };
+    const nodes = workerNodeSpecs(nodeNames, { version: "v1.28.5", pods: "250", cpu: "64", memory: "256Gi" });
+    return { ctx, ...buildBaseCluster(ctx, nodes, { kubeProxy: { image: "kube-proxy:v1.28.5" } }) };
 }
 
 export interface DeploymentOptions {

@@ -6,16 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { startCluster, SimCluster, type PolicyRule } from "../../sim";
 import { Prng } from "../../sim/random";
-import {
-    BuildContext,
-    buildDaemonSet,
-    buildDeployment,
-    buildNamespace,
-    buildNode,
-    buildPdb,
-    buildPod,
-    buildTemplate,
-} from "../../sim/scenarios/builders";
+import { BuildContext, buildBaseCluster, buildDeployment, buildPdb, buildStatefulSet } from "../../sim/scenarios/builders";
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, RunResult, stackConfig } from "../../local-engine";
 import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upgrade";
 import { nodeState, type NodeState } from "../helpers/pulumi-sim";
@@ -43,39 +34,25 @@ export const UPGRADE_COMMAND =
  */
 export function hardeningScenario(seed: number, nowMs = Date.now()): { kind: "List"; items: any[] } {
     const ctx: BuildContext = { rng: new Prng(seed * 7919 + 11), nowMs };
-    const nodes = [
-        buildNode(ctx, {
-            name: "cp",
-            internalIP: "10.0.0.10",
-            podCIDR: "10.244.0.0/24",
-            version: FROM_VERSION,
-            labels: { "node-role.kubernetes.io/control-plane": "" },
-            taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
-        }),
-        ...WORKERS.map((name, i) =>
-            buildNode(ctx, { name, internalIP: `10.0.0.${11 + i}`, podCIDR: `10.244.${i + 1}.0/24`, version: FROM_VERSION }),
-        ),
-    ];
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-    const items: any[] = [...["default", "kube-system", "kube-node-lease", NAMESPACE].map((n) => buildNamespace(ctx, n)), ...nodes];
     const res = { cpu: "100m", memory: "64Mi" };
     const fast = { terminationGracePeriodSeconds: 2 };
-    items.push(
-        ...buildDaemonSet(
-            ctx,
+    const { items, nodes: byName } = buildBaseCluster(
+        ctx,
+        [
             {
-                namespace: "kube-system",
-                name: "kube-proxy",
-                template: {
-                    labels: { "k8s-app": "kube-proxy" },
-                    hostNetwork: true,
-                    containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.28.5" }],
-                    ...fast,
-                },
-                pods: ["cp", ...WORKERS].map((n) => ({ name: `kube-proxy-${n}`, node: n })),
+                name: "cp",
+                internalIP: "10.0.0.10",
+                podCIDR: "10.244.0.0/24",
+                version: FROM_VERSION,
+                labels: { "node-role.kubernetes.io/control-plane": "" },
+                taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
             },
-            byName,
-        ),
+            ...WORKERS.map((name, i) => ({ name, internalIP: `10.0.0.${11 + i}`, podCIDR: `10.244.${i + 1}.0/24`, version: FROM_VERSION })),
+        ],
+        {
+            namespaces: ["default", "kube-system", "kube-node-lease", NAMESPACE],
+            kubeProxy: { image: "registry.k8s.io/kube-proxy:v1.28.5", ...fast },
+        },
     );
     const deployment = (name: string, hash: string, placement: string[]) =>
         buildDeployment(
@@ -98,35 +75,18 @@ export function hardeningScenario(seed: number, nowMs = Date.now()): { kind: "Li
     items.push(buildPdb(ctx, NAMESPACE, "cache", { app: "cache" }, { minAvailable: "60%" }));
     items.push(...deployment("jobs", "4b6c8d7f9", ["w1", "w2"]));
 
-    const dbTemplate = buildTemplate({ labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }], ...fast });
-    const sts = {
-        apiVersion: "apps/v1",
-        kind: "StatefulSet",
-        metadata: {
-            name: "db",
-            namespace: NAMESPACE,
-            uid: ctx.rng.uuid(),
-            creationTimestamp: new Date(nowMs - 864e5).toISOString().replace(/\.\d{3}Z$/, "Z"),
-            generation: 1,
-            labels: { app: "db" },
-        },
-        spec: {
-            replicas: 3,
-            serviceName: "db",
-            selector: { matchLabels: { app: "db" } },
-            template: dbTemplate,
-            podManagementPolicy: "Parallel",
-            updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
-        },
-        status: { replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3, availableReplicas: 3, observedGeneration: 1 },
-    };
-    items.push(sts);
-    ["w1", "w2", "w3"].forEach((node, i) =>
-        items.push(
-            buildPod(ctx, NAMESPACE, dbTemplate, sts, { name: `db-${i}`, node }, byName.get(node), {
-                "statefulset.kubernetes.io/pod-name": `db-${i}`,
-                "apps.kubernetes.io/pod-index": String(i),
-            }),
+    items.push(
+        ...buildStatefulSet(
+            ctx,
+            {
+                namespace: NAMESPACE,
+                name: "db",
+                ageMs: 864e5,
+                podManagementPolicy: "Parallel",
+                template: { labels: { app: "db" }, containers: [{ name: "db", image: "postgres:16", ...res }], ...fast },
+                pods: ["w1", "w2", "w3"].map((node) => ({ node })),
+            },
+            byName,
         ),
     );
     items.push(buildPdb(ctx, NAMESPACE, "db", { app: "db" }, { maxUnavailable: 1 }));

@@ -20,7 +20,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { cordon, drain, DrainError, listNodes, loadKubeConfig, uncordon, waitForNode, type DrainOptions } from "../../drain";
 import { planRoll, snapshotFromCluster, type RollPlan, type NodePlan } from "../../planner";
 import { rollBatches } from "../../kube-rules";
-import { Prng, buildDaemonSet, buildDeployment, buildNamespace, buildNode, buildPdb, startCluster, type SimCluster } from "../../sim";
+import { Prng, buildBaseCluster, buildDeployment, buildNode, buildPdb, startCluster, type SimCluster } from "../../sim";
 import { buildPod, buildTemplate } from "../../sim/scenarios/builders";
 
 // GENERATED_FIRST_SEED=N GENERATED_CLUSTERS=1 replays the cluster a failure names.
@@ -64,26 +64,10 @@ function generate(seed: number): Generated {
         if (!cp && chance(0.12)) node.spec.unschedulable = true;
         nodes.push(node);
     }
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
     const schedulable = nodes.filter((n) => !n.spec.unschedulable && !(n.spec.taints ?? []).length);
     if (!schedulable.length) return generate(seed + 100_000);
-    const items: any[] = [...["default", "kube-system"].map((n) => buildNamespace(ctx, n)), ...nodes];
-    items.push(
-        ...buildDaemonSet(
-            ctx,
-            {
-                namespace: "kube-system",
-                name: "kube-proxy",
-                template: {
-                    labels: { "k8s-app": "kube-proxy" },
-                    hostNetwork: true,
-                    containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.29.7" }],
-                },
-                pods: nodes.map((n) => ({ name: `kube-proxy-${n.metadata.name}`, node: n.metadata.name })),
-            },
-            byName,
-        ),
-    );
+    // The nodes are built above (the draws for each node's labels come between them); this adds the rest.
+    const { items, nodes: byName } = buildBaseCluster(ctx, nodes, { kubeProxy: { image: "registry.k8s.io/kube-proxy:v1.29.7" } });
     const parts: string[] = [];
     const deployments = 1 + rng.int(3);
     let emptyDir = false;

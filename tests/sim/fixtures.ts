@@ -3,14 +3,13 @@
 import { Prng } from "../../sim/random";
 import {
     BuildContext,
-    buildDaemonSet,
+    buildBaseCluster,
     buildDeployment,
-    buildNamespace,
-    buildNode,
     buildPdb,
     buildPod,
     buildTemplate,
     PlacedPod,
+    workerNodeSpecs,
 } from "../../sim/scenarios/builders";
 
 export interface Fixture {
@@ -22,28 +21,8 @@ export interface Fixture {
 /** Three Ready worker nodes (w1, w2, w3), namespaces default and kube-system, a kube-proxy DaemonSet. */
 export function baseCluster(nodeNames = ["w1", "w2", "w3"]): Fixture {
     const ctx: BuildContext = { rng: new Prng(42), nowMs: Date.now() };
-    const nodes = nodeNames.map((n, i) =>
-        buildNode(ctx, { name: n, internalIP: `10.0.0.${i + 1}`, podCIDR: `10.244.${i}.0/24`, version: "v1.28.5" }),
-    );
-    const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
-    const items: any[] = [buildNamespace(ctx, "default"), buildNamespace(ctx, "kube-system"), ...nodes];
-    items.push(
-        ...buildDaemonSet(
-            ctx,
-            {
-                namespace: "kube-system",
-                name: "kube-proxy",
-                template: {
-                    labels: { "k8s-app": "kube-proxy" },
-                    hostNetwork: true,
-                    containers: [{ name: "kube-proxy", image: "kube-proxy:v1.28.5" }],
-                },
-                pods: nodeNames.map((n) => ({ name: `kube-proxy-${n}`, node: n })),
-            },
-            byName,
-        ),
-    );
-    return { ctx, nodes: byName, items };
+    const nodes = workerNodeSpecs(nodeNames, { version: "v1.28.5" });
+    return { ctx, ...buildBaseCluster(ctx, nodes, { kubeProxy: { image: "kube-proxy:v1.28.5" } }) };
 }
 
 export function addDeployment(
