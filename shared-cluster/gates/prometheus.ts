@@ -9,6 +9,7 @@
 // Unreachable Prometheus or an error answer blocks (we fail closed), with the error as the reason. An unreachable
 // Prometheus or a 5xx is waited out (a restart); a 4xx (a query it rejects, refused credentials) ends the wait
 // at once: asking again gets the same answer.
+import { NETWORK_WORDS } from "../../drain";
 import { blocked, CheckError, pass, type Gate, type GateResult } from "../gate";
 import { prometheusUrlProblem, promQueryProblem, regexpProblem } from "../rules";
 
@@ -144,15 +145,6 @@ function endpoint(base: string, path: string, params?: Record<string, string>): 
     for (const [k, v] of Object.entries(params ?? {})) u.searchParams.set(k, v);
     return u.toString();
 }
-
-const NETWORK_WORDS: Record<string, string> = {
-    ECONNREFUSED: "connection refused",
-    ECONNRESET: "connection reset",
-    ENOTFOUND: "host not found",
-    EAI_AGAIN: "DNS lookup failed",
-    EHOSTUNREACH: "host unreachable",
-    ETIMEDOUT: "connection timed out",
-};
 
 /** 4xx but 408 and 429: Prometheus will give the same answer to the same request. */
 const isFinalStatus = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429;
