@@ -9,14 +9,15 @@
 // Unreachable Prometheus or an error answer blocks (we fail closed), with the error as the reason. An unreachable
 // Prometheus or a 5xx is waited out (a restart); a 4xx (a query it rejects, refused credentials) ends the wait
 // at once: asking again gets the same answer.
-import { NETWORK_WORDS } from "../../drain";
+// The URL is shown without userinfo or query string (redactUrl); credentials go in `headers`.
+import { NETWORK_WORDS, redactUrl } from "../../drain";
 import { blocked, CheckError, pass, type Gate, type GateResult } from "../gate";
 import { prometheusUrlProblem, promQueryProblem, regexpProblem } from "../rules";
 
 export interface PrometheusOptions {
-    /** Base URL, e.g. http://prometheus.monitoring:9090 (a path prefix is kept). */
+    /** Base URL, e.g. http://prometheus.monitoring:9090 (a path prefix is kept). No user:password@: use `headers`. */
     url: string;
-    /** Extra request headers, e.g. { Authorization: "Bearer …" }. */
+    /** Extra request headers, e.g. { Authorization: "Bearer …" } or { Authorization: "Basic <base64 of user:password>" }. */
     headers?: Record<string, string>;
     /** Time limit of one request. Default 10 s. */
     timeoutMs?: number;
@@ -162,7 +163,8 @@ function finalHint(status: number, query: string | undefined): string {
 
 /**
  * GET a Prometheus API path; returns `data` of a success answer, or throws a CheckError with Prometheus' own
- * error text (final for a 4xx, see isFinalStatus). Header values (tokens) never appear in messages.
+ * error text (final for a 4xx, see isFinalStatus). Header values (tokens) never appear in messages, nor
+ * the URL's userinfo or query string (redactUrl).
  */
 async function promGet(
     o: PrometheusOptions,
@@ -172,6 +174,7 @@ async function promGet(
     query?: string,
 ): Promise<any> {
     const url = endpoint(o.url, path, params);
+    const shown = redactUrl(o.url);
     const signals = [AbortSignal.timeout(o.timeoutMs ?? 10_000)];
     if (signal) signals.push(signal);
     let res: Response;
@@ -182,8 +185,8 @@ async function promGet(
         const code = err?.cause?.code;
         const cause = NETWORK_WORDS[code]
             ? `${NETWORK_WORDS[code]} (${code})`
-            : (code ?? err?.cause?.message ?? err?.message ?? String(err));
-        throw new CheckError(`cannot reach Prometheus at ${o.url}: ${err?.name === "TimeoutError" ? "timed out" : cause}`, false);
+            : (code ?? redactUrl(String(err?.cause?.message ?? err?.message ?? err)));
+        throw new CheckError(`cannot reach Prometheus at ${shown}: ${err?.name === "TimeoutError" ? "timed out" : cause}`, false);
     }
     const text = await res.text();
     const what = query !== undefined ? `query ${JSON.stringify(query)}` : path;
@@ -193,14 +196,14 @@ async function promGet(
         body = JSON.parse(text);
     } catch {
         throw new CheckError(
-            `Prometheus at ${o.url} answered ${what} with HTTP ${res.status} without JSON${res.ok ? "" : `: ${text.slice(0, 200).trim()}`}` +
+            `Prometheus at ${shown} answered ${what} with HTTP ${res.status} without JSON${res.ok ? "" : `: ${text.slice(0, 200).trim()}`}` +
                 (final ? finalHint(res.status, query) : ""),
             final,
         );
     }
     if (!res.ok || body?.status !== "success") {
         throw new CheckError(
-            `Prometheus at ${o.url} answered ${what} with HTTP ${res.status}: ${body?.errorType ? `${body.errorType}: ` : ""}${body?.error ?? "no error text"}` +
+            `Prometheus at ${shown} answered ${what} with HTTP ${res.status}: ${body?.errorType ? `${body.errorType}: ` : ""}${body?.error ?? "no error text"}` +
                 (final ? finalHint(res.status, query) : ""),
             final,
         );
@@ -223,7 +226,7 @@ export function prometheusAlertsGate(o: PrometheusAlertsOptions): Gate {
     endpoint(o.url, "/"); // validate now, not on the first check
     compileAlertFilter(o);
     return {
-        name: `Prometheus alerts at ${o.url}`,
+        name: `Prometheus alerts at ${redactUrl(o.url)}`,
         check: async (signal) => evaluateAlerts(await fetchAlerts(o, signal), o),
     };
 }
@@ -273,7 +276,7 @@ export function prometheusQueryGate(o: PrometheusQueryOptions): Gate {
     const problem = promQueryProblem(o.query);
     if (problem) throw new Error(`Prometheus query gate: ${problem}`);
     return {
-        name: `Prometheus query at ${o.url}`,
+        name: `Prometheus query at ${redactUrl(o.url)}`,
         check: async (signal) => evaluateQueryResult(await runQuery(o, signal), o),
     };
 }

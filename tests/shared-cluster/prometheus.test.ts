@@ -98,6 +98,16 @@ describe("shared-cluster: Prometheus gates against a real Prometheus", function 
         assert.ok(!r.ok && r.final);
     });
 
+    it("the URL's query string (a secret) is shown neither in the gate name nor in messages", async () => {
+        const secretUrl = `${url}/?token=s3cret`;
+        const alerts = await waitUntil(prometheusAlertsGate({ url: secretUrl }), 0).catch((e) => e);
+        assert.match(alerts.message, /^blocked by Prometheus alerts at http:\/\/127\.0\.0\.1:\d+\/: alert firing: AlwaysFiring/);
+        const bad = prometheusQueryGate({ url: secretUrl, query: "vector(1" });
+        const r = await waitUntil(bad, 0).catch((e) => e);
+        assert.match(r.message, /answered query "vector\(1" with HTTP 400: bad_data/);
+        for (const text of [alerts.message, bad.name, r.message]) assert.doesNotMatch(text, /s3cret/);
+    });
+
     it("preflight lists the blocking alert next to the passing query", async () => {
         const report = await preflight(undefined as any, {
             gates: [
