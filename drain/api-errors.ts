@@ -34,7 +34,8 @@ export interface ApiFailure {
     credentials?: string;
 }
 
-const NETWORK_WORDS: Record<string, string> = {
+/** What a network error code (err.code, err.cause.code) means, in words: "connection refused" for ECONNREFUSED. */
+export const NETWORK_WORDS: Readonly<Record<string, string>> = {
     ECONNRESET: "connection reset",
     ECONNREFUSED: "connection refused",
     ECONNABORTED: "connection aborted",

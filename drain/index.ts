@@ -24,6 +24,8 @@ export {
     isAccessDenied,
     describeFailure,
     KubeApiError,
+    NETWORK_WORDS,
+    redactUrl,
     type ApiFailure,
 } from "./api-errors";
 export { sleep } from "./retry";

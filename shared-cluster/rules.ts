@@ -30,15 +30,31 @@ export function labelSelectorProblem(selector: string): string | undefined {
     }
 }
 
-/** A Prometheus base URL: http:// or https://. */
+/**
+ * A Prometheus base URL: http:// or https://, without credentials (user:password@): Node's fetch refuses such a
+ * URL, and the URL is shown in gate names and messages. The URL in a message has its password (or a username
+ * alone) replaced by "***".
+ */
 export function prometheusUrlProblem(url: string): string | undefined {
+    // userinfo is everything between "//" and the first "@" before any "/", "?" or "#"
+    const shown = JSON.stringify(
+        String(url).replace(/^([^:/?#]*:\/\/)([^/?#@]*)@/, (_, scheme: string, info: string) => {
+            const user = info.includes(":") ? info.slice(0, info.indexOf(":")) : "";
+            return `${scheme}${user ? `${user}:***` : "***"}@`;
+        }),
+    );
     let u: URL;
     try {
         u = new URL(url);
     } catch {
-        return `invalid Prometheus URL ${JSON.stringify(url)}: give one such as http://prometheus.monitoring:9090`;
+        return `invalid Prometheus URL ${shown}: give one such as http://prometheus.monitoring:9090`;
     }
-    if (u.protocol !== "http:" && u.protocol !== "https:") return `invalid Prometheus URL ${JSON.stringify(url)}: use http:// or https://`;
+    if (u.protocol !== "http:" && u.protocol !== "https:") return `invalid Prometheus URL ${shown}: use http:// or https://`;
+    if (u.username || u.password)
+        return (
+            `invalid Prometheus URL ${shown}: it must not contain credentials (user:password@); ` +
+            'pass them in the gate\'s headers option instead, e.g. headers: { Authorization: "Basic <base64 of user:password>" }'
+        );
     return undefined;
 }
 

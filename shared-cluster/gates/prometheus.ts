@@ -7,15 +7,19 @@
 //   query:  GET {url}/api/v1/query?query=… — the query must return an empty vector/matrix; otherwise the first
 //           few series are named in the reason (e.g. `ALERTS{alertstate="firing"}` or `up == 0`).
 // Unreachable Prometheus or an error answer blocks (we fail closed), with the error as the reason. An unreachable
-// Prometheus or a 5xx is waited out (a restart); a 4xx (a query it rejects, refused credentials) ends the wait
-// at once: asking again gets the same answer.
+// Prometheus, a 5xx, a 422 execution error (it depends on the data at that moment: duplicate series while a target
+// restarts, too many samples; VictoriaMetrics answers 422 for every error, storage outages too) and a 499 (query
+// cancelled, e.g. Prometheus shutting down) are waited out; 400 (bad_data), 401, 403, 404 and a 422 whose
+// errorType is bad_data end the wait at once: asking again gets the same answer.
+// The URL is shown without userinfo or query string (redactUrl); credentials go in `headers`.
+import { NETWORK_WORDS, redactUrl } from "../../drain";
 import { blocked, CheckError, pass, type Gate, type GateResult } from "../gate";
 import { prometheusUrlProblem, promQueryProblem, regexpProblem } from "../rules";
 
 export interface PrometheusOptions {
-    /** Base URL, e.g. http://prometheus.monitoring:9090 (a path prefix is kept). */
+    /** Base URL, e.g. http://prometheus.monitoring:9090 (a path prefix is kept). No user:password@: use `headers`. */
     url: string;
-    /** Extra request headers, e.g. { Authorization: "Bearer …" }. */
+    /** Extra request headers, e.g. { Authorization: "Bearer …" } or { Authorization: "Basic <base64 of user:password>" }. */
     headers?: Record<string, string>;
     /** Time limit of one request. Default 10 s. */
     timeoutMs?: number;
@@ -145,20 +149,19 @@ function endpoint(base: string, path: string, params?: Record<string, string>): 
     return u.toString();
 }
 
-const NETWORK_WORDS: Record<string, string> = {
-    ECONNREFUSED: "connection refused",
-    ECONNRESET: "connection reset",
-    ENOTFOUND: "host not found",
-    EAI_AGAIN: "DNS lookup failed",
-    EHOSTUNREACH: "host unreachable",
-    ETIMEDOUT: "connection timed out",
-};
-
-/** 4xx but 408 and 429: Prometheus will give the same answer to the same request. */
-const isFinalStatus = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429;
+/**
+ * Pure: Prometheus will give the same answer to the same request — 400 (bad_data: a query it cannot parse or a bad
+ * parameter), 401, 403, 404, and a 422 whose `errorType` is bad_data. Not a 422 execution error (Prometheus: it
+ * depends on the data at that moment; VictoriaMetrics: any error, storage outages too), a 499 (query cancelled,
+ * e.g. on shutdown), any other 4xx or a 5xx: those are worth asking again.
+ */
+export function isFinalAnswer(status: number, errorType?: string): boolean {
+    if (status === 400 || status === 401 || status === 403 || status === 404) return true;
+    return status === 422 && errorType === "bad_data";
+}
 
 /**
- * What to fix for a final answer: the query (400 bad_data, 422 execution error) or the URL and headers.
+ * What to fix for a final answer: the query (400, 422 bad_data) or the URL and headers.
  * `query`: the PromQL asked, for the query gate.
  */
 function finalHint(status: number, query: string | undefined): string {
@@ -170,7 +173,8 @@ function finalHint(status: number, query: string | undefined): string {
 
 /**
  * GET a Prometheus API path; returns `data` of a success answer, or throws a CheckError with Prometheus' own
- * error text (final for a 4xx, see isFinalStatus). Header values (tokens) never appear in messages.
+ * error text (final as isFinalAnswer says). Header values (tokens) never appear in messages, nor the URL's userinfo
+ * or query string (redactUrl).
  */
 async function promGet(
     o: PrometheusOptions,
@@ -180,6 +184,7 @@ async function promGet(
     query?: string,
 ): Promise<any> {
     const url = endpoint(o.url, path, params);
+    const shown = redactUrl(o.url);
     const signals = [AbortSignal.timeout(o.timeoutMs ?? 10_000)];
     if (signal) signals.push(signal);
     let res: Response;
@@ -190,25 +195,26 @@ async function promGet(
         const code = err?.cause?.code;
         const cause = NETWORK_WORDS[code]
             ? `${NETWORK_WORDS[code]} (${code})`
-            : (code ?? err?.cause?.message ?? err?.message ?? String(err));
-        throw new CheckError(`cannot reach Prometheus at ${o.url}: ${err?.name === "TimeoutError" ? "timed out" : cause}`, false);
+            : (code ?? redactUrl(String(err?.cause?.message ?? err?.message ?? err)));
+        throw new CheckError(`cannot reach Prometheus at ${shown}: ${err?.name === "TimeoutError" ? "timed out" : cause}`, false);
     }
     const text = await res.text();
     const what = query !== undefined ? `query ${JSON.stringify(query)}` : path;
-    const final = isFinalStatus(res.status);
     let body: any;
     try {
         body = JSON.parse(text);
     } catch {
+        const final = isFinalAnswer(res.status);
         throw new CheckError(
-            `Prometheus at ${o.url} answered ${what} with HTTP ${res.status} without JSON${res.ok ? "" : `: ${text.slice(0, 200).trim()}`}` +
+            `Prometheus at ${shown} answered ${what} with HTTP ${res.status} without JSON${res.ok ? "" : `: ${text.slice(0, 200).trim()}`}` +
                 (final ? finalHint(res.status, query) : ""),
             final,
         );
     }
     if (!res.ok || body?.status !== "success") {
+        const final = isFinalAnswer(res.status, body?.errorType);
         throw new CheckError(
-            `Prometheus at ${o.url} answered ${what} with HTTP ${res.status}: ${body?.errorType ? `${body.errorType}: ` : ""}${body?.error ?? "no error text"}` +
+            `Prometheus at ${shown} answered ${what} with HTTP ${res.status}: ${body?.errorType ? `${body.errorType}: ` : ""}${body?.error ?? "no error text"}` +
                 (final ? finalHint(res.status, query) : ""),
             final,
         );
@@ -231,7 +237,7 @@ export function prometheusAlertsGate(o: PrometheusAlertsOptions): Gate {
     endpoint(o.url, "/"); // validate now, not on the first check
     compileAlertFilter(o);
     return {
-        name: `Prometheus alerts at ${o.url}`,
+        name: `Prometheus alerts at ${redactUrl(o.url)}`,
         check: async (signal) => evaluateAlerts(await fetchAlerts(o, signal), o),
     };
 }
@@ -281,7 +287,7 @@ export function prometheusQueryGate(o: PrometheusQueryOptions): Gate {
     const problem = promQueryProblem(o.query);
     if (problem) throw new Error(`Prometheus query gate: ${problem}`);
     return {
-        name: `Prometheus query at ${o.url}`,
+        name: `Prometheus query at ${redactUrl(o.url)}`,
         check: async (signal) => evaluateQueryResult(await runQuery(o, signal), o),
     };
 }

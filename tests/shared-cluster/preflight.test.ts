@@ -82,6 +82,22 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
         assert.deepEqual(validateSharedClusterOptions({ lock: true, kuredLock: true, window: "mon-fri 22:00-04:00 Europe/Berlin" }), []);
     });
 
+    it("validateSharedClusterOptions refuses a Prometheus URL with credentials, without echoing the password, and names the headers option", () => {
+        const problems = validateSharedClusterOptions({
+            gates: [
+                { type: "alerts", url: "http://bob:s3cret@prometheus.monitoring:9090" },
+                { type: "query", url: "https://s3cret-token@prometheus.monitoring/prom", query: "up == 0" },
+            ],
+        });
+        assert.deepEqual(problems, [
+            'gates[0] (alerts): invalid Prometheus URL "http://bob:***@prometheus.monitoring:9090": it must not contain credentials (user:password@); ' +
+                'pass them in the gate\'s headers option instead, e.g. headers: { Authorization: "Basic <base64 of user:password>" }',
+            'gates[1] (query): invalid Prometheus URL "https://***@prometheus.monitoring/prom": it must not contain credentials (user:password@); ' +
+                'pass them in the gate\'s headers option instead, e.g. headers: { Authorization: "Basic <base64 of user:password>" }',
+        ]);
+        assert.doesNotMatch(problems.join("\n"), /s3cret/);
+    });
+
     it("validateSharedClusterOptions checks names and time limits as the CLI did: kured's DaemonSet, 63-character namespaces, negative waits", () => {
         assert.deepEqual(
             validateSharedClusterOptions({

@@ -2,6 +2,8 @@
 // free port, its own temporary config and a rule file with an alert that always fires and one that stays pending.
 // Skipped, with the reason, when the binary is missing (install: apt-get install -y prometheus).
 import assert from "node:assert/strict";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { GateBlockedError, preflight, prometheusAlertsGate, prometheusQueryGate, runQuery, waitUntil } from "../../shared-cluster";
 import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
 import { JumpClock } from "./helpers";
@@ -98,6 +100,36 @@ describe("shared-cluster: Prometheus gates against a real Prometheus", function 
         assert.ok(!r.ok && r.final);
     });
 
+    it("a 422 execution error (depends on the data at that moment) is retried and reported until the timeout, not final", async () => {
+        // many-to-many matching: Prometheus answers 422 {errorType: "execution"} (duplicate series, as while a target restarts)
+        const query = 'vector(1) + on() (vector(1) or label_replace(vector(1), "a", "b", "", ""))';
+        const clock = new JumpClock();
+        const reports: string[] = [];
+        const err = await waitUntil(prometheusQueryGate({ url, query }), 60_000, (p) => reports.push(p.reason), {
+            clock,
+            pollMs: 10_000,
+            reportEveryMs: 0,
+        }).catch((e) => e);
+        assert.ok(err instanceof GateBlockedError);
+        assert.equal(err.timedOut, true, err.message);
+        assert.ok(reports.length >= 5, `checked again and reported: ${reports.length}`);
+        for (const r of [...reports, err.reason])
+            assert.match(
+                r,
+                /^the check failed: Prometheus at http:\/\/127\.0\.0\.1:\d+ answered query .* with HTTP 422: execution: .*many-to-many/,
+            );
+    });
+
+    it("the URL's query string (a secret) is shown neither in the gate name nor in messages", async () => {
+        const secretUrl = `${url}/?token=s3cret`;
+        const alerts = await waitUntil(prometheusAlertsGate({ url: secretUrl }), 0).catch((e) => e);
+        assert.match(alerts.message, /^blocked by Prometheus alerts at http:\/\/127\.0\.0\.1:\d+\/: alert firing: AlwaysFiring/);
+        const bad = prometheusQueryGate({ url: secretUrl, query: "vector(1" });
+        const r = await waitUntil(bad, 0).catch((e) => e);
+        assert.match(r.message, /answered query "vector\(1" with HTTP 400: bad_data/);
+        for (const text of [alerts.message, bad.name, r.message]) assert.doesNotMatch(text, /s3cret/);
+    });
+
     it("preflight lists the blocking alert next to the passing query", async () => {
         const report = await preflight(undefined as any, {
             gates: [
@@ -114,5 +146,67 @@ describe("shared-cluster: Prometheus gates against a real Prometheus", function 
             ],
         );
         assert.match(report.items[0].message, /AlwaysFiring/);
+    });
+});
+
+// What real Prometheus cannot be made to answer on demand (a cancelled query, VictoriaMetrics' 422 for a storage
+// outage, a 422 bad_data): a stand-in HTTP server that gives the queued answers in turn, then the last one again.
+describe("shared-cluster: Prometheus gate answers that are retried or final (a stand-in server)", () => {
+    let server: http.Server;
+    let url = "";
+    let answers: Array<{ status: number; body: unknown }> = [];
+    let requests = 0;
+    const EMPTY = { status: 200, body: { status: "success", data: { resultType: "vector", result: [] } } };
+
+    before(async () => {
+        server = http.createServer((_req, res) => {
+            const a = answers[Math.min(requests++, answers.length - 1)];
+            res.writeHead(a.status, { "Content-Type": "application/json" }).end(JSON.stringify(a.body));
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    beforeEach(() => (requests = 0));
+    after(() => {
+        server.closeAllConnections();
+        return new Promise((r) => server.close(r));
+    });
+
+    const wait = (reports: string[]) =>
+        waitUntil(prometheusQueryGate({ url, query: "up == 0" }), 10 * 60_000, (p) => reports.push(p.reason), { clock: new JumpClock() });
+
+    it("499 (query cancelled, e.g. Prometheus shutting down) is retried and reported", async () => {
+        answers = [
+            { status: 499, body: { status: "error", errorType: "canceled", error: "query was canceled in expression evaluation" } },
+            EMPTY,
+        ];
+        const reports: string[] = [];
+        assert.deepEqual(await wait(reports), { ok: true, detail: 'query "up == 0" returns no series' });
+        assert.equal(requests, 2);
+        assert.deepEqual(reports, [
+            `the check failed: Prometheus at ${url} answered query "up == 0" with HTTP 499: canceled: query was canceled in expression evaluation`,
+        ]);
+    });
+
+    it("422 is retried unless its errorType is bad_data (VictoriaMetrics answers 422 for a storage outage); 422 bad_data is final", async () => {
+        answers = [
+            { status: 422, body: { status: "error", errorType: "422", error: "cannot fetch data: storage node unavailable" } },
+            EMPTY,
+        ];
+        const reports: string[] = [];
+        assert.equal((await wait(reports)).ok, true);
+        assert.equal(requests, 2);
+        assert.match(reports[0], /^the check failed: Prometheus at .* with HTTP 422: 422: cannot fetch data: storage node unavailable$/);
+
+        requests = 0;
+        answers = [{ status: 422, body: { status: "error", errorType: "bad_data", error: 'unknown function "upp"' } }, EMPTY];
+        const bad = await wait([]).catch((e) => e);
+        assert.ok(bad instanceof GateBlockedError);
+        assert.equal(bad.timedOut, false);
+        assert.equal(requests, 1, "not asked again");
+        assert.equal(
+            bad.reason,
+            `the check failed, and waiting cannot help: Prometheus at ${url} answered query "up == 0" with HTTP 422: bad_data: unknown function "upp"; fix the PromQL of query "up == 0"`,
+        );
     });
 });
