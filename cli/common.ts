@@ -1,5 +1,6 @@
 // What every node-upgrade command shares: kubeconfig from --kubeconfig/--context (KUBECONFIG by default),
 // resolving NODE arguments or -l/--selector to node names, and the error type that ends a command.
+import { formatDuration } from "../kube-rules";
 import type { Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { clientFor, errorMessage, loadKubeConfig, listNodes, readNode } from "../drain";
@@ -29,11 +30,9 @@ export function addGlobalFlags(cmd: Command): Command {
         .option("--context <name>", "the kubeconfig context to use");
 }
 
-/** "0.4s", "2s", "1m30s": how long until the next attempt. */
+/** How long until the next attempt, in the Go form every duration we print uses ("400ms", "2.5s", "1m30s"). */
 function delayText(ms: number): string {
-    if (ms < 10_000) return `${Number((ms / 1000).toFixed(1))}s`;
-    const s = Math.round(ms / 1000);
-    return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ""}`;
+    return formatDuration(Math.round(ms / 100) / 10);
 }
 
 /**

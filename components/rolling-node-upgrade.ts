@@ -222,7 +222,8 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
 
         if (pulumi.runtime.isDryRun() && args.logPlan !== false) {
             await this.logPlan(reader, args, chains, upgrades, maxUnavailable, skipAtTarget !== false);
-            await logPreflightOf(this, reader, args, batches, new Map(upgrades.map((u, i) => [chains.flat()[i], u])));
+            const inRollOrder = chains.flat(); // the order the upgrades were built in
+            await logPreflightOf(this, reader, args, batches, new Map(upgrades.map((u, i) => [inRollOrder[i], u])));
         }
 
         const report = pulumi.output({
@@ -256,7 +257,8 @@ export class RollingNodeUpgrade extends pulumi.ComponentResource<RollData> {
                 drain: await drainOptionsForPlan(args),
             });
             if (!plan) return;
-            const byNode = new Map(upgrades.map((u, i) => [batches.flat()[i], u]));
+            const inRollOrder = batches.flat();
+            const byNode = new Map(upgrades.map((u, i) => [inRollOrder[i], u]));
             // A BLOCKED node is a warning on its own row, so a reviewer of the preview cannot miss it.
             for (const p of plan) (p.verdict === "blocked" ? pulumi.log.warn : pulumi.log.info)(p.text, byNode.get(p.node) ?? this);
             blocked = plan.filter((p) => p.verdict === "blocked").map((p) => p.node);

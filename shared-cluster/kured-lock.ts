@@ -477,27 +477,17 @@ export class HeldKuredLock {
             }
             try {
                 const r = await takeOrRefresh(this.kc, this.options, { clock: this.clock, signal: this.stop.signal }, true);
-                if (!r.taken || r.noop) {
-                    this.lostError = new Error(
+                if (!r.taken || r.noop)
+                    return this.markLost(
                         r.taken ? `${dsKey(ref)} was deleted while we held its lock` : `we lost the kured lock: ${r.reason}`,
                     );
-                    this.stopped = true;
-                    this.ctx.onProgress?.({ item: "kured", phase: "lost", message: this.lostError.message });
-                    this.ctx.onLost?.(this.lostError);
-                    return;
-                }
                 this.ctx.onProgress?.({ item: "kured", phase: "renewed", message: `refreshed the kured lock on ${dsKey(ref)}` });
             } catch (err) {
                 if (this.stopped) return;
                 // A refusal that refreshing again cannot change (a 403 once the permission is gone): the entry will
                 // expire under us, so the lock is lost now and the roll stops before its next cordon.
-                if (permanentApiFailure(err)) {
-                    this.lostError = new Error(`cannot keep the kured lock (refreshing it again cannot help): ${errorMessage(err)}`);
-                    this.stopped = true;
-                    this.ctx.onProgress?.({ item: "kured", phase: "lost", message: this.lostError.message });
-                    this.ctx.onLost?.(this.lostError);
-                    return;
-                }
+                if (permanentApiFailure(err))
+                    return this.markLost(`cannot keep the kured lock (refreshing it again cannot help): ${errorMessage(err)}`);
                 this.ctx.onProgress?.({
                     item: "kured",
                     phase: "renew-failed",
@@ -505,6 +495,14 @@ export class HeldKuredLock {
                 });
             }
         }
+    }
+
+    /** The lock is no longer ours (or cannot stay ours): stop refreshing and tell the roll, once. */
+    private markLost(message: string): void {
+        this.lostError = new Error(message);
+        this.stopped = true;
+        this.ctx.onProgress?.({ item: "kured", phase: "lost", message });
+        this.ctx.onLost?.(this.lostError);
     }
 
     /** Stops refreshing and removes our entry if it is still there. Returns whether something was written. Idempotent. */

@@ -231,7 +231,7 @@ describe("cli: connection errors fail fast and name the cause (issue 13)", funct
                 assert.match(
                     l,
                     new RegExp(
-                        `^retrying in \\d+(\\.\\d)?s: get node "worker1": .*\\(HTTP 503 ServiceUnavailable\\), attempt ${i + 2} of 10$`,
+                        `^retrying in \\d+(\\.\\d)?m?s: get node "worker1": .*\\(HTTP 503 ServiceUnavailable\\), attempt ${i + 2} of 10$`,
                     ),
                 ),
             );

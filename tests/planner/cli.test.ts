@@ -171,7 +171,7 @@ describe("node-upgrade plan against a flaky API server", function () {
         const retries = flaky.stderr.split("\n").filter(Boolean);
         assert.deepEqual(
             retries
-                .map((l) => /^retrying in [\d.]+s: (list \S+): .*\(HTTP (\d+) \w+\), attempt (\d+) of 10$/.exec(l)?.slice(1).join(" "))
+                .map((l) => /^retrying in [\d.]+m?s: (list \S+): .*\(HTTP (\d+) \w+\), attempt (\d+) of 10$/.exec(l)?.slice(1).join(" "))
                 .sort(),
             ["list PodDisruptionBudgets 429 2", "list pods 503 2", "list pods 503 3"],
             flaky.stderr,

@@ -26,11 +26,18 @@ export class ManualClock implements Clock {
     now(): number {
         return this.t;
     }
+    private sleepWaiters: Array<() => void> = [];
+    /** Resolves once something sleeps on this clock (at once if something does now): the loop is waiting for time. */
+    whenSleeping(): Promise<void> {
+        if (this.sleepers.length > 0) return Promise.resolve();
+        return new Promise((resolve) => this.sleepWaiters.push(resolve));
+    }
     sleep(ms: number, signal?: AbortSignal): Promise<void> {
         return new Promise((resolve, reject) => {
             if (signal?.aborted) return reject(signal.reason);
             const s = { until: this.t + ms, resolve };
             this.sleepers.push(s);
+            for (const w of this.sleepWaiters.splice(0)) w();
             signal?.addEventListener(
                 "abort",
                 () => {
