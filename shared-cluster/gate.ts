@@ -130,6 +130,9 @@ export class CheckError extends Error {
 /** What to do about a permanent API failure the server's message does not say already. */
 function fixFor(f: ApiFailure): string {
     if (isAccessDenied(f)) return ""; // describeFailure names the permission and deploy/rbac.yaml, or the refused credentials
+    // A 404 that names an object (namespaces "infra-locks" not found) is about the settings, not the address.
+    if (f.code === 404 && f.object)
+        return `; create ${f.object.kind.replace(/s$/, "")} ${f.object.name} first, or fix the setting that names it`;
     if (f.code === 404)
         return "; the API server does not serve this path: check the server address in the kubeconfig (no path prefix or proxy in the way) and that the cluster serves this API";
     if (f.code === 400 || f.code === 422) return "; the API server rejected the request as invalid: fix the gate's settings";

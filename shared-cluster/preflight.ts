@@ -14,6 +14,7 @@ import {
     waitUntil,
     type Clock,
     type Gate,
+    type GateResult,
 } from "./gate";
 import type { SharedClusterEvent, SharedClusterItem, SharedClusterProgress } from "./events";
 import { holderIdentity as makeHolderIdentity } from "./holder";
@@ -50,7 +51,7 @@ import {
 } from "./window";
 import { blockingPodsGate, evaluateBlockingPods, listMatchingPods, type BlockingPodsOptions } from "./gates/pods";
 import { prometheusAlertsGate, prometheusQueryGate, type PrometheusAlertsOptions, type PrometheusQueryOptions } from "./gates/prometheus";
-import { checkCommandGate, type CheckCommandOptions } from "./gates/command";
+import { checkCommandGate, commandText, type CheckCommandOptions } from "./gates/command";
 import { namespaceProblem, objectNameProblem, pollMsProblem, waitMsProblem } from "./rules";
 
 /** One health gate, as configuration (Pulumi inputs, CLI flags, YAML). */
@@ -305,11 +306,15 @@ export interface RollPreflight {
     nodes: NodeStart[];
 }
 
+/** How many check commands run at once when preview or plan judges every node. */
+const COMMANDS_AT_ONCE = 4;
+
 /**
  * What `node-upgrade plan` and `pulumi preview` show: `preflight` without a node (locks, window, cluster-wide
- * gates; a check command runs once, without NODE_NAME), then for every node the node-scoped blocking-pod gates.
- * Each of those lists its pods once for the whole cluster and judges every node from that list, so a preview of
- * 1,000 nodes sends one request per gate, not one per node.
+ * gates), then for every node what `up` checks before its cordon: the node-scoped blocking-pod gates (each lists
+ * its pods once for the whole cluster and judges every node from that list, so a preview of 1,000 nodes sends
+ * one request per gate, not one per node) and the check commands, run once per node with NODE_NAME set as `up`
+ * runs them (a few at a time; not at all when ctx.runCheckCommands is false).
  */
 export async function rollPreflight(
     kc: KubeConfig,
@@ -317,33 +322,61 @@ export async function rollPreflight(
     nodes: string[],
     ctx: PreflightContext = {},
 ): Promise<RollPreflight> {
-    const report = await preflight(kc, o, undefined, ctx);
+    const gates = o.gates ?? [];
+    const commands = gates.filter((g): g is CheckCommandOptions & { type: "command" } => g.type === "command");
+    const report = await preflight(kc, { ...o, gates: gates.filter((g) => g.type !== "command") }, undefined, ctx);
+    const runCommands = ctx.runCheckCommands !== false;
+    for (const spec of commands)
+        report.items.push({
+            item: "gates",
+            name: `check command ${commandText(spec.command ?? [])}`,
+            ok: true,
+            skipped: true,
+            message: runCommands ? "run for each node, with NODE_NAME set (see each node)" : "not run in this preview",
+        });
     // Cluster-wide blockers by name: the report above the nodes says what each one saw.
     const global = report.items.filter((i) => !i.ok && !i.skipped).map((i) => i.name);
-    const perNode = (o.gates ?? []).filter(needsNode) as Array<BlockingPodsOptions & { type: "pods" }>;
-    const judges = await Promise.all(
-        perNode.map(async (spec): Promise<(node: string) => string | undefined> => {
-            const name = `blocking pods ${spec.selector}`;
+    const perNode = gates.filter(needsNode) as Array<BlockingPodsOptions & { type: "pods" }>;
+    // Each judge gives a node's blocker (the reason alone: it names the selector or command) or undefined.
+    const judges: Array<(node: string) => Promise<string | undefined>> = await Promise.all(
+        perNode.map(async (spec) => {
             try {
                 const pods = await listMatchingPods(kc, { ...spec, scope: "cluster" }, undefined, ctx.signal);
-                return (node) => {
+                return async (node: string) => {
                     const r = evaluateBlockingPods(pods, { selector: spec.selector, scope: "node", node });
-                    return r.ok ? undefined : `${name}: ${r.reason}`;
+                    return r.ok ? undefined : r.reason;
                 };
             } catch (err) {
                 if (ctx.signal?.aborted) throw ctx.signal.reason;
-                const message = `${name}: ${(err as Error).message}`;
-                return () => message;
+                const message = (err as Error).message;
+                return async () => message;
             }
         }),
     );
-    const result: RollPreflight = { ok: report.ok, report, nodes: [] };
-    for (const node of nodes) {
-        const blockers = [...global, ...judges.map((judge) => judge(node)).filter((b): b is string => b !== undefined)];
-        result.nodes.push({ node, startNow: blockers.length === 0, blockers });
-        if (blockers.length) result.ok = false;
-    }
-    return result;
+    if (runCommands)
+        for (const spec of commands)
+            judges.push(async (node) => {
+                let r: GateResult;
+                try {
+                    r = await checkGate(checkCommandGate(spec, node), ctx.signal);
+                } catch (err) {
+                    if (ctx.signal?.aborted) throw ctx.signal.reason;
+                    return (err as Error).message;
+                }
+                return r.ok ? undefined : r.reason;
+            });
+    const starts: NodeStart[] = new Array(nodes.length);
+    let next = 0;
+    const worker = async () => {
+        for (let i = next++; i < nodes.length; i = next++) {
+            const node = nodes[i];
+            const found = await Promise.all(judges.map((judge) => judge(node)));
+            const blockers = [...global, ...found.filter((b): b is string => b !== undefined)];
+            starts[i] = { node, startNow: blockers.length === 0, blockers };
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(COMMANDS_AT_ONCE, nodes.length) }, worker));
+    return { ok: report.ok && starts.every((n) => n.startNow), report, nodes: starts };
 }
 
 /** The line under a node of the plan (and of the preview). */

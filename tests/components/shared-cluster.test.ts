@@ -137,7 +137,7 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
             [
                 "shared cluster: start now: yes",
                 "shared cluster: start now: yes",
-                "shared cluster: start now: no, blocked by blocking pods maintenance/blocker=true: pod matching maintenance/blocker=true on worker2: default/backup-1",
+                "shared cluster: start now: no, blocked by pod matching maintenance/blocker=true on worker2: default/backup-1",
             ],
             logged.join("\n"),
         );

@@ -161,6 +161,19 @@ describe("shared-cluster: API errors in locks and gates", function () {
         assert.equal(c.requestLog().filter((r) => r.resource === "pods" && r.status === 503).length, 2 + 5);
     });
 
+    it("a Lease in a namespace that does not exist: stops at once and says to create the namespace (not a wrong-path hint)", async () => {
+        const { kc } = await sim();
+        const err = await acquireAndCheck(kc, { holderIdentity: ME, lock: { namespace: "infra-locks" } }, "worker1", {
+            clock: new JumpClock(),
+        }).catch((e) => e);
+        assert.ok(err instanceof SharedClusterBlockedError, String(err));
+        assert.match(
+            err.message,
+            /namespaces "infra-locks" not found \(HTTP 404 NotFound\); create namespace infra-locks first, or fix the setting that names it$/,
+        );
+        assert.doesNotMatch(err.message, /does not serve this path/);
+    });
+
     it("a 404 for a path the server does not serve is an error, not 'kured is not installed' nor 'no Lease yet'", async () => {
         const { c } = await sim();
         c.apply(kuredDaemonSet());

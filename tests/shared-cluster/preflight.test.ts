@@ -214,7 +214,7 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
         );
         assert.match(
             startNowLine(r.nodes[2]),
-            /^start now: no, blocked by blocking pods maintenance\/blocker=true: pod matching maintenance\/blocker=true on worker2: default\/backup-1 \((Pending|Running)\)$/,
+            /^start now: no, blocked by pod matching maintenance\/blocker=true on worker2: default\/backup-1 \((Pending|Running)\)$/,
         );
         assert.equal(startNowLine(r.nodes[0]), "start now: yes");
         // one LIST of the selector for the whole roll, however many nodes; nothing written
@@ -230,6 +230,26 @@ describe("shared-cluster: preflight and acquireAndCheck", function () {
         });
         const held = await rollPreflight(kc, { holderIdentity: ME, lock: true }, ["worker1"]);
         assert.equal(startNowLine(held.nodes[0]), "start now: no, blocked by lease kube-system/node-upgrade");
+    });
+
+    it("rollPreflight runs a check command for each node with NODE_NAME, as up does; not at all when commands are off", async () => {
+        const { kc } = await sim();
+        const script = "if (process.env.NODE_NAME === 'worker2') { console.log('replica on worker2 lags'); process.exit(1) }";
+        const gates: SharedClusterOptions["gates"] = [{ type: "command", command: [process.execPath, "-e", script] }];
+        const r = await rollPreflight(kc, { gates }, ["master", "worker1", "worker2"]);
+        assert.deepEqual(
+            r.nodes.map((n) => startNowLine(n)),
+            [
+                "start now: yes",
+                "start now: yes",
+                `start now: no, blocked by check command ${process.execPath} -e ${JSON.stringify(script)} exited with 1; output:\nreplica on worker2 lags`,
+            ],
+        );
+        assert.equal(r.ok, false);
+        assert.match(formatPreflight(r.report).at(-1)!, /^- check command .*: run for each node, with NODE_NAME set \(see each node\)$/);
+        const off = await rollPreflight(kc, { gates }, ["worker2"], { runCheckCommands: false });
+        assert.equal(startNowLine(off.nodes[0]), "start now: yes");
+        assert.match(formatPreflight(off.report).at(-1)!, /: not run in this preview$/);
     });
 
     it("acquireAndCheck takes the Lease and kured's lock when everything passes; release gives both back", async () => {
