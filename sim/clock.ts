@@ -55,18 +55,22 @@ export class SimClock {
 
     /** Run `fn` after `simSeconds` of simulated time. */
     setTimeout(fn: () => void, simSeconds: number): number {
-        const t: SimTimer = { id: this.nextId++, due: this.nowMs() + Math.max(0, simSeconds) * 1000, fn };
+        return this.insert(fn, this.nowMs() + Math.max(0, simSeconds) * 1000);
+    }
+
+    /** Run `fn` at a given simulated epoch ms (at once if that has passed): due exactly then, read once. */
+    setTimeoutAt(fn: () => void, simEpochMs: number): number {
+        return this.insert(fn, Math.max(simEpochMs, this.nowMs()));
+    }
+
+    private insert(fn: () => void, due: number): number {
+        const t: SimTimer = { id: this.nextId++, due, fn };
         // insert keeping the list sorted by due time (stable for equal due times)
         let i = this.timers.length;
         while (i > 0 && this.timers[i - 1].due > t.due) i--;
         this.timers.splice(i, 0, t);
         this.arm();
         return t.id;
-    }
-
-    /** Run `fn` at a given simulated epoch ms. */
-    setTimeoutAt(fn: () => void, simEpochMs: number): number {
-        return this.setTimeout(fn, (simEpochMs - this.nowMs()) / 1000);
     }
 
     clearTimeout(id: number | undefined): void {
