@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import type { SimCluster } from "../../sim";
 import { NODE_UPGRADE, nodeUpgrade, simPerTest, type ProcessResult } from "../drain/fixtures";
 import { kuredDaemonSet, kuredLockHeldBy, micro } from "../shared-cluster/helpers";
-import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
+import { prometheusPerSuite } from "../helpers/prometheus";
 
 type Sim = SimCluster & { kubeconfigPath: string };
 
@@ -126,19 +126,9 @@ describe("cli: drain and plan in a shared cluster (issue 14)", function () {
     });
 
     describe("(c) with a real Prometheus", () => {
-        let prometheus: RunningPrometheus | undefined;
+        const prometheus = prometheusPerSuite();
         let url = "";
-
-        before(async function () {
-            const started = await startPrometheus();
-            if ("skipped" in started) {
-                console.log(`      (skipped: ${started.skipped})`);
-                this.skip();
-            }
-            prometheus = started as RunningPrometheus;
-            url = prometheus.url;
-        });
-        after(async () => prometheus?.stop());
+        before(() => (url = prometheus.url));
 
         it("drain --prometheus-url: the firing alert AlwaysFiring refuses the drain, naming it; worker1 stays schedulable", async () => {
             const { c } = await sim("seed");

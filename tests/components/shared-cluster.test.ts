@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import { DynamicProviderHost, LocalEngine, REPO_ROOT, stackConfig } from "../../local-engine";
 import { nodeState, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
-import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
+import { prometheusPerSuite } from "../helpers/prometheus";
 import { loadComponents, type Components } from "../helpers/components";
 import { kuredDaemonSet, kuredLockHeldBy } from "../shared-cluster/helpers";
 
@@ -193,19 +193,10 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
     });
 
     describe("with a real Prometheus whose AlwaysFiring alert fires", () => {
-        let prometheus: RunningPrometheus | undefined;
-        before(async function () {
-            const started = await startPrometheus();
-            if ("skipped" in started) {
-                console.log(`      skipped: ${started.skipped}`);
-                this.skip();
-            }
-            prometheus = started as RunningPrometheus;
-        });
-        after(async () => prometheus?.stop());
+        const prometheus = prometheusPerSuite();
 
         it("preview names the alert; up stops before the first cordon, naming AlwaysFiring", async () => {
-            const config = configFor(cluster, { prometheusUrl: prometheus!.url });
+            const config = configFor(cluster, { prometheusUrl: prometheus.url });
             const { logged } = await logsOf(() => engine.run(roll, { config, secretKeys: ["kubeconfig"], preview: true }));
             assert.match(logged.join("\n"), /✗ .*AlwaysFiring/);
             cluster.sim.clearRequestLog();
@@ -215,7 +206,7 @@ describe("components: safe in a shared cluster (lock, kured, gates, window)", fu
             assert.deepStrictEqual(nodeWrites(cluster), []);
             // With the alert filtered out (kured's --alert-filter-regexp), the roll goes.
             const filtered = await engine.run(roll, {
-                config: configFor(cluster, { prometheusUrl: prometheus!.url, alertFilterRegexp: "^Always" }),
+                config: configFor(cluster, { prometheusUrl: prometheus.url, alertFilterRegexp: "^Always" }),
                 secretKeys: ["kubeconfig"],
             });
             assert.ok(filtered.ok, filtered.error?.message);

@@ -93,3 +93,27 @@ export async function startPrometheus(): Promise<RunningPrometheus | { skipped: 
     }
     return { url, stop };
 }
+
+/**
+ * A real Prometheus for the enclosing mocha suite: started in its `before`, stopped in its `after`. Where the
+ * binary is missing, the suite's tests are skipped (pending) with the reason, never passed. Read `url` in tests
+ * or hooks.
+ */
+export function prometheusPerSuite(): { readonly url: string } {
+    let running: RunningPrometheus | undefined;
+    before(async function () {
+        const started = await startPrometheus();
+        if ("skipped" in started) {
+            console.log(`      (skipped: ${started.skipped})`);
+            this.skip();
+        }
+        running = started as RunningPrometheus;
+    });
+    after(async () => running?.stop());
+    return {
+        // "" until the suite's before has run (or when the suite is skipped): tests read it only once it has.
+        get url(): string {
+            return running?.url ?? "";
+        },
+    };
+}

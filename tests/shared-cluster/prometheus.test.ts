@@ -5,25 +5,14 @@ import assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { GateBlockedError, preflight, prometheusAlertsGate, prometheusQueryGate, runQuery, waitUntil } from "../../shared-cluster";
-import { startPrometheus, type RunningPrometheus } from "../helpers/prometheus";
+import { prometheusPerSuite } from "../helpers/prometheus";
 import { JumpClock } from "./helpers";
 
 describe("shared-cluster: Prometheus gates against a real Prometheus", function () {
     this.timeout(120_000);
-    let prometheus: RunningPrometheus | undefined;
+    const prometheus = prometheusPerSuite();
     let url = "";
-
-    before(async function () {
-        const started = await startPrometheus();
-        if ("skipped" in started) {
-            console.log(`      (skipped: ${started.skipped})`);
-            this.skip();
-        }
-        prometheus = started as RunningPrometheus;
-        url = prometheus.url;
-    });
-
-    after(async () => prometheus?.stop());
+    before(() => (url = prometheus.url));
 
     it("the alerts gate blocks, naming AlwaysFiring (firing only by default)", async () => {
         const r = await prometheusAlertsGate({ url }).check();
