@@ -1,27 +1,16 @@
 // Helpers of the demo's tests: run `npm run demo` as a newcomer runs it (node dist/demo/main.js as a child
 // process) and check that lines appear in a given order.
 import * as assert from "assert";
-import { spawn } from "child_process";
+import { runProcess } from "../drain/fixtures";
 import * as path from "path";
 import { findPackageRoot } from "../../components/package-root";
 
 export const ROOT = findPackageRoot(__dirname);
 export const DEMO = path.join(ROOT, "dist", "demo", "main.js");
 
+/** The demo as a child process (from the repository root, as `npm run demo` runs it); killed after `timeoutMs`. */
 export function runDemo(args: string[], timeoutMs = 100_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [DEMO, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-        child.on("error", reject);
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-        });
-    });
+    return runProcess(process.execPath, [DEMO, ...args], {}, timeoutMs, ROOT);
 }
 
 /** Asserts that the patterns appear in this order. */

@@ -152,10 +152,16 @@ export interface ProcessResult {
 }
 
 /** Runs a command to completion (async, so an in-process simulator keeps serving). */
-export function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<ProcessResult> {
+export function runProcess(
+    cmd: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    timeoutMs = 120_000,
+    cwd?: string,
+): Promise<ProcessResult> {
     return new Promise((resolve, reject) => {
         const started = Date.now();
-        const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
