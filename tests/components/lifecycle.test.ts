@@ -2,8 +2,16 @@
 // local engine (local-engine): first roll, no-op rerun, version bump, failure and resume, destroy. The
 // upgrade "over SSH" is the simulator's upgrade-node command run locally.
 import * as assert from "assert";
-import { DynamicProviderHost, LocalEngine, OpRecord, REPO_ROOT, stackConfig } from "../../local-engine";
-import { nodeState, readyPods, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
+import { DynamicProviderHost, LocalEngine, OpRecord, REPO_ROOT } from "../../local-engine";
+import {
+    nodeState,
+    readyPods,
+    SIM_UPGRADE_COMMAND,
+    simStackConfig,
+    startTestCluster,
+    TestCluster,
+    writeRequests,
+} from "../helpers/pulumi-sim";
 import type { SimCluster } from "../../sim";
 import { loadComponents, stepsOf, type Components } from "../helpers/components";
 
@@ -24,21 +32,8 @@ import type { RollingNodeUpgradeReport } from "../../components/rolling-node-upg
 let c: Components;
 
 /** The simulated node upgrade, with every value coming from the environment the component sets. */
-const UPGRADE_COMMAND = 'node dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
 
-function configFor(cluster: TestCluster, values: Record<string, unknown>) {
-    return stackConfig({
-        kubeconfig: cluster.kubeconfig,
-        upgradeCommand: UPGRADE_COMMAND,
-        upgradeEnvironment: [`KUBECONFIG=${cluster.kubeconfigPath}`],
-        drainIgnoreDaemonSets: true,
-        drainDeleteEmptyDirData: true,
-        drainTimeout: "60s",
-        readyTimeout: "60s",
-        readyPollInterval: "100ms",
-        ...values,
-    });
-}
+const configFor = simStackConfig;
 
 const roll = () => c.rollFromConfig().report;
 const label = (o: OpRecord) => o.name.replace(/^roll-/, "");
@@ -355,7 +350,7 @@ describe("components: lifecycle against the simulated cluster (real provider hos
         });
 
         it("a failing upgrade command stops the roll at that node; fixing the command resumes without touching finished nodes", async () => {
-            const failing = `if [ "$NODE_NAME" = worker1 ]; then echo "E: Version '$TARGET_SEMVER' for 'kubelet' was not found" >&2; exit 3; fi; ${UPGRADE_COMMAND}`;
+            const failing = `if [ "$NODE_NAME" = worker1 ]; then echo "E: Version '$TARGET_SEMVER' for 'kubelet' was not found" >&2; exit 3; fi; ${SIM_UPGRADE_COMMAND}`;
             const first = await engine.run(roll, {
                 config: configFor(cluster, { nodes, targetVersion: "v1.28.7", upgradeCommand: failing }),
                 secretKeys: ["kubeconfig"],

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicProviderHost, LocalEngine, OpRecord, REPO_ROOT, serializeProvider, stackConfig } from "../../local-engine";
-import { nodeState, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
+import { nodeState, simStackConfig, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
 import { startSshd, Sshd } from "../helpers/sshd";
 import { loadComponents, stepsOf, type Components } from "../helpers/components";
 
@@ -31,8 +31,7 @@ const UPGRADE =
     'cd "$REPO" && "$NODE_BIN" dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION" && echo "$NODE_NAME" >> "$MARKER"';
 
 function baseConfig(cluster: TestCluster, marker: string, values: Record<string, unknown> = {}) {
-    return stackConfig({
-        kubeconfig: cluster.kubeconfig,
+    return simStackConfig(cluster, {
         nodes: NODES,
         targetVersion: "v1.20.0",
         upgradeCommand: UPGRADE,
@@ -42,11 +41,6 @@ function baseConfig(cluster: TestCluster, marker: string, values: Record<string,
             `NODE_BIN=${process.execPath}`,
             `MARKER=${marker}`,
         ],
-        drainIgnoreDaemonSets: true,
-        drainDeleteEmptyDirData: true,
-        drainTimeout: "60s",
-        readyTimeout: "60s",
-        readyPollInterval: "100ms",
         ...values,
     });
 }

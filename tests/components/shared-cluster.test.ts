@@ -3,32 +3,18 @@
 // alert in a real Prometheus and a closed maintenance window each show in preview and stop `up` before the first
 // node is cordoned, naming what blocks; a holder that lets go while we wait lets the roll proceed.
 import * as assert from "assert";
-import { DynamicProviderHost, LocalEngine, REPO_ROOT, stackConfig } from "../../local-engine";
-import { nodeState, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
+import { DynamicProviderHost, LocalEngine, REPO_ROOT } from "../../local-engine";
+import { nodeState, simStackConfig, startTestCluster, TestCluster, writeRequests } from "../helpers/pulumi-sim";
 import { prometheusPerSuite } from "../helpers/prometheus";
 import { loadComponents, type Components } from "../helpers/components";
 import { kuredDaemonSet, kuredLockHeldBy } from "../shared-cluster/helpers";
 
 let c: Components;
 const NODES = ["master", "worker1", "worker2"];
-const UPGRADE = 'node dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
 const roll = () => c.rollFromConfig().report;
 
-function configFor(cluster: TestCluster, values: Record<string, unknown> = {}) {
-    return stackConfig({
-        kubeconfig: cluster.kubeconfig,
-        nodes: NODES,
-        targetVersion: "v1.20.0",
-        upgradeCommand: UPGRADE,
-        upgradeEnvironment: [`KUBECONFIG=${cluster.kubeconfigPath}`],
-        drainIgnoreDaemonSets: true,
-        drainDeleteEmptyDirData: true,
-        drainTimeout: "60s",
-        readyTimeout: "60s",
-        readyPollInterval: "100ms",
-        ...values,
-    });
-}
+const configFor = (cluster: TestCluster, values: Record<string, unknown> = {}) =>
+    simStackConfig(cluster, { nodes: NODES, targetVersion: "v1.20.0", ...values });
 
 /** A Lease held by someone else, renewed just now, for an hour. */
 function foreignLease(cluster: TestCluster, holder = "alice@laptop (node-upgrade drain)") {

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startCluster, SimCluster } from "../../sim";
+import { stackConfig } from "../../local-engine";
 
 /** Simulated seconds per real second in these tests: fast enough for the suite, slow enough to sample. */
 export const TIME_SCALE = 30;
@@ -80,4 +81,26 @@ export function sampleEvery(ms: number, sample: () => void): () => void {
         clearInterval(timer);
         sample();
     };
+}
+
+/** The simulated upgrade a roll runs on the test cluster's "nodes": every value comes from the environment. */
+export const SIM_UPGRADE_COMMAND =
+    'node dist/sim/cli.js upgrade-node --kubeconfig "$KUBECONFIG" --node "$NODE_NAME" --version "$TARGET_VERSION"';
+
+/**
+ * The root program's stack configuration for a roll of `cluster`: the simulated upgrade, drain flags for the seed's
+ * DaemonSet and emptyDir pods, one-minute timeouts and quick Ready polls; `values` add to it or override it.
+ */
+export function simStackConfig(cluster: TestCluster, values: Record<string, unknown> = {}): ReturnType<typeof stackConfig> {
+    return stackConfig({
+        kubeconfig: cluster.kubeconfig,
+        upgradeCommand: SIM_UPGRADE_COMMAND,
+        upgradeEnvironment: [`KUBECONFIG=${cluster.kubeconfigPath}`],
+        drainIgnoreDaemonSets: true,
+        drainDeleteEmptyDirData: true,
+        drainTimeout: "60s",
+        readyTimeout: "60s",
+        readyPollInterval: "100ms",
+        ...values,
+    });
 }

@@ -4,7 +4,6 @@
 // DaemonSet pod and 29 pods of 10-replica Deployments, every 4th Deployment with a maxUnavailable-1 budget, every
 // 10th with an emptyDir) written as kubectl would.
 import assert from "node:assert/strict";
-import { performance } from "node:perf_hooks";
 import { rehearse } from "../../rehearse";
 import { scenarioSnapshot, snapshotDir } from "./snapshots";
 
@@ -18,20 +17,13 @@ describe(`rehearse: ${NODES} nodes, ${NODES * 30} pods`, function () {
 
     it("every node rolled, no workload more than one replica down, the predicted total as the per-node steps add up", async () => {
         const file = files.file("large.json", await scenarioSnapshot("large", { nodes: NODES, podsPerNode: PODS_PER_NODE }));
-        const start = performance.now();
-        const cpuStart = process.cpuUsage();
         const r = await rehearse({
             snapshot: file,
             targetVersion: "v1.29.0",
             all: true,
             drain: { ignoreDaemonSets: true, deleteEmptyDirData: true },
         });
-        const real = (performance.now() - start) / 1000;
-        const cpu = process.cpuUsage(cpuStart);
-        console.log(
-            `${NODES} nodes / ${r.simulation.pods} pods: rehearsed in ${real.toFixed(1)}s real (${((cpu.user + cpu.system) / 1e6).toFixed(1)}s CPU, ` +
-                `${r.simulation.jumps} clock jumps); predicted roll ${r.totalSeconds.toFixed(0)}s`,
-        );
+        // How fast it runs is bench:rehearse's to measure (100 nodes, 3,000 pods), not a test's.
         assert.equal(r.simulation.pods, NODES * PODS_PER_NODE);
         assert.equal(r.completed, true, r.stop?.reason);
         assert.equal(r.nodes.length, NODES);
