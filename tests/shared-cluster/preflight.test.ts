@@ -17,29 +17,11 @@ import {
     validateSharedClusterOptions,
     type SharedClusterOptions,
 } from "../../shared-cluster";
-import { Events, lease, ManualClock, micro, simPerTest } from "./helpers";
+import { Events, kuredDaemonSet, lease, ManualClock, micro, simPerTest } from "./helpers";
 
 const ME = "pulumi:infra/prod alice@build-01 pid 4242";
 const OTHER = "cli bob@laptop pid 77";
 const RBAC_FILE = path.join(__dirname, "..", "..", "..", "deploy", "rbac.yaml");
-
-function kuredDaemonSet(annotations: Record<string, string> = {}): any {
-    return {
-        apiVersion: "apps/v1",
-        kind: "DaemonSet",
-        metadata: { name: "kured", namespace: "kube-system", annotations },
-        spec: {
-            selector: { matchLabels: { name: "kured" } },
-            template: {
-                metadata: { labels: { name: "kured" } },
-                spec: {
-                    nodeSelector: { "example.com/kured": "yes" },
-                    containers: [{ name: "kured", image: "ghcr.io/kubereboot/kured:1.17.1" }],
-                },
-            },
-        },
-    };
-}
 
 function blockerPod(name: string, node: string): any {
     return {
